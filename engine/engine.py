@@ -1,0 +1,194 @@
+"""The engine object: owns every array the callback touches, the worker and the recorder.
+
+Python code (CLI, GUI, MIDI, presets) talks to this object; the callback only ever sees
+the arrays through the pointer table, so nothing here is on the real-time path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from engine import graph, ring
+from engine.callback import (
+    HIST_BIN_NS,
+    HIST_BINS,
+    T_BUS,
+    T_CLOCK,
+    T_CONFIG,
+    T_FROM_W_DATA,
+    T_FROM_W_IDX,
+    T_HIST,
+    T_METERS,
+    T_P_CURRENT,
+    T_P_STEP,
+    T_P_TARGET,
+    T_REC_DATA,
+    T_REC_IDX,
+    T_STATE,
+    T_STATS,
+    T_TO_W_DATA,
+    T_TO_W_IDX,
+    make_table,
+    run_frames,
+)
+from engine.params import ParameterStore
+from engine.recorder import Recorder
+from engine.worker import Processor, Worker
+
+RECORD_RING_SECONDS = 4.0
+
+
+class Engine:
+    """One engine instance at a fixed sample rate and channel layout."""
+
+    def __init__(self, sample_rate_hz: int, in_channels: int = 2, out_channels: int = 2,
+                 processor: Processor | None = None, headroom_frames: int | None = None,
+                 blocksize: int = 128) -> None:
+        if not 0 <= in_channels <= 2 or not 1 <= out_channels <= 2:
+            raise ValueError(f"only mono and stereo are supported, got {in_channels} in / {out_channels} out")
+        self.sample_rate_hz = int(sample_rate_hz)
+        self.blocksize = blocksize
+        self.params = ParameterStore(sample_rate_hz)
+        self.bus = np.zeros((graph.N_ROWS, graph.MAX_BLOCK_FRAMES), dtype=np.float32)
+        self.config = np.zeros(graph.CONFIG_LEN, dtype=np.int64)
+        self.config[graph.C_IN_CH] = in_channels
+        self.config[graph.C_OUT_CH] = out_channels
+        self.state = graph.new_state(sample_rate_hz)
+        self.stats = graph.new_stats()
+        self.meters = np.zeros(graph.METERS_LEN, dtype=np.float64)
+        self.hist = np.zeros(HIST_BINS, dtype=np.int64)
+        self.clock = np.zeros(2, dtype=np.int64)
+        self.recorder: Recorder | None = None
+        self.worker: Worker | None = None
+        self.worker_latency_frames = 0
+        if processor is not None:
+            w = processor.block_frames
+            # The worker gets a whole block period to answer, and never less than two
+            # callback blocks, or a callback block would always find the ring short.
+            headroom = headroom_frames if headroom_frames is not None else max(w, 2 * blocksize)
+            self.worker_latency_frames = w + headroom
+            send = ring.make_ring(2, 4 * w + 2 * graph.MAX_BLOCK_FRAMES)
+            ret = ring.make_ring(2, self.worker_latency_frames + 4 * w + 2 * graph.MAX_BLOCK_FRAMES)
+            ring.write_value(*ret, 0.0, self.worker_latency_frames)
+            self.worker = Worker(processor, send, ret)
+            self.config[graph.C_WORKER_ACTIVE] = 1
+            self.config[graph.C_WORKER_BLOCK] = w
+        else:
+            send = ring.make_ring(2, 1)
+            ret = ring.make_ring(2, 1)
+        self._send, self._ret = send, ret
+        self._rec = ring.make_ring(2, 1)
+        self._build_table()
+
+    def _build_table(self) -> None:
+        self.table = make_table({
+            T_P_TARGET: self.params.target, T_P_CURRENT: self.params.current,
+            T_P_STEP: self.params.step, T_BUS: self.bus,
+            T_TO_W_DATA: self._send[0], T_TO_W_IDX: self._send[1],
+            T_FROM_W_DATA: self._ret[0], T_FROM_W_IDX: self._ret[1],
+            T_REC_DATA: self._rec[0], T_REC_IDX: self._rec[1],
+            T_CONFIG: self.config, T_STATE: self.state, T_STATS: self.stats,
+            T_METERS: self.meters, T_HIST: self.hist, T_CLOCK: self.clock,
+        })
+
+    # -- recording -----------------------------------------------------------------
+    def enable_recording(self, path: Path, input_path: Path | None = None) -> None:
+        """Record the output (and the raw input if ``input_path``); call before starting."""
+        channels = 4 if input_path is not None else 2
+        self._rec = ring.make_ring(channels, int(RECORD_RING_SECONDS * self.sample_rate_hz))
+        self._build_table()
+        self.recorder = Recorder(self._rec, path, self.sample_rate_hz,
+                                 int(self.config[graph.C_OUT_CH]), input_path)
+        self.config[graph.C_RECORD_ON] = 1
+
+    # -- live ------------------------------------------------------------------------
+    def start_threads(self) -> None:
+        """Start the worker (woken by the callback's semaphore) and the recorder."""
+        if self.worker is not None:
+            self.config[graph.C_SEM_ADDR] = self.worker.semaphore.address
+            self.worker.start()
+        if self.recorder is not None:
+            self.recorder.start()
+
+    def stop_threads(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.config[graph.C_SEM_ADDR] = 0
+        if self.recorder is not None:
+            self.recorder.stop()
+
+    # -- offline ---------------------------------------------------------------------
+    def process(self, inp: np.ndarray, out: np.ndarray) -> None:
+        """Offline: run ``inp (n, in_ch)`` into ``out (n, out_ch)`` and let the worker catch up.
+
+        Call with at most ``max_offline_chunk`` frames so the worker, stepped inline right
+        after, is never late: the result equals a live run with a punctual worker.
+        """
+        run_frames(inp, out, inp.shape[0], self.table)
+        if self.worker is not None:
+            self.worker.step()
+        if self.recorder is not None:
+            while self.recorder.drain():
+                pass
+
+    @property
+    def max_offline_chunk(self) -> int:
+        if self.worker is None:
+            return graph.MAX_BLOCK_FRAMES
+        return max(1, min(graph.MAX_BLOCK_FRAMES,
+                          self.worker_latency_frames - self.worker.processor.block_frames))
+
+    # -- stats -------------------------------------------------------------------------
+    def callback_time_percentile_ms(self, q: float) -> float:
+        total = int(self.hist.sum())
+        if total == 0:
+            return 0.0
+        idx = int(np.searchsorted(np.cumsum(self.hist), q * total))
+        return (idx + 1) * HIST_BIN_NS / 1e6
+
+    def snapshot(self) -> dict:
+        """Every counter as plain numbers (JSON-ready)."""
+        s = self.stats
+        sr = self.sample_rate_hz
+        min_fill = int(s[graph.ST_MIN_RETURN_FILL])
+        out = {
+            "sample_rate_hz": sr,
+            "blocksize": self.blocksize,
+            "blocks": int(s[graph.ST_BLOCKS]),
+            "frames": int(s[graph.ST_FRAMES]),
+            "late_blocks": int(s[graph.ST_LATE_BLOCKS]),
+            "portaudio_status_flags": int(s[graph.ST_STATUS_OR]),
+            "over_budget_blocks": int(s[graph.ST_OVER_BUDGET]),
+            "callback_max_ms": s[graph.ST_CALLBACK_MAX_NS] / 1e6,
+            "callback_p99_ms": self.callback_time_percentile_ms(0.99),
+            "block_budget_ms": 1e3 * self.blocksize / sr,
+            "worker_underruns": int(s[graph.ST_WORKER_UNDERRUNS]),
+            "worker_underrun_frames": int(s[graph.ST_UNDERRUN_FRAMES]),
+            "nonfinite_replaced": int(s[graph.ST_NONFINITE]),
+            "safety_limited_blocks": int(s[graph.ST_SAFETY_BLOCKS]),
+            "record_dropped_frames": int(s[graph.ST_RECORD_DROPPED]),
+            "send_dropped_frames": int(s[graph.ST_SEND_DROPPED]),
+            "latency": {
+                "block_ms": 1e3 * self.blocksize / sr,
+                "worker_ring_frames": self.worker_latency_frames,
+                "worker_ring_ms": 1e3 * self.worker_latency_frames / sr,
+            },
+        }
+        if self.worker is not None:
+            p = self.worker.processor
+            out["worker"] = {
+                "processor": type(p).__name__,
+                "block_frames": p.block_frames,
+                "blocks": self.worker.blocks,
+                "max_process_ms": 1e3 * self.worker.max_process_s,
+                "errors": self.worker.errors,
+                "last_error": self.worker.last_error,
+                # the least the return ring held at a callback: the measured safety margin
+                "min_return_fill_frames": min_fill if min_fill < 2**62 else None,
+            }
+            out["latency"]["processor_delay_frames"] = p.delay_frames
+        if self.recorder is not None:
+            out["recorded_frames"] = self.recorder.frames_written
+        return out

@@ -1,0 +1,76 @@
+"""The shared parameter store: one float64 slot per registry parameter.
+
+Writers (GUI, MIDI, presets, LFOs) set *targets* from any thread; the audio callback moves
+the *current* values toward them with a per-sample slew limit, so a jump of the whole
+range takes exactly the parameter's smoothing time and no step is ever larger than
+``(max - min) / smoothing_samples``. Aligned float64 stores are atomic on the platforms
+we support, so a reader sees either the old or the new target, never a torn value.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from presets.registry import INDEX, REGISTRY, SILENCE_DB, param
+
+
+class ParameterStore:
+    """Targets, current values and slew steps for every registered parameter."""
+
+    def __init__(self, sample_rate_hz: float) -> None:
+        n = len(REGISTRY)
+        self.target = np.array([p.default for p in REGISTRY], dtype=np.float64)
+        self.current = self.target.copy()
+        self.step = np.empty(n, dtype=np.float64)
+        for i, p in enumerate(REGISTRY):
+            smoothing_samples = p.smoothing_ms * 1e-3 * sample_rate_hz
+            # Discrete parameters (and zero smoothing) jump: an infinite slew limit.
+            self.step[i] = math.inf if p.discrete or smoothing_samples < 1 else (p.max - p.min) / smoothing_samples
+
+    def set(self, id_: str, value: float) -> None:
+        """Set a target, validated against the registry range."""
+        self.target[_slot(id_)] = param(id_).check(value)
+
+    def get(self, id_: str) -> float:
+        """The current (smoothed) value."""
+        return float(self.current[_slot(id_)])
+
+    def jump_to_targets(self) -> None:
+        """Make current equal target (before a stream or render starts: no fade-in)."""
+        self.current[:] = self.target
+
+
+def _slot(id_: str) -> int:
+    param(id_)  # raises KeyError listing the known ids
+    return INDEX[id_]
+
+
+@njit(nogil=True, cache=True, inline="always")
+def value_at(current, target, step, slot, i):
+    """The value of ``slot`` ``i`` samples into the block (block-size independent)."""
+    v0 = current[slot]
+    d = target[slot] - v0
+    limit = step[slot] * i
+    if d > limit:
+        return v0 + limit
+    if d < -limit:
+        return v0 - limit
+    return target[slot]
+
+
+@njit(nogil=True, cache=True)
+def advance(current, target, step, n_frames) -> None:
+    """Move every current value ``n_frames`` samples toward its target."""
+    for slot in range(current.shape[0]):
+        current[slot] = value_at(current, target, step, slot, n_frames)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def db_to_gain(db):
+    """dB to linear amplitude, with the registry's silence floor mapping to exactly 0."""
+    if db <= SILENCE_DB:
+        return 0.0
+    return 10.0 ** (db / 20.0)

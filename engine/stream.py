@@ -1,0 +1,76 @@
+"""Open PortAudio with the cfunc callback (sounddevice's cffi handle, no Python callback)."""
+
+from __future__ import annotations
+
+import sounddevice as sd
+
+from engine import graph
+from engine.callback import pa_callback
+from engine.engine import Engine
+
+
+class LiveStream:
+    """A duplex (or output-only) PortAudio stream whose callback is ``pa_callback``."""
+
+    def __init__(self, engine: Engine, input_device=None, output_device=None,
+                 latency: str | float = "low") -> None:
+        self.engine = engine
+        ffi, lib = sd._ffi, sd._lib
+        in_ch = int(engine.config[graph.C_IN_CH])
+        out_ch = int(engine.config[graph.C_OUT_CH])
+        sr = engine.sample_rate_hz
+        in_params = ffi.NULL
+        if in_ch > 0:
+            in_params, _, _, _ = sd._get_stream_parameters(
+                "input", input_device, in_ch, "float32", latency, None, sr)
+        out_params, _, _, _ = sd._get_stream_parameters(
+            "output", output_device, out_ch, "float32", latency, None, sr)
+        self._stream_pp = ffi.new("PaStream**")
+        self._callback = ffi.cast("PaStreamCallback*", pa_callback.address)
+        self._user = ffi.cast("void*", engine.table.ctypes.data)
+        sd._check(lib.Pa_OpenStream(
+            self._stream_pp, in_params, out_params, sr, engine.blocksize,
+            lib.paClipOff | lib.paDitherOff, self._callback, self._user),
+            "opening the audio stream")
+        self._stream = self._stream_pp[0]
+        self._open = True
+
+    def start(self) -> None:
+        self.engine.start_threads()
+        sd._check(sd._lib.Pa_StartStream(self._stream), "starting the audio stream")
+
+    def stop(self) -> None:
+        if not self._open:
+            return
+        sd._lib.Pa_StopStream(self._stream)
+        sd._lib.Pa_CloseStream(self._stream)
+        self._open = False
+        self.engine.stop_threads()
+
+    def cpu_load(self) -> float:
+        return float(sd._lib.Pa_GetStreamCpuLoad(self._stream)) if self._open else 0.0
+
+    def latency_ms(self) -> tuple[float, float]:
+        """PortAudio's reported (input, output) latency in ms."""
+        info = sd._lib.Pa_GetStreamInfo(self._stream)
+        return 1e3 * info.inputLatency, 1e3 * info.outputLatency
+
+    def snapshot(self) -> dict:
+        """Engine stats plus PortAudio's own CPU load and latencies."""
+        out = self.engine.snapshot()
+        in_ms, out_ms = self.latency_ms() if self._open else (0.0, 0.0)
+        out["cpu_load"] = self.cpu_load()
+        lat = out["latency"]
+        lat["portaudio_input_ms"] = in_ms
+        lat["portaudio_output_ms"] = out_ms
+        lat["dry_path_ms"] = in_ms + out_ms
+        lat["worker_path_ms"] = in_ms + out_ms + lat["worker_ring_ms"] + 1e3 * lat.get(
+            "processor_delay_frames", 0) / self.engine.sample_rate_hz
+        return out
+
+    def __enter__(self) -> LiveStream:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,148 @@
+"""The worker thread: model-sized blocks off the audio thread, back at a fixed latency.
+
+The callback writes every input block into the *send* ring and posts the semaphore when a
+whole worker block is waiting. The worker reads ``block_frames``, runs the processor (a
+model, a pedalboard chain...) and writes the result into the *return* ring. The return
+ring was primed with ``latency_frames`` of silence, so in steady state the callback reads
+each frame exactly that long after it sent it; a late worker makes the callback fall back
+to dry instead of waiting (engine/graph.py).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Protocol
+
+import numpy as np
+
+from engine import ring
+from engine.semaphore import Semaphore
+
+
+class Processor(Protocol):
+    """What runs on the worker: planar stereo float32 blocks of a fixed size."""
+
+    block_frames: int
+    delay_frames: int  # the processor's own algorithmic delay, reported in stats
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """``(2, block_frames)`` in, ``(2, block_frames)`` out."""
+        ...
+
+
+class PassThrough:
+    """Returns its input: measures the ring path alone."""
+
+    delay_frames = 0
+
+    def __init__(self, block_frames: int = 256) -> None:
+        self.block_frames = block_frames
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        return block
+
+
+class BusyPassThrough(PassThrough):
+    """Pass-through that also burns ``busy_ms`` of torch compute per block (soak load)."""
+
+    def __init__(self, block_frames: int = 256, busy_ms: float = 2.0) -> None:
+        import torch
+
+        super().__init__(block_frames)
+        self.busy_ms = busy_ms
+        self._torch = torch
+        self._a = torch.randn(64, 64)
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        end = time.perf_counter() + self.busy_ms * 1e-3
+        with self._torch.inference_mode():
+            while time.perf_counter() < end:
+                self._a = self._torch.tanh(self._a @ self._a)
+        return block
+
+
+class PedalboardInsert:
+    """A pedalboard chain as the worker insert (plugins never run in the callback)."""
+
+    delay_frames = 0
+
+    def __init__(self, board, sample_rate_hz: float, block_frames: int = 256) -> None:
+        self.board = board
+        self.sample_rate_hz = sample_rate_hz
+        self.block_frames = block_frames
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        return self.board(block, self.sample_rate_hz, reset=False)
+
+
+class Worker:
+    """Moves blocks from the send ring through a processor into the return ring."""
+
+    def __init__(self, processor: Processor, send: tuple, ret: tuple) -> None:
+        self.processor = processor
+        self.send = send
+        self.ret = ret
+        n = processor.block_frames
+        self._in = np.zeros((2, n), dtype=np.float32)
+        self.blocks = 0
+        self.max_process_s = 0.0
+        self.errors = 0
+        self.last_error = ""
+        self.semaphore = Semaphore()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def step(self) -> int:
+        """Process every whole block waiting; returns blocks processed (offline calls this)."""
+        n = self.processor.block_frames
+        done = 0
+        while ring.readable(*self.send) >= n and ring.writable(*self.ret) >= n:
+            ring.read(*self.send, self._in, 0, n)
+            t0 = time.perf_counter()
+            try:
+                out = self.processor.process(self._in)
+                out = np.ascontiguousarray(out, dtype=np.float32).reshape(2, n)
+            except Exception as exc:  # a broken model must not take the engine down
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                out = np.zeros((2, n), dtype=np.float32)
+            self.max_process_s = max(self.max_process_s, time.perf_counter() - t0)
+            ring.write(*self.ret, out, 0, n)
+            self.blocks += 1
+            done += 1
+        return done
+
+    def warm_up(self) -> None:
+        """Run every jitted ring call and the processor once, so the first real block
+        does not pay for loading compiled code or a model's first-call set-up."""
+        n = self.processor.block_frames
+        scratch = ring.make_ring(2, 2 * n)
+        ring.write(*scratch, self._in, 0, n)
+        ring.writable(*scratch)
+        ring.readable(*scratch)
+        ring.read(*scratch, self._in, 0, n)
+        self.processor.process(np.zeros((2, n), dtype=np.float32))
+
+    def start(self) -> None:
+        self.warm_up()
+        if "torch" in sys.modules:
+            # One intra-op thread: two were erratic next to the audio thread here. Set
+            # before the thread starts so nothing slow happens once audio is running.
+            sys.modules["torch"].set_num_threads(1)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="musicmill-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.semaphore.post()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.semaphore.wait(0.1)
+            self.step()
