@@ -1,0 +1,36 @@
+"""``musicmill``: the composition root. Each subcommand lives in engine/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from engine.errors import UsageError
+
+COMMANDS = ("devices", "run", "render", "bench")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="musicmill", description="Live neural-audio performance engine.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"engine.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"musicmill: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

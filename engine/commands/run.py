@@ -1,0 +1,47 @@
+"""``musicmill run``: the live engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine.inserts import INSERT_NAMES
+from engine.live import LiveOptions, run_live
+from engine.settings import resolve_params
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the live engine")
+    p.add_argument("--headless", action="store_true",
+                   help="no GUI: terminal meters only (the default until the GUI lands)")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds")
+    p.add_argument("--input", help="input device name or index")
+    p.add_argument("--output", help="output device name or index")
+    p.add_argument("--samplerate", type=int, default=48000)
+    p.add_argument("--blocksize", type=int, default=128)
+    p.add_argument("--preset", default="Balanced", help="factory preset (default Balanced)")
+    p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments")
+    p.add_argument("--insert", choices=INSERT_NAMES, default="reverb", help="worker insert")
+    p.add_argument("--stats-json", type=Path, help="write stats here (every second and at exit)")
+    p.add_argument("--record", type=Path, help="record the output to this WAV or FLAC file")
+    p.add_argument("--record-input", type=Path, help="also record the raw input here")
+    p.add_argument("--no-jack-autostart", action="store_true",
+                   help="fail instead of starting a JACK dummy server when there is no device")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    opts = LiveOptions(
+        params=resolve_params(args.preset, args.assignments), seconds=args.seconds,
+        input_device=args.input, output_device=args.output, samplerate=args.samplerate,
+        blocksize=args.blocksize, insert=args.insert, stats_json=args.stats_json,
+        record=args.record, record_input=args.record_input,
+        jack_autostart=not args.no_jack_autostart)
+    snap = run_live(opts)
+    summary = {k: snap[k] for k in ("seconds", "blocks", "late_blocks", "late_blocks_after_warmup",
+                                    "worker_underruns", "callback_max_ms", "callback_p99_ms",
+                                    "block_budget_ms", "cpu_load")}
+    summary["latency"] = snap["latency"]
+    print(json.dumps(summary, indent=2))
+    return 0

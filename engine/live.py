@@ -1,0 +1,169 @@
+"""``musicmill run`` without the argument parsing: open devices, run, report."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine import jack
+from engine.atomic_file import atomic_path
+from engine.engine import Engine
+from engine.errors import UsageError
+from engine.inserts import make_insert
+from engine.stream import LiveStream
+
+WARMUP_S = 1.0
+STATS_WRITE_INTERVAL_S = 1.0
+
+
+@dataclass
+class LiveOptions:
+    """Everything ``musicmill run`` can be told."""
+
+    params: dict[str, float] = field(default_factory=dict)
+    seconds: float | None = None
+    input_device: str | int | None = None
+    output_device: str | int | None = None
+    samplerate: int = 48000
+    blocksize: int = 128
+    insert: str = "reverb"
+    stats_json: Path | None = None
+    record: Path | None = None
+    record_input: Path | None = None
+    jack_autostart: bool = True
+    quiet: bool = False
+
+
+def _device_arg(text: str | None) -> str | int | None:
+    if text is None:
+        return None
+    return int(text) if text.isdigit() else text
+
+
+def ensure_audio_device(autostart: bool, samplerate: int, blocksize: int):
+    """Return a JACK process we started if PortAudio had no output device, else None."""
+    import sounddevice as sd
+
+    if any(d["max_output_channels"] > 0 for d in sd.query_devices()):
+        return None
+    if not autostart:
+        raise UsageError("no audio output device found (and --no-jack-autostart was given)")
+    try:
+        proc = jack.start_dummy(samplerate, blocksize)
+    except RuntimeError as exc:
+        raise UsageError(f"no audio output device, and no JACK dummy server either: {exc}") from None
+    jack.rescan_portaudio()
+    print("musicmill: no audio hardware: started a JACK dummy server (silent, but real-time)",
+          file=sys.stderr)
+    return proc
+
+
+def _channels(device, kind: str) -> int:
+    import sounddevice as sd
+
+    try:
+        info = sd.query_devices(device, kind)
+    except ValueError as exc:
+        raise UsageError(f"{kind} device {device!r}: {exc}") from None
+    return min(2, int(info[f"max_{kind}_channels"]))
+
+
+def _write_json(path: Path, data: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _meter_line(snap: dict, meters) -> str:
+    import math
+
+    def db(x: float) -> str:
+        return f"{20 * math.log10(x):6.1f}" if x > 1e-6 else "  -inf"
+
+    return (f"in {db(max(meters[0], meters[1]))} dB  out {db(max(meters[2], meters[3]))} dB  "
+            f"cb max {snap['callback_max_ms']:.3f} ms  late {snap['late_blocks']}  "
+            f"underruns {snap['worker_underruns']}  cpu {100 * snap.get('cpu_load', 0):.1f}%")
+
+
+def run_live(opts: LiveOptions) -> dict:
+    """Run the live engine until ``opts.seconds`` pass or SIGINT/SIGTERM; return final stats."""
+    jack_proc = ensure_audio_device(opts.jack_autostart, opts.samplerate, opts.blocksize)
+    try:
+        return _run(opts)
+    finally:
+        if jack_proc is not None:
+            jack_proc.terminate()
+            jack_proc.wait(timeout=10)
+
+
+def _run(opts: LiveOptions) -> dict:
+    in_dev = _device_arg(opts.input_device)
+    out_dev = _device_arg(opts.output_device)
+    out_ch = _channels(out_dev, "output")
+    try:
+        in_ch = _channels(in_dev, "input")
+    except UsageError:
+        if in_dev is not None:
+            raise
+        in_ch = 0  # no input device at all: run output-only rather than refuse
+    processor = make_insert(opts.insert, opts.samplerate)
+    engine = Engine(opts.samplerate, in_ch, out_ch, processor, blocksize=opts.blocksize)
+    for key, value in opts.params.items():
+        engine.params.set(key, value)
+    engine.params.jump_to_targets()
+    if opts.record is not None:
+        engine.enable_recording(opts.record, opts.record_input)
+    # A short switch interval lets the worker thread get the GIL quickly when the GUI or
+    # MIDI threads are busy; the callback itself never needs the GIL.
+    sys.setswitchinterval(0.001)
+
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stream = LiveStream(engine, in_dev, out_dev)
+        stream.start()
+    except Exception as exc:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        raise UsageError(f"could not start audio: {exc}") from None
+    t0 = time.monotonic()
+    warm = None
+    last_write = 0.0
+    try:
+        while not stop.wait(0.25):
+            elapsed = time.monotonic() - t0
+            snap = stream.snapshot()
+            if warm is None and elapsed >= WARMUP_S:
+                warm = snap
+            if not opts.quiet and sys.stderr.isatty():
+                print("\r" + _meter_line(snap, engine.meters), end="", file=sys.stderr, flush=True)
+            if opts.stats_json and elapsed - last_write >= STATS_WRITE_INTERVAL_S:
+                _write_json(opts.stats_json, _with_warmup(snap, warm))
+                last_write = elapsed
+            if opts.seconds is not None and elapsed >= opts.seconds:
+                break
+        snap = stream.snapshot()
+    finally:
+        stream.stop()
+        for s, h in previous.items():
+            signal.signal(s, h)
+    snap = _with_warmup(stream.snapshot() | {"cpu_load": snap.get("cpu_load", 0.0)}, warm)
+    snap["seconds"] = time.monotonic() - t0
+    if opts.stats_json:
+        _write_json(opts.stats_json, snap)
+    if not opts.quiet:
+        print(file=sys.stderr)
+    return snap
+
+
+def _with_warmup(snap: dict, warm: dict | None) -> dict:
+    """Add counts since the end of the warm-up second (start-up glitches excluded)."""
+    base = warm or {"late_blocks": snap["late_blocks"], "worker_underruns": snap["worker_underruns"]}
+    snap = dict(snap)
+    snap["late_blocks_after_warmup"] = snap["late_blocks"] - base["late_blocks"]
+    snap["worker_underruns_after_warmup"] = snap["worker_underruns"] - base["worker_underruns"]
+    return snap
