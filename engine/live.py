@@ -117,9 +117,6 @@ def _run(opts: LiveOptions) -> dict:
     engine.params.jump_to_targets()
     if opts.record is not None:
         engine.enable_recording(opts.record, opts.record_input)
-    # A short switch interval lets the worker thread get the GIL quickly when the GUI or
-    # MIDI threads are busy; the callback itself never needs the GIL.
-    sys.setswitchinterval(0.001)
 
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}

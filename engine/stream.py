@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 import sounddevice as sd
 
 from engine import graph
 from engine.callback import pa_callback
 from engine.engine import Engine
+
+
+LIVE_SWITCH_INTERVAL_S = 0.001
 
 
 class LiveStream:
@@ -36,6 +41,9 @@ class LiveStream:
         self._open = True
 
     def start(self) -> None:
+        # A short switch interval lets the worker thread get the GIL quickly when the GUI
+        # or MIDI threads are busy; the callback itself never needs the GIL.
+        sys.setswitchinterval(LIVE_SWITCH_INTERVAL_S)
         self.engine.start_threads()
         sd._check(sd._lib.Pa_StartStream(self._stream), "starting the audio stream")
 
