@@ -47,7 +47,8 @@ class Engine:
                  processor: Processor | None = None, headroom_frames: int | None = None,
                  blocksize: int = 128) -> None:
         if not 0 <= in_channels <= 2 or not 1 <= out_channels <= 2:
-            raise ValueError(f"only mono and stereo are supported, got {in_channels} in / {out_channels} out")
+            raise ValueError("only mono and stereo are supported, "
+                             f"got {in_channels} in / {out_channels} out")
         self.sample_rate_hz = int(sample_rate_hz)
         self.blocksize = blocksize
         self.params = ParameterStore(sample_rate_hz)

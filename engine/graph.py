@@ -31,7 +31,8 @@ ROW_STEM = 0  # stem s lives in rows 2s, 2s+1
 ROW_MASTER = 2 * len(STEMS)
 ROW_RAW_INPUT = ROW_MASTER + 2
 N_ROWS = ROW_RAW_INPUT + 2
-STEM_DRY, STEM_WORKER, STEM_DRUMS, STEM_SAMPLER = (STEMS.index(s) for s in ("dry", "worker", "drums", "sampler"))
+STEM_DRY, STEM_WORKER, STEM_DRUMS, STEM_SAMPLER = (
+    STEMS.index(s) for s in ("dry", "worker", "drums", "sampler"))
 
 # parameter slots used here
 P_INPUT_GAIN = INDEX["input_gain_db"]

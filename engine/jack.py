@@ -25,7 +25,8 @@ def start_dummy(sample_rate_hz: int = 48000, blocksize: int = 128,
     """Start ``jackd -d dummy``; raises RuntimeError with the exact command if it fails."""
     if shutil.which("jackd") is None:
         raise RuntimeError("jackd not found: install it with `apt-get install -y jackd2`")
-    cmd = ["jackd", "-R", "-P", "70", "-d", "dummy", "-r", str(sample_rate_hz), "-p", str(blocksize)]
+    cmd = ["jackd", "-R", "-P", "70", "-d", "dummy",
+           "-r", str(sample_rate_hz), "-p", str(blocksize)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -56,7 +56,7 @@ def ensure_audio_device(autostart: bool, samplerate: int, blocksize: int):
     try:
         proc = jack.start_dummy(samplerate, blocksize)
     except RuntimeError as exc:
-        raise UsageError(f"no audio output device, and no JACK dummy server either: {exc}") from None
+        raise UsageError(f"no audio output device, and no JACK dummy server: {exc}") from None
     jack.rescan_portaudio()
     print("musicmill: no audio hardware: started a JACK dummy server (silent, but real-time)",
           file=sys.stderr)
@@ -159,7 +159,7 @@ def _run(opts: LiveOptions) -> dict:
 
 def _with_warmup(snap: dict, warm: dict | None) -> dict:
     """Add counts since the end of the warm-up second (start-up glitches excluded)."""
-    base = warm or {"late_blocks": snap["late_blocks"], "worker_underruns": snap["worker_underruns"]}
+    base = warm or snap
     snap = dict(snap)
     snap["late_blocks_after_warmup"] = snap["late_blocks"] - base["late_blocks"]
     snap["worker_underruns_after_warmup"] = snap["worker_underruns"] - base["worker_underruns"]

@@ -28,7 +28,8 @@ class ParameterStore:
         for i, p in enumerate(REGISTRY):
             smoothing_samples = p.smoothing_ms * 1e-3 * sample_rate_hz
             # Discrete parameters (and zero smoothing) jump: an infinite slew limit.
-            self.step[i] = math.inf if p.discrete or smoothing_samples < 1 else (p.max - p.min) / smoothing_samples
+            jumps = p.discrete or smoothing_samples < 1
+            self.step[i] = math.inf if jumps else (p.max - p.min) / smoothing_samples
 
     def set(self, id_: str, value: float) -> None:
         """Set a target, validated against the registry range."""

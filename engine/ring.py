@@ -33,10 +33,12 @@ READ = 8
 INDEX_LEN = 16
 
 
-def make_ring(n_channels: int, min_capacity_frames: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
+def make_ring(n_channels: int, min_capacity_frames: int,
+              dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
     """Allocate ``(data, index)`` for a ring holding at least ``min_capacity_frames`` frames."""
     if n_channels < 1 or min_capacity_frames < 1:
-        raise ValueError(f"ring needs n_channels >= 1 and capacity >= 1, got {n_channels}, {min_capacity_frames}")
+        raise ValueError("ring needs n_channels >= 1 and capacity >= 1, "
+                         f"got {n_channels}, {min_capacity_frames}")
     capacity = 1 << int(np.ceil(np.log2(min_capacity_frames)))
     return np.zeros((n_channels, capacity), dtype=dtype), np.zeros(INDEX_LEN, dtype=np.int64)
 
@@ -55,7 +57,7 @@ def writable(data, index) -> int:
 
 @njit(nogil=True, cache=True)
 def write(data, index, src, src_offset, n_frames) -> int:
-    """Copy up to ``n_frames`` frames of planar ``src[:, src_offset:]`` in; return frames written."""
+    """Copy up to ``n_frames`` planar frames from ``src[:, src_offset:]``; return frames written."""
     w = index[WRITE]
     free = data.shape[1] - (w - load_acquire(index, READ))
     n = min(n_frames, free)
@@ -85,7 +87,7 @@ def write_value(data, index, value, n_frames) -> int:
 
 @njit(nogil=True, cache=True)
 def read(data, index, dst, dst_offset, n_frames) -> int:
-    """Copy up to ``n_frames`` frames out into planar ``dst[:, dst_offset:]``; return frames read."""
+    """Copy up to ``n_frames`` frames out into planar ``dst[:, dst_offset:]``; return the count."""
     r = index[READ]
     n = min(n_frames, load_acquire(index, WRITE) - r)
     mask = data.shape[1] - 1

@@ -24,6 +24,7 @@ def resolve_params(preset: str | None, assignments: list[str] | None) -> dict[st
         except KeyError as exc:
             raise UsageError(exc.args[0]) from None
         except ValueError as exc:
-            msg = str(exc) if "range" in str(exc) or "whole" in str(exc) else f"{key}: {text!r} is not a number"
-            raise UsageError(msg) from None
+            if "range" in str(exc) or "whole" in str(exc):
+                raise UsageError(str(exc)) from None
+            raise UsageError(f"{key}: {text!r} is not a number") from None
     return values

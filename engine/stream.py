@@ -10,7 +10,6 @@ from engine import graph
 from engine.callback import pa_callback
 from engine.engine import Engine
 
-
 LIVE_SWITCH_INTERVAL_S = 0.001
 
 

@@ -19,5 +19,6 @@ def load_factory(name: str) -> dict[str, float]:
     source = resources.files("presets").joinpath("factory", f"{match}.json")
     doc = json.loads(source.read_text(encoding="utf-8"))
     if doc.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{source}: schema_version {doc.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+        raise ValueError(f"{source}: schema_version {doc.get('schema_version')!r}, "
+                         f"expected {SCHEMA_VERSION}")
     return {key: param(key).check(value) for key, value in doc["params"].items()}

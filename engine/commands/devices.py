@@ -16,7 +16,8 @@ def list_devices() -> dict:
     import sounddevice as sd
 
     apis = [{"index": i, "name": a["name"], "devices": list(a["devices"]),
-             "default_input": a["default_input_device"], "default_output": a["default_output_device"]}
+             "default_input": a["default_input_device"],
+             "default_output": a["default_output_device"]}
             for i, a in enumerate(sd.query_hostapis())]
     devices = [{"index": d["index"], "name": d["name"], "hostapi": apis[d["hostapi"]]["name"],
                 "max_input_channels": d["max_input_channels"],
@@ -39,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
               f"in {d['max_input_channels']} / out {d['max_output_channels']}, "
               f"{d['default_samplerate']:.0f} Hz")
     if not info["devices"]:
-        print("no audio devices: `musicmill run` starts a JACK dummy server when jackd is installed")
+        print("no audio devices: `musicmill run` starts a JACK dummy server "
+              "when jackd is installed")
     return 0

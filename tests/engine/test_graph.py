@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
-
-from engine import graph
 from numba import cfunc
 
+from engine import graph
 from engine.callback import CALLBACK_SIGNATURE, pa_callback, run_frames
 from engine.engine import Engine
 from engine.worker import PassThrough

@@ -1,0 +1,45 @@
+# Two commands on a fresh Debian/Ubuntu machine:
+#   make run    install, then run the live engine on its embedded default (Balanced preset)
+#   make test   install, then run the whole test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SYSTEM_PACKAGES := libportaudio2 jackd2 xvfb
+ARGS ?=
+
+.PHONY: run test install system-deps lint bench
+
+run: install
+	$(VENV)/bin/musicmill run $(ARGS)
+
+test: install
+	$(PY) -m pytest $(ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(VENV)/bin/musicmill bench engine
+
+install: system-deps $(VENV)/.installed
+
+# apt-get as root; otherwise print the exact command and stop.
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing system packages:$$missing"; \
+	    echo "run: sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# the CPU wheel; an unpinned torch would pull a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[test,gui]"
+	touch $@
