@@ -42,4 +42,7 @@ $(VENV)/.installed: pyproject.toml
 	# the CPU wheel; an unpinned torch would pull a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[test,gui]"
+	# reference peers for the tests, without their deps: torchcrepe would pull torchaudio
+	# and another torch; librosa is only needed for the pieces torchcrepe imports
+	$(PY) -m pip install -q --no-deps torchcrepe==0.0.24 librosa==0.11.0
 	touch $@
