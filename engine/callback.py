@@ -19,8 +19,8 @@ from engine.pointers import address_of, f32_ptr, f64_ptr, i64_ptr, void_ptr
 # one table row per array: address, dim0, dim1
 (T_P_TARGET, T_P_CURRENT, T_P_STEP, T_BUS, T_TO_W_DATA, T_TO_W_IDX, T_FROM_W_DATA,
  T_FROM_W_IDX, T_REC_DATA, T_REC_IDX, T_CONFIG, T_STATE, T_STATS, T_METERS, T_HIST,
- T_CLOCK) = range(16)
-N_TABLE_ROWS = 16
+ T_CLOCK, T_DSP_BLOB, T_DSP_OFFSETS) = range(18)
+N_TABLE_ROWS = 18
 TABLE_ROW = 3
 
 # callback time histogram: 2 us bins up to 40 ms, the last bin catches the rest
@@ -93,6 +93,7 @@ def run_frames(inp, out, n_frames, table):
             _f32_2d(table, T_FROM_W_DATA), _i64(table, T_FROM_W_IDX),
             _f32_2d(table, T_REC_DATA), _i64(table, T_REC_IDX),
             config, _f64(table, T_STATE), _i64(table, T_STATS), _f64(table, T_METERS),
+            _f64(table, T_DSP_BLOB), _i64(table, T_DSP_OFFSETS),
         )
         done += n
     if wake and config[graph.C_SEM_ADDR] != 0:

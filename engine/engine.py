@@ -10,13 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import graph, ring
+from engine import chain, graph, ring
 from engine.callback import (
     HIST_BIN_NS,
     HIST_BINS,
     T_BUS,
     T_CLOCK,
     T_CONFIG,
+    T_DSP_BLOB,
+    T_DSP_OFFSETS,
     T_FROM_W_DATA,
     T_FROM_W_IDX,
     T_HIST,
@@ -45,17 +47,27 @@ class Engine:
 
     def __init__(self, sample_rate_hz: int, in_channels: int = 2, out_channels: int = 2,
                  processor: Processor | None = None, headroom_frames: int | None = None,
-                 blocksize: int = 128) -> None:
+                 blocksize: int = 128, input_strip: bool = True, master_bus: bool = True,
+                 params: dict[str, float] | None = None) -> None:
         if not 0 <= in_channels <= 2 or not 1 <= out_channels <= 2:
             raise ValueError("only mono and stereo are supported, "
                              f"got {in_channels} in / {out_channels} out")
         self.sample_rate_hz = int(sample_rate_hz)
         self.blocksize = blocksize
         self.params = ParameterStore(sample_rate_hz)
+        for key, value in (params or {}).items():
+            self.params.set(key, value)
+        self.params.jump_to_targets()
+        # kernels start settled at the initial parameters: no glide at the first block
+        self.dsp_blob, self.dsp_offsets = chain.prepare(sample_rate_hz, self.params.current)
         self.bus = np.zeros((graph.N_ROWS, graph.MAX_BLOCK_FRAMES), dtype=np.float32)
         self.config = np.zeros(graph.CONFIG_LEN, dtype=np.int64)
         self.config[graph.C_IN_CH] = in_channels
         self.config[graph.C_OUT_CH] = out_channels
+        self.config[graph.C_STRIP_ON] = input_strip
+        self.config[graph.C_MASTER_ON] = master_bus
+        self.chain_latency_frames = chain.latency_frames(self.dsp_blob, self.dsp_offsets) \
+            if master_bus else 0
         self.state = graph.new_state(sample_rate_hz)
         self.stats = graph.new_stats()
         self.meters = np.zeros(graph.METERS_LEN, dtype=np.float64)
@@ -92,6 +104,7 @@ class Engine:
             T_REC_DATA: self._rec[0], T_REC_IDX: self._rec[1],
             T_CONFIG: self.config, T_STATE: self.state, T_STATS: self.stats,
             T_METERS: self.meters, T_HIST: self.hist, T_CLOCK: self.clock,
+            T_DSP_BLOB: self.dsp_blob, T_DSP_OFFSETS: self.dsp_offsets,
         })
 
     # -- recording -----------------------------------------------------------------
@@ -171,8 +184,10 @@ class Engine:
             "safety_limited_blocks": int(s[graph.ST_SAFETY_BLOCKS]),
             "record_dropped_frames": int(s[graph.ST_RECORD_DROPPED]),
             "send_dropped_frames": int(s[graph.ST_SEND_DROPPED]),
+            "gain_reduction_db": chain.gain_reduction_db(self.dsp_blob, self.dsp_offsets),
             "latency": {
                 "block_ms": 1e3 * self.blocksize / sr,
+                "master_lookahead_frames": self.chain_latency_frames,
                 "worker_ring_frames": self.worker_latency_frames,
                 "worker_ring_ms": 1e3 * self.worker_latency_frames / sr,
             },

@@ -20,7 +20,7 @@ import math
 import numpy as np
 from numba import njit
 
-from engine import ring
+from engine import chain, ring
 from engine.params import advance, db_to_gain, value_at
 from presets.registry import INDEX, STEMS
 
@@ -41,7 +41,8 @@ P_STEM_PAN = np.array([INDEX[f"stem_{s}_pan"] for s in STEMS], dtype=np.int64)
 P_MASTER_GAIN = INDEX["master_gain_db"]
 
 # config (int64): set before the stream starts, read-only for the callback
-C_WORKER_ACTIVE, C_WORKER_BLOCK, C_SEM_ADDR, C_RECORD_ON, C_IN_CH, C_OUT_CH = range(6)
+(C_WORKER_ACTIVE, C_WORKER_BLOCK, C_SEM_ADDR, C_RECORD_ON, C_IN_CH, C_OUT_CH, C_STRIP_ON,
+ C_MASTER_ON) = range(8)
 CONFIG_LEN = 8
 
 # state (float64): the callback's own scalars
@@ -112,13 +113,14 @@ def _read_input(inp, n, bus, stats, meters, decay_block):
 
 
 @njit(nogil=True, cache=True)
-def _input_strip(n, bus, p_target, p_current, p_step):
-    # Input gain now; gate, EQ and compressor slots follow here (DSP library).
+def _input_strip(n, bus, p_target, p_current, p_step, dsp_blob, dsp_offsets, config):
     row = 2 * STEM_DRY
     for i in range(n):
         g = db_to_gain(value_at(p_current, p_target, p_step, P_INPUT_GAIN, i))
         bus[row, i] = bus[ROW_RAW_INPUT, i] * g
         bus[row + 1, i] = bus[ROW_RAW_INPUT + 1, i] * g
+    if config[C_STRIP_ON]:
+        chain.input_strip(dsp_blob, dsp_offsets, p_current, bus[row: row + 2, :n])
 
 
 @njit(nogil=True, cache=True)
@@ -213,13 +215,14 @@ def _mix_stems(n, bus, p_target, p_current, p_step):
 
 
 @njit(nogil=True, cache=True)
-def _master(n, bus, p_target, p_current, p_step):
-    # Master gain now; bus compressor, width and true-peak limiter slots follow (DSP library).
+def _master(n, bus, p_target, p_current, p_step, dsp_blob, dsp_offsets, config):
     m = ROW_MASTER
     for i in range(n):
         g = db_to_gain(value_at(p_current, p_target, p_step, P_MASTER_GAIN, i))
         bus[m, i] *= g
         bus[m + 1, i] *= g
+    if config[C_MASTER_ON]:
+        chain.master_bus(dsp_blob, dsp_offsets, p_current, bus[m: m + 2, :n])
 
 
 @njit(nogil=True, cache=True)
@@ -276,7 +279,8 @@ def _write_output(out, n, bus, meters, decay_block):
 
 @njit(nogil=True, cache=True)
 def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w_idx,
-                  from_w_data, from_w_idx, rec_data, rec_idx, config, state, stats, meters):
+                  from_w_data, from_w_idx, rec_data, rec_idx, config, state, stats, meters,
+                  dsp_blob, dsp_offsets):
     """Process ``n <= MAX_BLOCK_FRAMES`` frames; returns True when the worker should wake.
 
     ``inp`` is ``(n, in_ch)`` and ``out`` ``(n, out_ch)`` interleaved float32, as PortAudio
@@ -284,7 +288,7 @@ def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w
     """
     decay_block = state[S_METER_DECAY] ** n
     _read_input(inp, n, bus, stats, meters, decay_block)
-    _input_strip(n, bus, p_target, p_current, p_step)
+    _input_strip(n, bus, p_target, p_current, p_step, dsp_blob, dsp_offsets, config)
     wake = False
     if config[C_WORKER_ACTIVE]:
         wake = _worker_send(n, bus, to_w_data, to_w_idx, config, stats)
@@ -298,7 +302,7 @@ def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w
         for i in range(n):
             bus[row, i] = 0.0
     _mix_stems(n, bus, p_target, p_current, p_step)
-    _master(n, bus, p_target, p_current, p_step)
+    _master(n, bus, p_target, p_current, p_step, dsp_blob, dsp_offsets, config)
     _safety(n, bus, state, stats, meters)
     _write_output(out, n, bus, meters, decay_block)
     if config[C_RECORD_ON]:

@@ -111,10 +111,8 @@ def _run(opts: LiveOptions) -> dict:
             raise
         in_ch = 0  # no input device at all: run output-only rather than refuse
     processor = make_insert(opts.insert, opts.samplerate)
-    engine = Engine(opts.samplerate, in_ch, out_ch, processor, blocksize=opts.blocksize)
-    for key, value in opts.params.items():
-        engine.params.set(key, value)
-    engine.params.jump_to_targets()
+    engine = Engine(opts.samplerate, in_ch, out_ch, processor, blocksize=opts.blocksize,
+                    params=opts.params)
     if opts.record is not None:
         engine.enable_recording(opts.record, opts.record_input)
 

@@ -56,13 +56,11 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float],
     channels = x.shape[1]
     if channels > 2:
         raise UsageError(f"{channels} channels: only mono and stereo are supported")
-    engine = Engine(sample_rate_hz, channels, channels, make_insert(insert, sample_rate_hz))
-    for key, value in params.items():
-        try:
-            engine.params.set(key, value)
-        except (KeyError, ValueError) as exc:
-            raise UsageError(str(exc).strip('"')) from None
-    engine.params.jump_to_targets()
+    try:
+        engine = Engine(sample_rate_hz, channels, channels, make_insert(insert, sample_rate_hz),
+                        params=params)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
     y = np.zeros_like(x)
     chunk = min(blocksize, engine.max_offline_chunk)
     for start in range(0, x.shape[0], chunk):

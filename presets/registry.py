@@ -59,8 +59,28 @@ def _pan(id_: str, name: str) -> Param:
 # their slots exist now so presets and the GUI keep one layout.
 STEMS = ("dry", "worker", "drums", "sampler")
 
+def _kernel(id_: str, name: str, unit: str, lo: float, hi: float, default: float,
+            curve: str = "lin") -> Param:
+    # DSP kernels glide their own coefficients per sample, so the store passes these
+    # straight through (no second smoothing stage on top).
+    return Param(id_, name, unit, lo, hi, default, curve, smoothing_ms=0.0)
+
+
 REGISTRY: tuple[Param, ...] = (
     _gain("input_gain_db", "Input gain", max_db=24.0),
+    # input strip
+    _kernel("input_hpf_hz", "Input high-pass", "Hz", 10.0, 500.0, 30.0, "log"),
+    _kernel("gate_threshold_db", "Gate threshold", "dB", -90.0, 0.0, -90.0),
+    _kernel("gate_range_db", "Gate range", "dB", 0.0, 80.0, 40.0),
+    _kernel("eq_low_gain_db", "Low shelf (150 Hz)", "dB", -18.0, 18.0, 0.0),
+    _kernel("eq_mid_gain_db", "Mid peak", "dB", -18.0, 18.0, 0.0),
+    _kernel("eq_mid_freq_hz", "Mid frequency", "Hz", 200.0, 8000.0, 1000.0, "log"),
+    _kernel("eq_high_gain_db", "High shelf (6 kHz)", "dB", -18.0, 18.0, 0.0),
+    _kernel("comp_threshold_db", "Compressor threshold", "dB", -60.0, 0.0, -18.0),
+    _kernel("comp_ratio", "Compressor ratio", ":1", 1.0, 20.0, 1.0, "log"),
+    _kernel("comp_attack_ms", "Compressor attack", "ms", 0.1, 100.0, 10.0, "log"),
+    _kernel("comp_release_ms", "Compressor release", "ms", 10.0, 1000.0, 150.0, "log"),
+    _kernel("comp_makeup_db", "Compressor makeup", "dB", 0.0, 24.0, 0.0),
     *(
         p
         for stem in STEMS
@@ -71,6 +91,12 @@ REGISTRY: tuple[Param, ...] = (
         )
     ),
     _gain("master_gain_db", "Master level"),
+    # master bus
+    _kernel("bus_comp_threshold_db", "Bus compressor threshold", "dB", -40.0, 0.0, -10.0),
+    _kernel("bus_comp_ratio", "Bus compressor ratio", ":1", 1.0, 10.0, 1.0, "log"),
+    _kernel("master_width", "Stereo width", "x", 0.0, 2.0, 1.0),
+    _kernel("limiter_ceiling_dbtp", "Limiter ceiling", "dBTP", -12.0, 0.0, -1.0),
+    _kernel("limiter_release_ms", "Limiter release", "ms", 10.0, 1000.0, 100.0, "log"),
 )
 
 INDEX: dict[str, int] = {p.id: i for i, p in enumerate(REGISTRY)}

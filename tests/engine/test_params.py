@@ -49,9 +49,8 @@ def test_smoothing_does_not_depend_on_block_size(blocks):
 
 def test_a_gain_jump_from_silence_to_unity_has_no_step_beyond_the_smoothing_limit():
     # DC in, dry fader from closed to 0 dB: the output is the gain curve itself.
-    engine = Engine(SR, 1, 1, processor=None)
-    engine.params.set("stem_dry_gain_db", SILENCE_DB)
-    engine.params.jump_to_targets()
+    engine = Engine(SR, 1, 1, processor=None, input_strip=False, master_bus=False,
+                    params={"stem_dry_gain_db": SILENCE_DB})
     engine.params.set("stem_dry_gain_db", 0.0)
     x = np.full((SR // 10, 1), 0.5, dtype=np.float32)
     y = np.zeros_like(x)

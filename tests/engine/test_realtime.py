@@ -53,9 +53,8 @@ def metronome(jack_server):
 def test_soak_no_late_blocks_no_underruns_and_every_sample_recorded(metronome, tmp_path):
     out_path, in_path = tmp_path / "out.wav", tmp_path / "in.wav"
     # the worker burns 1 ms of torch per 256-frame block: a model-like load
-    engine = Engine(48000, 2, 2, BusyPassThrough(256, busy_ms=1.0), blocksize=128)
-    engine.params.set("stem_dry_gain_db", -6.0)
-    engine.params.jump_to_targets()
+    engine = Engine(48000, 2, 2, BusyPassThrough(256, busy_ms=1.0), blocksize=128,
+                    params={"stem_dry_gain_db": -6.0})
     engine.enable_recording(out_path, in_path)
     before = _ports()
     stream = LiveStream(engine)

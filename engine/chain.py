@@ -1,0 +1,124 @@
+"""The DSP kernels of the fixed topology: input strip and master bus.
+
+Every kernel's state lives in one float64 *blob*; ``offsets[k]:offsets[k + 1]`` is kernel
+``k``'s slice, so the callback reaches all of them through two arrays and adding a kernel
+never changes the callback's signature. Kernels glide their own coefficients, so the
+chain hands them the parameter store's current values once per block.
+
+    input strip:  DC blocker → high-pass → gate → low shelf → mid peak → high shelf → compressor
+    master bus:   bus compressor → width (bass kept mono) → true-peak limiter
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from dsp import biquad, compressor, dc_blocker, gate, limiter, stereo
+from presets.registry import INDEX
+
+(K_DC, K_HPF, K_GATE, K_EQ_LOW, K_EQ_MID, K_EQ_HIGH, K_COMP, K_BUS_COMP, K_WIDTH,
+ K_LIMITER) = range(10)
+N_KERNELS = 10
+
+DC_CUTOFF_HZ = 5.0
+HPF_Q = 0.7071
+EQ_LOW_HZ, EQ_HIGH_HZ, EQ_SHELF_Q, EQ_MID_Q = 150.0, 6000.0, 0.7071, 0.9
+GATE_ATTACK_MS, GATE_HOLD_MS, GATE_RELEASE_MS, GATE_RATIO = 0.5, 20.0, 120.0, 4.0
+COMP_KNEE_DB = 6.0
+BUS_KNEE_DB, BUS_ATTACK_MS, BUS_RELEASE_MS = 6.0, 30.0, 300.0
+WIDTH_CROSSOVER_HZ = 120.0
+LIMITER_LOOKAHEAD_MS = 2.0
+
+P_INPUT_HPF = INDEX["input_hpf_hz"]
+P_GATE_THRESHOLD = INDEX["gate_threshold_db"]
+P_GATE_RANGE = INDEX["gate_range_db"]
+P_EQ_LOW = INDEX["eq_low_gain_db"]
+P_EQ_MID = INDEX["eq_mid_gain_db"]
+P_EQ_MID_FREQ = INDEX["eq_mid_freq_hz"]
+P_EQ_HIGH = INDEX["eq_high_gain_db"]
+P_COMP_THRESHOLD = INDEX["comp_threshold_db"]
+P_COMP_RATIO = INDEX["comp_ratio"]
+P_COMP_ATTACK = INDEX["comp_attack_ms"]
+P_COMP_RELEASE = INDEX["comp_release_ms"]
+P_COMP_MAKEUP = INDEX["comp_makeup_db"]
+P_BUS_THRESHOLD = INDEX["bus_comp_threshold_db"]
+P_BUS_RATIO = INDEX["bus_comp_ratio"]
+P_WIDTH = INDEX["master_width"]
+P_CEILING = INDEX["limiter_ceiling_dbtp"]
+P_LIMITER_RELEASE = INDEX["limiter_release_ms"]
+
+
+def prepare(sample_rate_hz: float, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Allocate every kernel, settled at the parameter ``values``; returns (blob, offsets)."""
+    v = values
+    states = [None] * N_KERNELS
+    states[K_DC] = dc_blocker.prepare(2, sample_rate_hz, DC_CUTOFF_HZ)
+    states[K_HPF] = biquad.prepare(2, sample_rate_hz, biquad.HIGHPASS, v[P_INPUT_HPF], HPF_Q)
+    states[K_GATE] = gate.prepare(sample_rate_hz)
+    states[K_EQ_LOW] = biquad.prepare(2, sample_rate_hz, biquad.LOWSHELF, EQ_LOW_HZ,
+                                      EQ_SHELF_Q, v[P_EQ_LOW])
+    states[K_EQ_MID] = biquad.prepare(2, sample_rate_hz, biquad.PEAK, v[P_EQ_MID_FREQ],
+                                      EQ_MID_Q, v[P_EQ_MID])
+    states[K_EQ_HIGH] = biquad.prepare(2, sample_rate_hz, biquad.HIGHSHELF, EQ_HIGH_HZ,
+                                       EQ_SHELF_Q, v[P_EQ_HIGH])
+    states[K_COMP] = compressor.prepare(sample_rate_hz, compressor.LINK_MAX)
+    states[K_BUS_COMP] = compressor.prepare(sample_rate_hz, compressor.LINK_MAX)
+    states[K_WIDTH] = stereo.prepare_width(sample_rate_hz, WIDTH_CROSSOVER_HZ, v[P_WIDTH])
+    states[K_LIMITER] = limiter.prepare(2, sample_rate_hz, v[P_CEILING], v[P_LIMITER_RELEASE],
+                                        LIMITER_LOOKAHEAD_MS)
+    offsets = np.zeros(N_KERNELS + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([s.shape[0] for s in states])
+    return np.concatenate(states), offsets
+
+
+def latency_frames(blob: np.ndarray, offsets: np.ndarray) -> int:
+    """Frames of delay the chain adds (the limiter's lookahead)."""
+    return limiter.latency_samples(blob[offsets[K_LIMITER]: offsets[K_LIMITER + 1]])
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _state(blob, offsets, k):
+    return blob[offsets[k]: offsets[k + 1]]
+
+
+@njit(nogil=True, cache=True)
+def input_strip(blob, offsets, p, x):
+    """Process the dry stem ``x (2, n)`` in place with the parameter values ``p``."""
+    dc_blocker.process(_state(blob, offsets, K_DC), DC_CUTOFF_HZ, x, x)
+    biquad.process(_state(blob, offsets, K_HPF), biquad.HIGHPASS, p[P_INPUT_HPF], HPF_Q, 0.0,
+                   x, x)
+    gate.process(_state(blob, offsets, K_GATE), p[P_GATE_THRESHOLD], GATE_RATIO,
+                 p[P_GATE_RANGE], GATE_ATTACK_MS, GATE_HOLD_MS, GATE_RELEASE_MS, x, x)
+    biquad.process(_state(blob, offsets, K_EQ_LOW), biquad.LOWSHELF, EQ_LOW_HZ, EQ_SHELF_Q,
+                   p[P_EQ_LOW], x, x)
+    biquad.process(_state(blob, offsets, K_EQ_MID), biquad.PEAK, p[P_EQ_MID_FREQ], EQ_MID_Q,
+                   p[P_EQ_MID], x, x)
+    biquad.process(_state(blob, offsets, K_EQ_HIGH), biquad.HIGHSHELF, EQ_HIGH_HZ, EQ_SHELF_Q,
+                   p[P_EQ_HIGH], x, x)
+    compressor.process(_state(blob, offsets, K_COMP), p[P_COMP_THRESHOLD], p[P_COMP_RATIO],
+                       COMP_KNEE_DB, p[P_COMP_ATTACK], p[P_COMP_RELEASE], p[P_COMP_MAKEUP],
+                       x, x)
+
+
+@njit(nogil=True, cache=True)
+def master_bus(blob, offsets, p, x):
+    """Process the master ``x (2, n)`` in place with the parameter values ``p``."""
+    compressor.process(_state(blob, offsets, K_BUS_COMP), p[P_BUS_THRESHOLD], p[P_BUS_RATIO],
+                       BUS_KNEE_DB, BUS_ATTACK_MS, BUS_RELEASE_MS, 0.0, x, x)
+    width = _state(blob, offsets, K_WIDTH)
+    stereo.set_width(width, p[P_WIDTH])
+    stereo.process_width(width, x, x)
+    lim = _state(blob, offsets, K_LIMITER)
+    limiter.set_params(lim, p[P_CEILING], p[P_LIMITER_RELEASE])
+    limiter.process(lim, x, x)
+
+
+def gain_reduction_db(blob: np.ndarray, offsets: np.ndarray) -> dict[str, float]:
+    """Current gain reduction of the dynamics kernels (positive dB), for meters."""
+    return {
+        "comp": float(_state(blob, offsets, K_COMP)[compressor.GR_DB]),
+        "bus_comp": float(_state(blob, offsets, K_BUS_COMP)[compressor.GR_DB]),
+        "gate": float(_state(blob, offsets, K_GATE)[gate.ATTENUATION_DB]),
+        "limiter": float(limiter.gain_reduction_db(_state(blob, offsets, K_LIMITER))),
+    }
