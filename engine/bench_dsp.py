@@ -82,8 +82,8 @@ def _pedalboard_chain():
         HighpassFilter,
         Limiter,
         LowShelfFilter,
-        Pedalboard,
         PeakFilter,
+        Pedalboard,
     )
 
     strips = [Pedalboard([
