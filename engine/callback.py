@@ -13,14 +13,15 @@ from __future__ import annotations
 import numpy as np
 from numba import carray, cfunc, njit, types
 
-from engine import graph
+from engine import graph, modulation
 from engine.pointers import address_of, f32_ptr, f64_ptr, i64_ptr, void_ptr
 
 # one table row per array: address, dim0, dim1
 (T_P_TARGET, T_P_CURRENT, T_P_STEP, T_BUS, T_TO_W_DATA, T_TO_W_IDX, T_FROM_W_DATA,
  T_FROM_W_IDX, T_REC_DATA, T_REC_IDX, T_CONFIG, T_STATE, T_STATS, T_METERS, T_HIST,
- T_CLOCK, T_DSP_BLOB, T_DSP_OFFSETS) = range(18)
-N_TABLE_ROWS = 18
+ T_CLOCK, T_DSP_BLOB, T_DSP_OFFSETS, T_EFFECTIVE, T_META, T_ASSIGN, T_ROUTES, T_LFO_STATES,
+ T_LFO_VALUES, T_RETRIGGER, T_MOD_OFFSETS) = range(26)
+N_TABLE_ROWS = 26
 TABLE_ROW = 3
 
 # callback time histogram: 2 us bins up to 40 ms, the last bin catches the rest
@@ -65,6 +66,18 @@ def _i64(table, row):
 
 
 @njit(nogil=True, cache=True, inline="always")
+def _f64_2d(table, row):
+    base = row * TABLE_ROW
+    return carray(f64_ptr(table[base]), (table[base + 1], table[base + 2]))
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _i64_2d(table, row):
+    base = row * TABLE_ROW
+    return carray(i64_ptr(table[base]), (table[base + 1], table[base + 2]))
+
+
+@njit(nogil=True, cache=True, inline="always")
 def _f32_2d(table, row):
     base = row * TABLE_ROW
     return carray(f32_ptr(table[base]), (table[base + 1], table[base + 2]))
@@ -82,13 +95,18 @@ def now_ns(table) -> int:
 def run_frames(inp, out, n_frames, table):
     """Process any number of frames through the graph in MAX_BLOCK_FRAMES chunks."""
     config = _i64(table, T_CONFIG)
+    effective = _f64(table, T_EFFECTIVE)
     wake = False
     done = 0
     while done < n_frames:
         n = min(graph.MAX_BLOCK_FRAMES, n_frames - done)
+        modulation.apply(n, _f64(table, T_P_TARGET), effective, _f64_2d(table, T_META),
+                         _f64_2d(table, T_ASSIGN), _f64_2d(table, T_ROUTES),
+                         _f64_2d(table, T_LFO_STATES), _f64(table, T_LFO_VALUES),
+                         _i64_2d(table, T_RETRIGGER), _f64(table, T_MOD_OFFSETS))
         wake |= graph.process_block(
             inp[done: done + n], out[done: done + n], n,
-            _f64(table, T_P_TARGET), _f64(table, T_P_CURRENT), _f64(table, T_P_STEP),
+            effective, _f64(table, T_P_CURRENT), _f64(table, T_P_STEP),
             _f32_2d(table, T_BUS), _f32_2d(table, T_TO_W_DATA), _i64(table, T_TO_W_IDX),
             _f32_2d(table, T_FROM_W_DATA), _i64(table, T_FROM_W_IDX),
             _f32_2d(table, T_REC_DATA), _i64(table, T_REC_IDX),

@@ -14,20 +14,28 @@ from engine import chain, graph, ring
 from engine.callback import (
     HIST_BIN_NS,
     HIST_BINS,
+    T_ASSIGN,
     T_BUS,
     T_CLOCK,
     T_CONFIG,
     T_DSP_BLOB,
     T_DSP_OFFSETS,
+    T_EFFECTIVE,
     T_FROM_W_DATA,
     T_FROM_W_IDX,
     T_HIST,
+    T_LFO_STATES,
+    T_LFO_VALUES,
+    T_META,
     T_METERS,
+    T_MOD_OFFSETS,
     T_P_CURRENT,
     T_P_STEP,
     T_P_TARGET,
     T_REC_DATA,
     T_REC_IDX,
+    T_RETRIGGER,
+    T_ROUTES,
     T_STATE,
     T_STATS,
     T_TO_W_DATA,
@@ -35,6 +43,7 @@ from engine.callback import (
     make_table,
     run_frames,
 )
+from engine.modulation import Modulation
 from engine.params import ParameterStore
 from engine.recorder import Recorder
 from engine.worker import Processor, Worker
@@ -58,6 +67,8 @@ class Engine:
         for key, value in (params or {}).items():
             self.params.set(key, value)
         self.params.jump_to_targets()
+        self.modulation = Modulation(sample_rate_hz)
+        self.effective = self.params.target.copy()
         # kernels start settled at the initial parameters: no glide at the first block
         self.dsp_blob, self.dsp_offsets = chain.prepare(sample_rate_hz, self.params.current)
         self.bus = np.zeros((graph.N_ROWS, graph.MAX_BLOCK_FRAMES), dtype=np.float32)
@@ -96,6 +107,7 @@ class Engine:
         self._build_table()
 
     def _build_table(self) -> None:
+        m = self.modulation
         self.table = make_table({
             T_P_TARGET: self.params.target, T_P_CURRENT: self.params.current,
             T_P_STEP: self.params.step, T_BUS: self.bus,
@@ -105,6 +117,9 @@ class Engine:
             T_CONFIG: self.config, T_STATE: self.state, T_STATS: self.stats,
             T_METERS: self.meters, T_HIST: self.hist, T_CLOCK: self.clock,
             T_DSP_BLOB: self.dsp_blob, T_DSP_OFFSETS: self.dsp_offsets,
+            T_EFFECTIVE: self.effective, T_META: m.meta, T_ASSIGN: m.assignments,
+            T_ROUTES: m.routes, T_LFO_STATES: m.lfo_states, T_LFO_VALUES: m.lfo_values,
+            T_RETRIGGER: m.retrigger_counts, T_MOD_OFFSETS: m.offsets,
         })
 
     # -- recording -----------------------------------------------------------------

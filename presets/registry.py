@@ -7,6 +7,7 @@ converts where it needs to. Nothing else in the code base may repeat a range.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 CURVES = ("lin", "log", "exp")
@@ -34,6 +35,8 @@ class Param:
             raise ValueError(f"{self.id}: default {self.default} outside [{self.min}, {self.max}]")
         if self.curve not in CURVES:
             raise ValueError(f"{self.id}: curve {self.curve!r} not one of {CURVES}")
+        if self.curve == "log" and self.min <= 0:
+            raise ValueError(f"{self.id}: a log curve needs a positive minimum")
 
     def check(self, value: float) -> float:
         """Return ``value`` as float, or raise naming the parameter and its allowed range."""
@@ -54,6 +57,19 @@ def _gain(id_: str, name: str, default: float = 0.0, max_db: float = 12.0) -> Pa
 def _pan(id_: str, name: str) -> Param:
     return Param(id_, name, "pan", -1.0, 1.0, 0.0)
 
+
+CURVE_CODES = {name: i for i, name in enumerate(CURVES)}
+
+N_LFOS = 4
+LFO_SHAPES = ("sine", "triangle", "square", "saw", "sample_hold", "smooth_random")
+# Tempo-sync choices for LFOs: index 0 is free-running; the rest are note values as
+# (label, whole notes, multiplier for dotted/triplet).
+SYNC_DIVISIONS: tuple[tuple[str, float, float], ...] = (("free", 0.0, 1.0),) + tuple(
+    (f"1/{d}{suffix}", 1.0 / d, mult)
+    for d in (1, 2, 4, 8, 16, 32)
+    for suffix, mult in (("", 1.0), (".", 1.5), ("t", 2.0 / 3.0))
+)
+MACROS = ("energy", "texture", "chaos", "user_1", "user_2", "user_3", "user_4")
 
 # Stems of the mixer, in bus order. "drums" and "sampler" are filled by the voice issues;
 # their slots exist now so presets and the GUI keep one layout.
@@ -97,9 +113,51 @@ REGISTRY: tuple[Param, ...] = (
     _kernel("master_width", "Stereo width", "x", 0.0, 2.0, 1.0),
     _kernel("limiter_ceiling_dbtp", "Limiter ceiling", "dBTP", -12.0, 0.0, -1.0),
     _kernel("limiter_release_ms", "Limiter release", "ms", 10.0, 1000.0, 100.0, "log"),
+    # performance controls
+    Param("tempo_bpm", "Tempo", "BPM", 40.0, 200.0, 120.0, smoothing_ms=0.0),
+    *(Param(f"macro_{m}", m.replace("_", " ").capitalize(), "", 0.0, 1.0,
+            0.5 if m in ("energy", "texture") else 0.0, smoothing_ms=30.0) for m in MACROS),
+    *(
+        p
+        for k in range(1, N_LFOS + 1)
+        for p in (
+            Param(f"lfo{k}_rate_hz", f"LFO {k} rate", "Hz", 0.1, 10.0, 1.0, "log",
+                  smoothing_ms=0.0),
+            Param(f"lfo{k}_depth", f"LFO {k} depth", "", 0.0, 1.0, 0.0, smoothing_ms=10.0),
+            Param(f"lfo{k}_shape", f"LFO {k} shape", "", 0, len(LFO_SHAPES) - 1, 0,
+                  smoothing_ms=0.0, discrete=True),
+            Param(f"lfo{k}_phase_deg", f"LFO {k} phase", "deg", 0.0, 360.0, 0.0,
+                  smoothing_ms=0.0),
+            Param(f"lfo{k}_sync", f"LFO {k} sync", "", 0, len(SYNC_DIVISIONS) - 1, 0,
+                  smoothing_ms=0.0, discrete=True),
+        )
+    ),
 )
 
 INDEX: dict[str, int] = {p.id: i for i, p in enumerate(REGISTRY)}
+
+
+def to_normalized(p: Param, value: float) -> float:
+    """A value in the parameter's unit to 0..1 along its curve (what knobs and CCs move)."""
+    span = (value - p.min) / (p.max - p.min)
+    if p.curve == "log":
+        return math.log(value / p.min) / math.log(p.max / p.min)
+    if p.curve == "exp":
+        return math.sqrt(max(0.0, span))
+    return span
+
+
+def from_normalized(p: Param, u: float) -> float:
+    """0..1 along the parameter's curve back to its unit, clamped to its range."""
+    u = min(1.0, max(0.0, u))
+    if p.curve == "log":
+        value = p.min * (p.max / p.min) ** u
+    elif p.curve == "exp":
+        value = p.min + (p.max - p.min) * u * u
+    else:
+        value = p.min + (p.max - p.min) * u
+    value = min(p.max, max(p.min, value))
+    return float(round(value)) if p.discrete else value
 
 
 def param(id_: str) -> Param:

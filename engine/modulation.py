@@ -1,0 +1,274 @@
+"""Macros and LFOs, evaluated inside the audio callback once per block.
+
+The parameter store holds the *base* targets that people set. Every block the callback
+derives the *effective* targets from them and the smoothing then follows those:
+
+1. LFO offsets on macro parameters (an LFO may move a macro);
+2. macro assignments: each macro drives its targets between a low and a high value along
+   a curve (a macro with no assignment does nothing);
+3. LFO offsets on every other parameter.
+
+All modulation happens in each target's normalized domain (0..1 along its registry
+curve); several modulators on one target add up and the sum is clamped to the range, so
+modulation never leaves a parameter's range. Routing lives in fixed-size arrays: changing
+an assignment is a few array writes from any thread, and the callback never recompiles.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+from numba import njit
+
+from dsp import lfo
+from presets.registry import (
+    CURVE_CODES,
+    INDEX,
+    N_LFOS,
+    REGISTRY,
+    SYNC_DIVISIONS,
+    from_normalized,
+    param,
+    to_normalized,
+)
+
+MAX_ASSIGNMENTS = 64
+MAX_ROUTES = 32
+LIN, LOG, EXP = CURVE_CODES["lin"], CURVE_CODES["log"], CURVE_CODES["exp"]
+
+# param_meta columns
+M_MIN, M_MAX, M_CURVE, M_DISCRETE, M_IS_MACRO = range(5)
+# assignment columns: active, macro slot, target slot, low (normalized), high (normalized), curve
+A_ACTIVE, A_MACRO, A_TARGET, A_LOW, A_HIGH, A_CURVE = range(6)
+# route columns: active, lfo index, target slot, amount (-1..1 of the target's range)
+R_ACTIVE, R_LFO, R_TARGET, R_AMOUNT = range(4)
+
+LFO_SLOTS = np.array([[INDEX[f"lfo{k}_{name}"] for name in
+                       ("rate_hz", "depth", "shape", "phase_deg", "sync")]
+                      for k in range(1, N_LFOS + 1)], dtype=np.int64)
+L_RATE, L_DEPTH, L_SHAPE, L_PHASE, L_SYNC = range(5)
+P_TEMPO = INDEX["tempo_bpm"]
+# cycles of the LFO per quarter note for each sync choice (0 = free)
+SYNC_CYCLES_PER_QUARTER = np.array(
+    [0.0] + [1.0 / (4.0 * whole * mult) for _, whole, mult in SYNC_DIVISIONS[1:]])
+
+
+def param_meta() -> np.ndarray:
+    meta = np.zeros((len(REGISTRY), 5), dtype=np.float64)
+    for i, p in enumerate(REGISTRY):
+        meta[i] = (p.min, p.max, CURVE_CODES[p.curve], p.discrete, p.id.startswith("macro_"))
+    return meta
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _normalize(meta, slot, value):
+    lo = meta[slot, M_MIN]
+    hi = meta[slot, M_MAX]
+    curve = meta[slot, M_CURVE]
+    if curve == LOG:
+        return math.log(value / lo) / math.log(hi / lo)
+    span = (value - lo) / (hi - lo)
+    if curve == EXP:
+        return math.sqrt(max(0.0, span))
+    return span
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _denormalize(meta, slot, u):
+    u = min(1.0, max(0.0, u))
+    lo = meta[slot, M_MIN]
+    hi = meta[slot, M_MAX]
+    curve = meta[slot, M_CURVE]
+    if curve == LOG:
+        v = lo * (hi / lo) ** u
+    elif curve == EXP:
+        v = lo + (hi - lo) * u * u
+    else:
+        v = lo + (hi - lo) * u
+    v = min(hi, max(lo, v))
+    if meta[slot, M_DISCRETE]:
+        v = float(round(v))
+    return v
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _shape(curve, m):
+    if curve == EXP:
+        return m * m
+    if curve == LOG:
+        return math.sqrt(m)
+    return m
+
+
+@njit(nogil=True, cache=True)
+def _run_lfos(n, target, lfo_states, lfo_values, retrigger):
+    bpm = target[P_TEMPO]
+    for k in range(lfo_states.shape[0]):
+        st = lfo_states[k]
+        # retrigger requests are a counter the control thread bumps; we remember the last
+        # one served in the second row
+        if retrigger[0, k] != retrigger[1, k]:
+            retrigger[1, k] = retrigger[0, k]
+            lfo.retrigger(st)
+        sync = int(target[LFO_SLOTS[k, L_SYNC]])
+        if sync > 0:
+            rate = bpm / 60.0 * SYNC_CYCLES_PER_QUARTER[sync]
+        else:
+            rate = target[LFO_SLOTS[k, L_RATE]]
+        lfo.set_rate(st, rate)
+        lfo.set_shape(st, int(target[LFO_SLOTS[k, L_SHAPE]]))
+        lfo.set_phase_offset(st, target[LFO_SLOTS[k, L_PHASE]])
+        lfo_values[k] = lfo.process_block(st, n)
+
+
+@njit(nogil=True, cache=True)
+def _apply_routes(target, effective, meta, routes, lfo_values, offsets, macros):
+    # sum every route's offset per target, then apply once: modulators add, then clamp
+    for r in range(routes.shape[0]):
+        if routes[r, R_ACTIVE] == 0.0:
+            continue
+        t = int(routes[r, R_TARGET])
+        if (meta[t, M_IS_MACRO] != 0.0) != macros:
+            continue
+        k = int(routes[r, R_LFO])
+        depth = target[LFO_SLOTS[k, L_DEPTH]]
+        offsets[t] += routes[r, R_AMOUNT] * depth * lfo_values[k]
+    for t in range(offsets.shape[0]):
+        if offsets[t] != 0.0:
+            effective[t] = _denormalize(meta, t, _normalize(meta, t, effective[t]) + offsets[t])
+            offsets[t] = 0.0
+
+
+@njit(nogil=True, cache=True)
+def apply(n, target, effective, meta, assignments, routes, lfo_states, lfo_values, retrigger,
+          offsets):
+    """Derive this block's effective targets from the base targets (see module docstring)."""
+    for i in range(target.shape[0]):
+        effective[i] = target[i]
+    _run_lfos(n, target, lfo_states, lfo_values, retrigger)
+    _apply_routes(target, effective, meta, routes, lfo_values, offsets, True)
+    for a in range(assignments.shape[0]):
+        if assignments[a, A_ACTIVE] == 0.0:
+            continue
+        m = min(1.0, max(0.0, effective[int(assignments[a, A_MACRO])]))
+        s = _shape(assignments[a, A_CURVE], m)
+        t = int(assignments[a, A_TARGET])
+        lo = assignments[a, A_LOW]
+        effective[t] = _denormalize(meta, t, lo + (assignments[a, A_HIGH] - lo) * s)
+    _apply_routes(target, effective, meta, routes, lfo_values, offsets, False)
+
+
+class Modulation:
+    """The routing arrays plus a thread-safe Python API to edit them.
+
+    Edits write ``active`` last so the callback never sees a half-written row.
+    """
+
+    def __init__(self, sample_rate_hz: float, seed: int = 1) -> None:
+        self.meta = param_meta()
+        self.assignments = np.zeros((MAX_ASSIGNMENTS, 6), dtype=np.float64)
+        self.routes = np.zeros((MAX_ROUTES, 4), dtype=np.float64)
+        self.lfo_states = np.stack([lfo.prepare(sample_rate_hz, seed=seed + k)
+                                    for k in range(N_LFOS)])
+        self.lfo_values = np.zeros(N_LFOS, dtype=np.float64)
+        self.retrigger_counts = np.zeros((2, N_LFOS), dtype=np.int64)
+        self.offsets = np.zeros(len(REGISTRY), dtype=np.float64)
+        self._lock = threading.Lock()  # between editing threads only; never the callback
+
+    # -- macros ----------------------------------------------------------------------
+    def assign_macro(self, macro: str, target: str, low: float, high: float,
+                     curve: str = "lin") -> int:
+        """Let ``macro_<macro>`` drive ``target`` from ``low`` to ``high`` (target units)."""
+        p = param(target)
+        mp = param(_macro_id(macro))
+        if target.startswith("macro_"):
+            raise ValueError(f"{target}: a macro cannot drive another macro")
+        if curve not in CURVE_CODES:
+            raise ValueError(f"curve {curve!r} not one of {tuple(CURVE_CODES)}")
+        lo_u = to_normalized(p, p.check(low))
+        hi_u = to_normalized(p, p.check(high))
+        with self._lock:
+            row = self._free_row(self.assignments, A_ACTIVE)
+            self.assignments[row, 1:] = (INDEX[mp.id], INDEX[p.id], lo_u, hi_u,
+                                         CURVE_CODES[curve])
+            self.assignments[row, A_ACTIVE] = 1.0
+        return row
+
+    def clear_macro(self, macro: str | None = None, target: str | None = None) -> int:
+        """Remove assignments of ``macro`` (or all) to ``target`` (or all); returns count."""
+        removed = 0
+        with self._lock:
+            for row in range(MAX_ASSIGNMENTS):
+                a = self.assignments[row]
+                if not a[A_ACTIVE]:
+                    continue
+                if macro is not None and REGISTRY[int(a[A_MACRO])].id != _macro_id(macro):
+                    continue
+                if target is not None and REGISTRY[int(a[A_TARGET])].id != target:
+                    continue
+                a[A_ACTIVE] = 0.0
+                removed += 1
+        return removed
+
+    def macro_assignments(self) -> list[dict]:
+        """Active assignments as plain dicts (target units), e.g. for presets."""
+        out = []
+        for a in self.assignments:
+            if a[A_ACTIVE]:
+                p = REGISTRY[int(a[A_TARGET])]
+                out.append({"macro": REGISTRY[int(a[A_MACRO])].id, "target": p.id,
+                            "low": from_normalized(p, a[A_LOW]),
+                            "high": from_normalized(p, a[A_HIGH]),
+                            "curve": list(CURVE_CODES)[int(a[A_CURVE])]})
+        return out
+
+    # -- LFOs --------------------------------------------------------------------------
+    def route_lfo(self, lfo_number: int, target: str, amount: float = 1.0) -> int:
+        """Let LFO ``lfo_number`` (1..N_LFOS) move ``target`` by ``amount`` x depth x range."""
+        if not 1 <= lfo_number <= N_LFOS:
+            raise ValueError(f"LFO {lfo_number} does not exist: choose 1..{N_LFOS}")
+        if not -1.0 <= amount <= 1.0:
+            raise ValueError(f"amount {amount} is out of range [-1, 1]")
+        p = param(target)
+        with self._lock:
+            row = self._free_row(self.routes, R_ACTIVE)
+            self.routes[row, 1:] = (lfo_number - 1, INDEX[p.id], amount)
+            self.routes[row, R_ACTIVE] = 1.0
+        return row
+
+    def clear_lfo_routes(self, lfo_number: int | None = None, target: str | None = None) -> int:
+        removed = 0
+        with self._lock:
+            for r in self.routes:
+                if not r[R_ACTIVE]:
+                    continue
+                if lfo_number is not None and int(r[R_LFO]) != lfo_number - 1:
+                    continue
+                if target is not None and REGISTRY[int(r[R_TARGET])].id != target:
+                    continue
+                r[R_ACTIVE] = 0.0
+                removed += 1
+        return removed
+
+    def lfo_routes(self) -> list[dict]:
+        return [{"lfo": int(r[R_LFO]) + 1, "target": REGISTRY[int(r[R_TARGET])].id,
+                 "amount": float(r[R_AMOUNT])} for r in self.routes if r[R_ACTIVE]]
+
+    def retrigger(self, lfo_number: int) -> None:
+        """Restart an LFO's cycle at its phase offset on the next block."""
+        self.retrigger_counts[0, lfo_number - 1] += 1
+
+    @staticmethod
+    def _free_row(table: np.ndarray, active_col: int) -> int:
+        free = np.flatnonzero(table[:, active_col] == 0.0)
+        if free.size == 0:
+            raise ValueError(f"no free modulation slot (at most {table.shape[0]})")
+        return int(free[0])
+
+
+def _macro_id(macro: str) -> str:
+    return macro if macro.startswith("macro_") else f"macro_{macro}"
+
+
