@@ -20,8 +20,8 @@ from engine.pointers import address_of, f32_ptr, f64_ptr, i64_ptr, void_ptr
 (T_P_TARGET, T_P_CURRENT, T_P_STEP, T_BUS, T_TO_W_DATA, T_TO_W_IDX, T_FROM_W_DATA,
  T_FROM_W_IDX, T_REC_DATA, T_REC_IDX, T_CONFIG, T_STATE, T_STATS, T_METERS, T_HIST,
  T_CLOCK, T_DSP_BLOB, T_DSP_OFFSETS, T_EFFECTIVE, T_META, T_ASSIGN, T_ROUTES, T_LFO_STATES,
- T_LFO_VALUES, T_RETRIGGER, T_MOD_OFFSETS) = range(26)
-N_TABLE_ROWS = 26
+ T_LFO_VALUES, T_RETRIGGER, T_MOD_OFFSETS, T_MORPH_AB, T_MORPH_STATE) = range(28)
+N_TABLE_ROWS = 28
 TABLE_ROW = 3
 
 # callback time histogram: 2 us bins up to 40 ms, the last bin catches the rest
@@ -103,7 +103,8 @@ def run_frames(inp, out, n_frames, table):
         modulation.apply(n, _f64(table, T_P_TARGET), effective, _f64_2d(table, T_META),
                          _f64_2d(table, T_ASSIGN), _f64_2d(table, T_ROUTES),
                          _f64_2d(table, T_LFO_STATES), _f64(table, T_LFO_VALUES),
-                         _i64_2d(table, T_RETRIGGER), _f64(table, T_MOD_OFFSETS))
+                         _i64_2d(table, T_RETRIGGER), _f64(table, T_MOD_OFFSETS),
+                         _f64_2d(table, T_MORPH_AB), _f64(table, T_MORPH_STATE))
         wake |= graph.process_block(
             inp[done: done + n], out[done: done + n], n,
             effective, _f64(table, T_P_CURRENT), _f64(table, T_P_STEP),

@@ -29,6 +29,8 @@ from engine.callback import (
     T_META,
     T_METERS,
     T_MOD_OFFSETS,
+    T_MORPH_AB,
+    T_MORPH_STATE,
     T_P_CURRENT,
     T_P_STEP,
     T_P_TARGET,
@@ -45,6 +47,7 @@ from engine.callback import (
 )
 from engine.modulation import Modulation
 from engine.params import ParameterStore
+from presets.registry import INDEX, param
 from engine.recorder import Recorder
 from engine.worker import Processor, Worker
 
@@ -68,6 +71,7 @@ class Engine:
             self.params.set(key, value)
         self.params.jump_to_targets()
         self.modulation = Modulation(sample_rate_hz)
+        self._pending_recall: np.ndarray | None = None
         self.effective = self.params.target.copy()
         # kernels start settled at the initial parameters: no glide at the first block
         self.dsp_blob, self.dsp_offsets = chain.prepare(sample_rate_hz, self.params.current)
@@ -120,7 +124,38 @@ class Engine:
             T_EFFECTIVE: self.effective, T_META: m.meta, T_ASSIGN: m.assignments,
             T_ROUTES: m.routes, T_LFO_STATES: m.lfo_states, T_LFO_VALUES: m.lfo_values,
             T_RETRIGGER: m.retrigger_counts, T_MOD_OFFSETS: m.offsets,
+            T_MORPH_AB: m.morph_ab, T_MORPH_STATE: m.morph_state,
         })
+
+    # -- presets ---------------------------------------------------------------------
+    def recall(self, values: dict[str, float], morph_ms: float = 0.0) -> None:
+        """Set many parameters at once, optionally gliding there over ``morph_ms``.
+
+        Values are validated before anything changes, so a bad set leaves the engine as it
+        was. A glide runs in the callback; ``finish_recall`` (or the next ``recall``) makes
+        the new values the base targets once it has arrived.
+        """
+        new = self.params.target.copy()
+        for key, value in values.items():
+            new[INDEX[param(key).id]] = param(key).check(value)
+        if morph_ms <= 0:
+            self.modulation.disarm_morph()
+            self.params.target[:] = new
+            return
+        self.finish_recall()
+        self.modulation.start_ramp(self.params.target.copy(), new, morph_ms)
+        self._pending_recall = new
+
+    def finish_recall(self) -> bool:
+        """After a glide has arrived, hand the values back to the base targets."""
+        pending = self._pending_recall
+        if pending is None or not self.modulation.ramp_done():
+            return False
+        # targets first, then disarm: at every moment the callback sees the new values
+        self.params.target[:] = pending
+        self.modulation.disarm_morph()
+        self._pending_recall = None
+        return True
 
     # -- recording -----------------------------------------------------------------
     def enable_recording(self, path: Path, input_path: Path | None = None) -> None:

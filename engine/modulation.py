@@ -50,6 +50,11 @@ LFO_SLOTS = np.array([[INDEX[f"lfo{k}_{name}"] for name in
                       for k in range(1, N_LFOS + 1)], dtype=np.int64)
 L_RATE, L_DEPTH, L_SHAPE, L_PHASE, L_SYNC = range(5)
 P_TEMPO = INDEX["tempo_bpm"]
+P_MORPH = INDEX["preset_morph"]
+# morph state: mode (0 off, 1 follow the preset_morph control, 2 timed ramp), ramp position,
+# ramp step per frame
+MORPH_OFF, MORPH_CONTROL, MORPH_RAMP = 0, 1, 2
+MS_MODE, MS_POS, MS_STEP = range(3)
 # cycles of the LFO per quarter note for each sync choice (0 = free)
 SYNC_CYCLES_PER_QUARTER = np.array(
     [0.0] + [1.0 / (4.0 * whole * mult) for _, whole, mult in SYNC_DIVISIONS[1:]])
@@ -142,11 +147,34 @@ def _apply_routes(target, effective, meta, routes, lfo_values, offsets, macros):
 
 
 @njit(nogil=True, cache=True)
-def apply(n, target, effective, meta, assignments, routes, lfo_states, lfo_values, retrigger,
-          offsets):
-    """Derive this block's effective targets from the base targets (see module docstring)."""
+def _morph_base(n, target, effective, meta, morph_ab, morph_state):
+    # A morph replaces the base targets by an interpolation between two full parameter
+    # sets, in each parameter's normalized domain; discrete ones switch at the midpoint.
+    mode = morph_state[MS_MODE]
+    if mode == MORPH_RAMP:
+        m = min(1.0, morph_state[MS_POS])
+        morph_state[MS_POS] = m + morph_state[MS_STEP] * n
+    else:
+        m = min(1.0, max(0.0, target[P_MORPH]))
     for i in range(target.shape[0]):
-        effective[i] = target[i]
+        if i == P_MORPH:
+            effective[i] = target[i]
+        elif meta[i, M_DISCRETE] != 0.0:
+            effective[i] = morph_ab[0, i] if m < 0.5 else morph_ab[1, i]
+        else:
+            a = _normalize(meta, i, morph_ab[0, i])
+            effective[i] = _denormalize(meta, i, a + (_normalize(meta, i, morph_ab[1, i]) - a) * m)
+
+
+@njit(nogil=True, cache=True)
+def apply(n, target, effective, meta, assignments, routes, lfo_states, lfo_values, retrigger,
+          offsets, morph_ab, morph_state):
+    """Derive this block's effective targets from the base targets (see module docstring)."""
+    if morph_state[MS_MODE] != MORPH_OFF:
+        _morph_base(n, target, effective, meta, morph_ab, morph_state)
+    else:
+        for i in range(target.shape[0]):
+            effective[i] = target[i]
     _run_lfos(n, target, lfo_states, lfo_values, retrigger)
     _apply_routes(target, effective, meta, routes, lfo_values, offsets, True)
     for a in range(assignments.shape[0]):
@@ -175,6 +203,9 @@ class Modulation:
         self.lfo_values = np.zeros(N_LFOS, dtype=np.float64)
         self.retrigger_counts = np.zeros((2, N_LFOS), dtype=np.int64)
         self.offsets = np.zeros(len(REGISTRY), dtype=np.float64)
+        self.morph_ab = np.zeros((2, len(REGISTRY)), dtype=np.float64)
+        self.morph_state = np.zeros(3, dtype=np.float64)
+        self.sample_rate_hz = sample_rate_hz
         self._lock = threading.Lock()  # between editing threads only; never the callback
 
     # -- macros ----------------------------------------------------------------------
@@ -259,6 +290,29 @@ class Modulation:
     def retrigger(self, lfo_number: int) -> None:
         """Restart an LFO's cycle at its phase offset on the next block."""
         self.retrigger_counts[0, lfo_number - 1] += 1
+
+    # -- preset morphs ---------------------------------------------------------------
+    def arm_morph(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Let the ``preset_morph`` control move every parameter between sets ``a`` and ``b``."""
+        self.morph_state[MS_MODE] = MORPH_OFF
+        self.morph_ab[0] = a
+        self.morph_ab[1] = b
+        self.morph_state[MS_MODE] = MORPH_CONTROL
+
+    def start_ramp(self, a: np.ndarray, b: np.ndarray, duration_ms: float) -> None:
+        """Glide every parameter from ``a`` to ``b`` over ``duration_ms`` (callback-timed)."""
+        self.morph_state[MS_MODE] = MORPH_OFF
+        self.morph_ab[0] = a
+        self.morph_ab[1] = b
+        self.morph_state[MS_POS] = 0.0
+        self.morph_state[MS_STEP] = 1.0 / max(1.0, duration_ms * 1e-3 * self.sample_rate_hz)
+        self.morph_state[MS_MODE] = MORPH_RAMP
+
+    def ramp_done(self) -> bool:
+        return self.morph_state[MS_MODE] == MORPH_RAMP and self.morph_state[MS_POS] >= 1.0
+
+    def disarm_morph(self) -> None:
+        self.morph_state[MS_MODE] = MORPH_OFF
 
     @staticmethod
     def _free_row(table: np.ndarray, active_col: int) -> int:

@@ -115,6 +115,8 @@ REGISTRY: tuple[Param, ...] = (
     _kernel("limiter_release_ms", "Limiter release", "ms", 10.0, 1000.0, 100.0, "log"),
     # performance controls
     Param("tempo_bpm", "Tempo", "BPM", 40.0, 200.0, 120.0, smoothing_ms=0.0),
+    # 0 = preset A, 1 = preset B, while a two-preset morph is armed (assignable to a CC)
+    Param("preset_morph", "Preset morph", "", 0.0, 1.0, 0.0, smoothing_ms=20.0),
     *(Param(f"macro_{m}", m.replace("_", " ").capitalize(), "", 0.0, 1.0,
             0.5 if m in ("energy", "texture") else 0.0, smoothing_ms=30.0) for m in MACROS),
     *(

@@ -130,3 +130,36 @@ def test_modulated_values_never_leave_the_range(amounts, depth, base):
         e.modulation.route_lfo(1, "master_width", a)
     w = _trace(e, "master_width", 0.3)
     assert np.all((w >= 0.0) & (w <= 2.0))
+
+
+def test_recall_with_morph_glides_continuous_and_switches_discrete_at_midpoint():
+    e = _engine(master_width=0.0, lfo1_shape=0)
+    e.recall({"master_width": 2.0, "lfo1_shape": 3}, morph_ms=100.0)
+    w = _trace(e, "master_width", 0.12)
+    assert w[0] < 0.1 and w[-1] == pytest.approx(2.0)
+    assert np.all(np.diff(w) >= -1e-12)  # monotonic glide
+    mid = np.searchsorted(w, 1.0)
+    assert 15 <= mid <= 22  # 100 ms is 37.5 blocks; halfway near block 19
+    assert e.effective[INDEX["lfo1_shape"]] == 3
+    assert e.finish_recall()
+    assert e.params.target[INDEX["master_width"]] == 2.0
+
+
+def test_two_preset_morph_follows_the_control():
+    e = _engine()
+    a = e.params.target.copy()
+    b = a.copy()
+    b[INDEX["input_gain_db"]] = 12.0
+    e.modulation.arm_morph(a, b)
+    e.params.set("preset_morph", 0.5)
+    assert _trace(e, "input_gain_db", 0.01)[-1] == pytest.approx(6.0)
+    e.params.set("preset_morph", 1.0)
+    assert _trace(e, "input_gain_db", 0.01)[-1] == pytest.approx(12.0)
+
+
+def test_a_bad_recall_changes_nothing():
+    e = _engine(master_width=0.5)
+    before = e.params.target.copy()
+    with pytest.raises(ValueError, match="out of range"):
+        e.recall({"master_width": 1.5, "input_gain_db": 99.0})
+    assert np.array_equal(e.params.target, before)
