@@ -47,9 +47,9 @@ from engine.callback import (
 )
 from engine.modulation import Modulation
 from engine.params import ParameterStore
-from presets.registry import INDEX, param
 from engine.recorder import Recorder
 from engine.worker import Processor, Worker
+from presets.registry import INDEX, param
 
 RECORD_RING_SECONDS = 4.0
 
