@@ -8,7 +8,7 @@ import sys
 
 from engine.errors import UsageError
 
-COMMANDS = ("devices", "run", "render", "loudness", "bench")
+COMMANDS = ("devices", "run", "render", "loudness", "midi", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
