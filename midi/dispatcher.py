@@ -159,6 +159,16 @@ class MidiDispatcher:
         self._decoder.reset()
         self._parser.reset()
 
+    def _follow_clock(self, status: int) -> None:
+        # Once per beat (24 ticks) the tempo parameter follows the incoming clock, so LFOs
+        # synced to tempo lock to the external sequencer.
+        if status != 0xF8 or not self.clock.running:
+            return
+        bpm = self.clock.bpm
+        if bpm is not None and self.clock.position_ticks % 24 == 0:
+            self.store.set("tempo_bpm", bpm)
+            self.sets += 1
+
     # --- routing --------------------------------------------------------------------
 
     def _handle(self, data: Sequence[int], t_ns: int, defer_msb: bool) -> int:
@@ -170,6 +180,7 @@ class MidiDispatcher:
         if status >= 0xF0:
             if self.clock is not None and status >= 0xF8:
                 self.clock.feed(status, t_ns)
+                self._follow_clock(status)
             return 0
         kind = status & 0xF0
         need = _DATA_LEN[kind]

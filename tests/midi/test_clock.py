@@ -8,6 +8,7 @@ import time
 import pytest
 
 from midi.clock import PPQN, ClockIn, ClockOut, TapTempo, fit_period
+from presets.registry import INDEX
 
 NS = 1_000_000_000
 
@@ -106,9 +107,12 @@ def test_clock_sync_over_jack(rig_factory):
             time.sleep(0.1)
             readings.append(clock.bpm)
         assert clock.running and clock.position_ticks > 24
+        # the dispatcher hands the estimate to the tempo parameter once a beat
+        tempo = rig.store.target[INDEX["tempo_bpm"]]
     finally:
         out.stop()
         out.close()
     errors = [abs(r - 123.0) for r in readings]
     print(f"clock over JACK: max |error| {max(errors):.3f} BPM over {len(errors)} readings")
     assert max(errors) < 1.0
+    assert abs(tempo - 123.0) < 1.0
