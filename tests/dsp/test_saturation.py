@@ -1,6 +1,7 @@
 import numba
 import numpy as np
 import pytest
+import scipy.signal
 
 from dsp import saturation
 
@@ -104,3 +105,75 @@ def test_process_does_not_allocate():
     ir = fresh.inspect_llvm(fresh.signatures[0])
     assert "tanh" in ir
     assert "NRT_MemInfo_alloc" not in ir
+    # the kernels it calls, compiled afresh with the same options and argument types
+    for helper in (saturation._even_branch, saturation._tanh_over_g, saturation._shift,
+                   saturation._stage2):
+        assert helper.signatures
+        options = {k: v for k, v in helper.targetoptions.items()
+                   if k not in ("nopython", "cache")}
+        fresh_helper = numba.njit(**options)(helper.py_func)
+        for sig in helper.signatures:
+            fresh_helper.compile(sig)
+            assert "NRT_MemInfo_alloc" not in fresh_helper.inspect_llvm(sig)
+
+
+@pytest.mark.parametrize("n_taps, passband", [
+    (saturation.STAGE1_TAPS, 23.0 / 96.0), (saturation.STAGE2_TAPS, 0.125),
+])
+def test_halfband_odd_taps_are_exactly_zero(n_taps, passband):
+    h = saturation.halfband(n_taps, passband)
+    centre = (n_taps - 1) // 2
+    odd = np.delete(h[1::2], centre // 2)  # every odd tap except the centre one
+    assert centre % 2 == 1 and h[centre] == 0.5
+    assert np.all(odd == 0.0)
+    assert np.all(h[0::2] != 0.0)
+    np.testing.assert_array_equal(h, h[::-1])
+    assert np.sum(h) == pytest.approx(1.0, abs=1e-3)
+
+
+def _reference(x, drive_db, oversampling):
+    """Zero-stuff and filter (upfirdn), np.tanh, filter and drop: the textbook signal path."""
+    g = 10 ** (drive_db / 20)
+    h1 = saturation.halfband(saturation.STAGE1_TAPS, 23.0 / 96.0)
+    h2 = saturation.halfband(saturation.STAGE2_TAPS, 0.125)
+    n = x.shape[1]
+    y = np.empty((x.shape[0], n))
+    for c, xc in enumerate(x.astype(np.float64)):
+        u = scipy.signal.upfirdn(2 * h1, xc, up=2)[:2 * n]
+        if oversampling == 4:
+            u = scipy.signal.upfirdn(2 * h2, u, up=2)[:4 * n]
+        w = np.tanh(g * u) / g
+        if oversampling == 4:
+            w = scipy.signal.upfirdn(h2, w, down=2)[:2 * n]
+        y[c] = scipy.signal.upfirdn(h1, w, down=2)[:n]
+    return y
+
+
+@pytest.mark.parametrize("oversampling", [2, 4])
+@pytest.mark.parametrize("drive_db", [0.0, 6.0, 18.0, 36.0])
+def test_process_matches_upfirdn_reference(drive_db, oversampling):
+    x = (0.5 * np.random.default_rng(11).standard_normal((2, 3000))).astype(np.float32)
+    y = np.empty_like(x)
+    saturation.process(saturation.prepare(2, SR, drive_db, oversampling), drive_db, x, y)
+    np.testing.assert_allclose(y, _reference(x, drive_db, oversampling), rtol=0, atol=1e-5)
+
+
+@numba.njit
+def _process_views(state, big, y_big, n_blocks):
+    for b in range(n_blocks):
+        x = big[0:2, b * 128:(b + 1) * 128]  # non-contiguous 2-D views (layout 'A')
+        y = y_big[3:5, b * 128:(b + 1) * 128]
+        saturation.process(state, 6.0, x, y)
+
+
+@pytest.mark.parametrize("oversampling", [2, 4])
+def test_jitted_caller_with_strided_views(oversampling):
+    big = (0.5 * np.random.default_rng(2).standard_normal((10, 1024))).astype(np.float32)
+    y_big = np.zeros((10, 1024), np.float32)
+    blob = np.concatenate([np.ones(7), saturation.prepare(2, SR, 6.0, oversampling)])
+    _process_views(blob[7:], big, y_big, 8)  # a slice of a bigger state blob, too
+    whole = np.empty((2, 1024), np.float32)
+    saturation.process(saturation.prepare(2, SR, 6.0, oversampling), 6.0,
+                       np.ascontiguousarray(big[0:2]), whole)
+    np.testing.assert_array_equal(y_big[3:5], whole)
+    assert np.all(blob[:7] == 1.0) and np.all(y_big[:3] == 0.0) and np.all(y_big[5:] == 0.0)
