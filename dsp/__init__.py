@@ -10,3 +10,5 @@ Conventions shared by every module here (see docs/ARCHITECTURE.md):
 - Jitted functions are ``@njit(nogil=True, cache=True)``.
 - Parameters carry their unit in the name: ``cutoff_hz``, ``threshold_db``, ``attack_ms``.
 """
+
+from dsp import jit_cache  # noqa: E402,F401  (before any kernel module is compiled)

@@ -22,8 +22,31 @@ Signal path, per frame n (all channels share one gain):
    a bound is below the bound, so the guarantee survives smoothing).
 5. Output = gain * input delayed by the lookahead; latency = lookahead samples.
 
-Block-size invariant (strictly per-frame recursion) and allocation-free. State is one
-float64 vector (layout in the ``_H_*`` constants).
+Evaluation (the numbers above, computed in bulk): frames go through in chunks of up to
+``_CHUNK`` via one linear history per channel that serves as both delay line and detector
+window (slid along after each chunk, so no modulo indexing).
+
+- Phases aligned with the samples (libebur128's and the Kaiser set's phase 0, exact
+  unit impulses up to ~1e-17 taps) are not filtered: they read the sample at the interval
+  start, whose |value| is taken directly, like the newest sample's. 14 rows of 12-16
+  taps remain at 48 kHz (about 200 multiply-adds per frame and channel, not 272).
+- Cheap exact skip: every row's output is at most its sum of |taps| (at most 2.04, the
+  Kaiser set's half-sample phase) times the largest |sample| in its window. A
+  ``_SEGMENT``-frame stretch whose window max is below threshold / that sum cannot need
+  gain reduction, so r = 1 there without filtering, which is exactly what the filters
+  would give (``_BOUND_SLACK`` covers rounding in the sums). Material staying more than
+  ~6.2 dB under the threshold is never filtered; music at normal level only near peaks.
+- Otherwise the rows run frame-innermost (vectorised), two rows sharing the sample
+  loads and four taps per pass, each frame's sum accumulated in tap order as in a plain
+  dot product: a frame's reading is bit-identical whatever the chunking.
+- When a chunk needs no reduction and the gain state has settled at unity (envelope at 1
+  for a whole moving-average length, deque all ones), the per-frame recursion is skipped:
+  it would leave the same state and output the delayed input unchanged.
+
+Nothing of the detector was dropped or shortened for speed: the readings, and so the
+output, equal those of evaluating all three filter sets on every frame. Block-size
+invariant (bit-exact) and allocation-free. State is one float64 vector (layout in the
+``_H_*`` constants).
 """
 
 from __future__ import annotations
@@ -48,6 +71,15 @@ _IDEAL_TAPS_PER_PHASE = 16
 _IDEAL_KAISER_BETA = 6.0
 _HANN_TAPS = 49  # libebur128's interpolator length
 
+# Frames per pass (the size of the scratch arrays) and per bound test.
+_CHUNK = 128
+_SEGMENT = 16
+# Relative slack on the skip bound so rounding in a filter sum can never make a frame the
+# bound skipped read above the ceiling when evaluated (keeps block-size invariance exact).
+_BOUND_SLACK = 1e-9
+# Taps per pass of the detector's inner loop (written out four-wide in ``_detect``).
+_GROUP = 4
+
 _H_NCH = 0
 _H_LATENCY = 1
 _H_BOX = 2
@@ -60,19 +92,25 @@ _H_BOX_SUM = 8
 _H_BOX_POS = 9
 _H_DQ_HEAD = 10
 _H_DQ_LEN = 11
-_H_DELAY_POS = 12
-_H_DET_POS = 13
-_H_GAIN = 14
-_H_CEILING_DBTP = 15
-_H_RELEASE_MS = 16
-_H_RATE = 17
-_H_OFF_DET = 18
-_H_DET_LEN = 19
-_H_OFF_DELAY = 20
-_H_OFF_BOX = 21
-_H_OFF_DQ_VAL = 22
-_H_OFF_DQ_IDX = 23
-_HEADER = 24
+_H_GAIN = 12
+_H_CEILING_DBTP = 13
+_H_RELEASE_MS = 14
+_H_RATE = 15
+_H_WIDTH = 16  # detector window: 2 * delay + 1 taps plus _GROUP - 1 leading zeros
+_H_PAIRS = 17  # detector row pairs
+_H_L1 = 18  # bound gain: max(1, largest sum of |taps| over the rows)
+_H_OFF_PAIRS = 19  # per pair: row a, row b, first tap, end tap (a multiple of _GROUP apart)
+_H_OFF_COEF = 20  # rows x width, oldest -> newest
+_H_OFF_BUF = 21  # per channel: _H_HIST history samples, then _CHUNK new ones
+_H_OFF_ACC = 22  # 2 x _CHUNK filter outputs
+_H_OFF_PEAK = 23  # _CHUNK peaks, then gains
+_H_OFF_BOX = 24
+_H_OFF_DQ_VAL = 25
+_H_OFF_DQ_IDX = 26
+_H_HIST = 27  # history kept per channel: max(latency, width - 1)
+_H_UNITY = 28  # frames since the envelope was last below 1 (capped)
+_H_DELAY = 29  # detector interval delay in frames
+_HEADER = 30
 
 
 def _windowed_sinc_phases(factor: int, taps: int, window: np.ndarray) -> np.ndarray:
@@ -146,6 +184,19 @@ def latency_for(sample_rate_hz: float, lookahead_ms: float) -> int:
     return _geometry(sample_rate_hz, lookahead_ms)[0]
 
 
+def _detector_rows(sample_rate_hz: float) -> tuple[np.ndarray, int]:
+    """Detector rows actually evaluated: ``detector_phases`` without its identity phases.
+
+    A phase aligned with the samples (libebur128's and the Kaiser set's phase 0) reads the
+    sample value itself, which the detector takes directly.
+    """
+    phases, delay = detector_phases(sample_rate_hz)
+    unit = np.zeros(phases.shape[1])
+    unit[delay] = 1.0
+    keep = np.abs(phases - unit).max(axis=1) > 1e-9
+    return phases[keep], delay
+
+
 def prepare(
     n_channels: int,
     sample_rate_hz: float,
@@ -169,11 +220,33 @@ def prepare(
         raise ValueError(f"release_ms must be positive, got {release_ms}")
     latency, box, support, _ = _geometry(sample_rate_hz, lookahead_ms)
     win = box + 2 * support
-    det = true_peak.prepare_with_filter(n_channels, detector_phases(sample_rate_hz)[0])
+    rows, delay = _detector_rows(sample_rate_hz)
+    n_rows = rows.shape[0]
+    width = rows.shape[1] + _GROUP - 1
+    coef = np.zeros((n_rows, width))
+    coef[:, _GROUP - 1 :] = rows[:, ::-1]  # oldest -> newest, like the history
+    spans = []
+    for r in range(n_rows):
+        nonzero = np.flatnonzero(coef[r])
+        spans.append((nonzero[0], nonzero[-1] + 1, r))
+    spans.sort()
+    # Rows are evaluated in pairs sharing the sample loads (an odd last row is paired with
+    # itself) over the union of their spans, widened into zero taps to whole groups.
+    pairs = []
+    for j in range(0, n_rows, 2):
+        k0a, k1a, ra = spans[j]
+        k0b, k1b, rb = spans[min(j + 1, n_rows - 1)]
+        k1 = max(k1a, k1b)
+        k0 = k1 - -(-(k1 - min(k0a, k0b)) // _GROUP) * _GROUP
+        pairs.append((ra, rb, k0, k1))
+    hist = max(latency, width - 1)
 
-    off_det = _HEADER
-    off_delay = off_det + det.shape[0]
-    off_box = off_delay + n_channels * latency
+    off_pairs = _HEADER
+    off_coef = off_pairs + 4 * len(pairs)
+    off_buf = off_coef + n_rows * width
+    off_acc = off_buf + n_channels * (hist + _CHUNK)
+    off_peak = off_acc + 2 * _CHUNK
+    off_box = off_peak + _CHUNK
     off_dq_val = off_box + box
     off_dq_idx = off_dq_val + win
     state = np.zeros(off_dq_idx + win, dtype=np.float64)
@@ -182,13 +255,21 @@ def prepare(
     state[_H_BOX] = box
     state[_H_WIN] = win
     state[_H_RATE] = sample_rate_hz
-    state[_H_OFF_DET] = off_det
-    state[_H_DET_LEN] = det.shape[0]
-    state[_H_OFF_DELAY] = off_delay
+    state[_H_WIDTH] = width
+    state[_H_PAIRS] = len(pairs)
+    state[_H_HIST] = hist
+    state[_H_DELAY] = delay
+    state[_H_L1] = max(1.0, float(np.abs(coef).sum(axis=1).max(initial=0.0)))
+    state[_H_OFF_PAIRS] = off_pairs
+    state[_H_OFF_COEF] = off_coef
+    state[_H_OFF_BUF] = off_buf
+    state[_H_OFF_ACC] = off_acc
+    state[_H_OFF_PEAK] = off_peak
     state[_H_OFF_BOX] = off_box
     state[_H_OFF_DQ_VAL] = off_dq_val
     state[_H_OFF_DQ_IDX] = off_dq_idx
-    state[off_det:off_delay] = det
+    state[off_pairs:off_coef] = np.array(pairs, dtype=np.float64).reshape(-1)
+    state[off_coef:off_buf] = coef.reshape(-1)
     set_params(state, ceiling_dbtp, release_ms)
     reset(state)
     return state
@@ -210,10 +291,7 @@ def set_params(state: np.ndarray, ceiling_dbtp: float, release_ms: float) -> Non
 @numba.njit(nogil=True, cache=True)
 def reset(state: np.ndarray) -> None:
     """Clear delay line, detector and gain history (unity gain); keeps parameters."""
-    off_det = int(state[_H_OFF_DET])
-    det_len = int(state[_H_DET_LEN])
-    true_peak.reset(state[off_det : off_det + det_len])
-    for k in range(int(state[_H_OFF_DELAY]), int(state[_H_OFF_BOX])):
+    for k in range(int(state[_H_OFF_BUF]), int(state[_H_OFF_BOX])):
         state[k] = 0.0
     box = int(state[_H_BOX])
     off_box = int(state[_H_OFF_BOX])
@@ -226,8 +304,7 @@ def reset(state: np.ndarray) -> None:
     state[_H_BOX_POS] = 0.0
     state[_H_DQ_HEAD] = 0.0
     state[_H_DQ_LEN] = 0.0
-    state[_H_DELAY_POS] = 0.0
-    state[_H_DET_POS] = 0.0
+    state[_H_UNITY] = box  # the moving average is full of ones
 
 
 @numba.njit(nogil=True, cache=True)
@@ -242,25 +319,135 @@ def _finite(v: float) -> float:
 
 
 @numba.njit(nogil=True, cache=True)
-def process(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-    """Limit a block: x, y float32 (n_channels, n_frames); y may be x (in place).
+def _detect(state: np.ndarray, n_ch: int, i0: int, i1: int) -> None:
+    """Peaks of chunk frames [i0, i1): max over channels of |sample| and every filter row.
 
-    Output is the input delayed by ``latency_samples`` with a gain <= 1 applied;
-    non-finite input samples are output as 0.
+    The frame loops are innermost (vectorised) and each frame's filter sum is accumulated
+    in tap order, so it is bit-identical however frames are grouped into chunks and runs.
     """
-    n_ch = min(int(state[_H_NCH]), x.shape[0], y.shape[0])
+    hist = int(state[_H_HIST])
+    width = int(state[_H_WIDTH])
+    delay = int(state[_H_DELAY])
+    n_pairs = int(state[_H_PAIRS])
+    off_buf = int(state[_H_OFF_BUF])
+    off_pairs = int(state[_H_OFF_PAIRS])
+    off_coef = int(state[_H_OFF_COEF])
+    acc = int(state[_H_OFF_ACC])
+    n = i1 - i0
+    pk = state[int(state[_H_OFF_PEAK]) + i0 : int(state[_H_OFF_PEAK]) + i1]
+    out_a = state[acc + i0 : acc + i1]
+    out_b = state[acc + _CHUNK + i0 : acc + _CHUNK + i1]
+    for i in range(n):
+        pk[i] = 0.0
+    for c in range(n_ch):
+        newest = off_buf + c * (hist + _CHUNK) + hist + i0
+        centre = newest - delay
+        for i in range(n):
+            # The newest sample, as the meter sets took it, and the one at the interval
+            # start, which the dropped identity phases read.
+            a = max(abs(state[newest + i]), abs(state[centre + i]))
+            if a > pk[i]:
+                pk[i] = a
+        oldest = newest - (width - 1)
+        for q in range(n_pairs):
+            ca = off_coef + int(state[off_pairs + 4 * q]) * width
+            cb = off_coef + int(state[off_pairs + 4 * q + 1]) * width
+            k0 = int(state[off_pairs + 4 * q + 2])
+            k1 = int(state[off_pairs + 4 * q + 3])
+            for k in range(k0, k1, _GROUP):
+                a0 = state[ca + k]
+                a1 = state[ca + k + 1]
+                a2 = state[ca + k + 2]
+                a3 = state[ca + k + 3]
+                b0 = state[cb + k]
+                b1 = state[cb + k + 1]
+                b2 = state[cb + k + 2]
+                b3 = state[cb + k + 3]
+                s = state[oldest + k : oldest + k + n + _GROUP - 1]
+                if k == k0:
+                    for i in range(n):
+                        x0 = s[i]
+                        x1 = s[i + 1]
+                        x2 = s[i + 2]
+                        x3 = s[i + 3]
+                        out_a[i] = ((a0 * x0 + a1 * x1) + a2 * x2) + a3 * x3
+                        out_b[i] = ((b0 * x0 + b1 * x1) + b2 * x2) + b3 * x3
+                else:
+                    for i in range(n):
+                        x0 = s[i]
+                        x1 = s[i + 1]
+                        x2 = s[i + 2]
+                        x3 = s[i + 3]
+                        out_a[i] = (((out_a[i] + a0 * x0) + a1 * x1) + a2 * x2) + a3 * x3
+                        out_b[i] = (((out_b[i] + b0 * x0) + b1 * x1) + b2 * x2) + b3 * x3
+            for i in range(n):
+                p = pk[i]
+                a = abs(out_a[i])
+                b = abs(out_b[i])
+                if a > p:
+                    p = a
+                if b > p:
+                    p = b
+                pk[i] = p
+
+
+@numba.njit(nogil=True, cache=True)
+def _process_chunk(state: np.ndarray, x: np.ndarray, y: np.ndarray, start: int, m: int) -> None:
+    """Limit frames [start, start + m) of the block, m <= _CHUNK."""
     n_state_ch = int(state[_H_NCH])
+    n_ch = min(n_state_ch, x.shape[0], y.shape[0])
     latency = int(state[_H_LATENCY])
+    hist = int(state[_H_HIST])
+    width = int(state[_H_WIDTH])
     box = int(state[_H_BOX])
     win = int(state[_H_WIN])
     ceil = state[_H_CEIL]
     rel = state[_H_REL]
-    off_det = int(state[_H_OFF_DET])
-    det = state[off_det : off_det + int(state[_H_DET_LEN])]
-    off_delay = int(state[_H_OFF_DELAY])
+    buf_len = hist + _CHUNK
+    off_buf = int(state[_H_OFF_BUF])
+    peak = int(state[_H_OFF_PEAK])
     off_box = int(state[_H_OFF_BOX])
     off_val = int(state[_H_OFF_DQ_VAL])
     off_idx = int(state[_H_OFF_DQ_IDX])
+
+    # New samples after the history; absent channels read as silence.
+    for c in range(n_ch):
+        b = off_buf + c * buf_len + hist
+        for i in range(m):
+            state[b + i] = _finite(x[c, start + i])
+    for c in range(n_ch, n_state_ch):
+        b = off_buf + c * buf_len + hist
+        for i in range(m):
+            state[b + i] = 0.0
+
+    # Detector, skipping segments whose bound (sum of |taps| x max |sample| over the
+    # filter window) cannot exceed the ceiling: there every reading is <= ceil, so r = 1.
+    limit = ceil / (state[_H_L1] * (1.0 + _BOUND_SLACK))
+    loud_any = False
+    run = -1  # start of the pending run of segments to evaluate
+    for s0 in range(0, m, _SEGMENT):
+        s1 = min(s0 + _SEGMENT, m)
+        loud = False
+        for c in range(n_ch):
+            b = off_buf + c * buf_len + hist
+            for j in range(s0 - (width - _GROUP), s1):
+                if abs(state[b + j]) > limit:
+                    loud = True
+                    break
+            if loud:
+                break
+        if loud:
+            loud_any = True
+            if run < 0:
+                run = s0
+        else:
+            if run >= 0:
+                _detect(state, n_ch, run, s0)
+                run = -1
+            for i in range(s0, s1):
+                state[peak + i] = 0.0
+    if run >= 0:
+        _detect(state, n_ch, run, m)
 
     n_frame = state[_H_N]
     env = state[_H_ENV]
@@ -268,24 +455,30 @@ def process(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
     box_pos = int(state[_H_BOX_POS])
     dq_head = int(state[_H_DQ_HEAD])
     dq_len = int(state[_H_DQ_LEN])
-    dpos = int(state[_H_DELAY_POS])
-    det_pos = int(state[_H_DET_POS])
     gain = state[_H_GAIN]
-
-    det_taps = int(det[true_peak._H_TAPS])
-
-    for i in range(min(x.shape[1], y.shape[1])):
-        det_pos += 1
-        if det_pos == det_taps:
-            det_pos = 0
-        peak = 0.0
-        for c in range(n_ch):
-            p = true_peak.push_sample(det, c, det_pos, _finite(x[c, i]))
-            if p > peak:
-                peak = p
+    unity = state[_H_UNITY]
+    idle = (
+        not loud_any
+        and unity >= box
+        and box_sum == box
+        and (dq_len == 0 or state[off_val + dq_head] == 1.0)
+    )
+    if idle:
+        # Every requirement in the window is 1 and the moving average is full of ones: the
+        # per-frame recursion below would leave one deque entry (1, last frame) and unity
+        # gain throughout, so jump there directly.
+        state[off_val + dq_head] = 1.0
+        state[off_idx + dq_head] = n_frame + m - 1
+        dq_len = 1
+        box_pos = (box_pos + m) % box
+        gain = 1.0
+        unity = min(unity + m, 1e9)
+        n_frame += m
+    for i in range(0 if idle else m):
+        p = state[peak + i]
         r = 1.0
-        if peak > ceil:
-            r = ceil / peak
+        if p > ceil:
+            r = ceil / p
 
         # Sliding minimum over the last `win` requirements (monotonic deque). Expire the
         # front first so at most win - 1 entries remain before the push (capacity win).
@@ -333,17 +526,8 @@ def process(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
         gain = box_sum / box
         if gain > 1.0:
             gain = 1.0
-
-        for c in range(n_ch):
-            d = off_delay + c * latency + dpos
-            delayed = state[d]
-            state[d] = _finite(x[c, i])
-            y[c, i] = np.float32(gain * delayed)
-        for c in range(n_ch, n_state_ch):
-            state[off_delay + c * latency + dpos] = 0.0
-        dpos += 1
-        if dpos == latency:
-            dpos = 0
+        state[peak + i] = gain
+        unity = min(unity + 1.0, 1e9) if env == 1.0 else 0.0
         n_frame += 1.0
 
     state[_H_N] = n_frame
@@ -352,9 +536,34 @@ def process(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
     state[_H_BOX_POS] = box_pos
     state[_H_DQ_HEAD] = dq_head
     state[_H_DQ_LEN] = dq_len
-    state[_H_DELAY_POS] = dpos
-    state[_H_DET_POS] = det_pos
     state[_H_GAIN] = gain
+    state[_H_UNITY] = unity
+
+    # Output the delayed samples, then slide the history by m.
+    for c in range(n_ch):
+        b = off_buf + c * buf_len + hist - latency
+        if idle:
+            for i in range(m):
+                y[c, start + i] = np.float32(state[b + i])
+        else:
+            for i in range(m):
+                y[c, start + i] = np.float32(state[peak + i] * state[b + i])
+    for c in range(n_state_ch):
+        b = off_buf + c * buf_len
+        for j in range(hist):
+            state[b + j] = state[b + m + j]
+
+
+@numba.njit(nogil=True, cache=True)
+def process(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    """Limit a block: x, y float32 (n_channels, n_frames); y may be x (in place).
+
+    Output is the input delayed by ``latency_samples`` with a gain <= 1 applied;
+    non-finite input samples are output as 0.
+    """
+    n_frames = min(x.shape[1], y.shape[1])
+    for start in range(0, n_frames, _CHUNK):
+        _process_chunk(state, x, y, start, min(_CHUNK, n_frames - start))
 
 
 def latency_samples(state: np.ndarray) -> int:

@@ -45,6 +45,7 @@ from engine.callback import (
     make_table,
     run_frames,
 )
+from engine.memory import resident_zeros
 from engine.modulation import Modulation
 from engine.params import ParameterStore
 from engine.recorder import Recorder
@@ -75,7 +76,7 @@ class Engine:
         self.effective = self.params.target.copy()
         # kernels start settled at the initial parameters: no glide at the first block
         self.dsp_blob, self.dsp_offsets = chain.prepare(sample_rate_hz, self.params.current)
-        self.bus = np.zeros((graph.N_ROWS, graph.MAX_BLOCK_FRAMES), dtype=np.float32)
+        self.bus = resident_zeros((graph.N_ROWS, graph.MAX_BLOCK_FRAMES), np.float32)
         self.config = np.zeros(graph.CONFIG_LEN, dtype=np.int64)
         self.config[graph.C_IN_CH] = in_channels
         self.config[graph.C_OUT_CH] = out_channels
@@ -86,7 +87,7 @@ class Engine:
         self.state = graph.new_state(sample_rate_hz)
         self.stats = graph.new_stats()
         self.meters = np.zeros(graph.METERS_LEN, dtype=np.float64)
-        self.hist = np.zeros(HIST_BINS, dtype=np.int64)
+        self.hist = resident_zeros(HIST_BINS, np.int64)
         self.clock = np.zeros(2, dtype=np.int64)
         self.recorder: Recorder | None = None
         self.worker: Worker | None = None

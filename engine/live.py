@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine import jack
@@ -15,7 +15,9 @@ from engine.atomic_file import atomic_path
 from engine.engine import Engine
 from engine.errors import UsageError
 from engine.inserts import make_insert
+from engine.settings import build_engine
 from engine.stream import LiveStream
+from presets.schema import Preset
 
 WARMUP_S = 1.0
 STATS_WRITE_INTERVAL_S = 1.0
@@ -25,7 +27,7 @@ STATS_WRITE_INTERVAL_S = 1.0
 class LiveOptions:
     """Everything ``musicmill run`` can be told."""
 
-    params: dict[str, float] = field(default_factory=dict)
+    preset: Preset | None = None
     seconds: float | None = None
     input_device: str | int | None = None
     output_device: str | int | None = None
@@ -37,6 +39,10 @@ class LiveOptions:
     record_input: Path | None = None
     jack_autostart: bool = True
     quiet: bool = False
+    midi_in: str | None = None  # a port name, "virtual", or None for no MIDI
+    midi_backend: str = "auto"
+    midi_map: Path | None = None
+    morph_ms: float = 500.0  # program changes glide to the new preset over this long
 
 
 def _device_arg(text: str | None) -> str | int | None:
@@ -111,11 +117,12 @@ def _run(opts: LiveOptions) -> dict:
             raise
         in_ch = 0  # no input device at all: run output-only rather than refuse
     processor = make_insert(opts.insert, opts.samplerate)
-    engine = Engine(opts.samplerate, in_ch, out_ch, processor, blocksize=opts.blocksize,
-                    params=opts.params)
+    engine = build_engine(opts.samplerate, in_ch, out_ch, processor, opts.preset,
+                          blocksize=opts.blocksize)
     if opts.record is not None:
         engine.enable_recording(opts.record, opts.record_input)
 
+    midi = _start_midi(opts, engine)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -139,20 +146,57 @@ def _run(opts: LiveOptions) -> dict:
             if opts.stats_json and elapsed - last_write >= STATS_WRITE_INTERVAL_S:
                 _write_json(opts.stats_json, _with_warmup(snap, warm))
                 last_write = elapsed
+            engine.finish_recall()
             if opts.seconds is not None and elapsed >= opts.seconds:
                 break
         snap = stream.snapshot()
     finally:
         stream.stop()
+        if midi is not None:
+            midi.stop()
         for s, h in previous.items():
             signal.signal(s, h)
     snap = _with_warmup(stream.snapshot() | {"cpu_load": snap.get("cpu_load", 0.0)}, warm)
     snap["seconds"] = time.monotonic() - t0
+    if midi is not None:
+        d = midi.dispatcher
+        snap["midi"] = {"messages": d.messages, "parameter_sets": d.sets,
+                        "arrival_to_target_us": d.stats.snapshot()}
     if opts.stats_json:
         _write_json(opts.stats_json, snap)
     if not opts.quiet:
         print(file=sys.stderr)
     return snap
+
+
+def _start_midi(opts: LiveOptions, engine: Engine):
+    """The MIDI thread: mappings to parameters, program change to presets, clock to tempo."""
+    if opts.midi_in is None:
+        return None
+    from midi.clock import ClockIn
+    from midi.dispatcher import MidiDispatcher
+    from midi.mapping import MappingTable
+    from midi.thread import MidiThread
+    from presets.apply import apply_preset
+    from presets.factory_presets import FACTORY_NAMES, load_factory
+
+    try:
+        table = MappingTable.load(opts.midi_map) if opts.midi_map else MappingTable()
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{opts.midi_map}: {exc}") from None
+
+    def recall(bank: int, program: int) -> None:
+        # program numbers walk the factory presets in order: Calm, Balanced, Intense, Chaotic
+        name = FACTORY_NAMES[program % len(FACTORY_NAMES)]
+        apply_preset(engine, load_factory(name), morph_ms=opts.morph_ms)
+
+    dispatcher = MidiDispatcher(engine.params, table, clock=ClockIn(), on_program=recall)
+    virtual = opts.midi_in == "virtual"
+    try:
+        return MidiThread(dispatcher, None if virtual else opts.midi_in,
+                          virtual="in" if virtual else None, backend=opts.midi_backend).start()
+    except OSError as exc:
+        raise UsageError(f"MIDI input {opts.midi_in!r}: {exc}") from None
 
 
 def _with_warmup(snap: dict, warm: dict | None) -> dict:

@@ -16,6 +16,8 @@ from engine.atomic_file import atomic_path
 from engine.engine import Engine
 from engine.errors import UsageError
 from engine.inserts import make_insert
+from engine.settings import build_engine
+from presets.schema import Preset
 
 WARN_SECONDS = 10 * 60
 REFUSE_SECONDS = 30 * 60
@@ -50,17 +52,18 @@ def check_duration(path: Path, force: bool) -> None:
         print(f"musicmill: warning: {path} is {info.duration / 60:.1f} min long", file=sys.stderr)
 
 
-def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float],
-                 blocksize: int = 128, insert: str = "reverb") -> tuple[np.ndarray, Engine]:
-    """Render ``x (frames, channels)`` through the engine; returns the output and engine."""
+def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | None = None,
+                 blocksize: int = 128, insert: str = "reverb",
+                 preset: Preset | None = None) -> tuple[np.ndarray, Engine]:
+    """Render ``x (frames, channels)`` through the engine; returns the output and engine.
+
+    ``preset`` brings its macro assignments and LFO routes too; ``params`` override values.
+    """
     channels = x.shape[1]
     if channels > 2:
         raise UsageError(f"{channels} channels: only mono and stereo are supported")
-    try:
-        engine = Engine(sample_rate_hz, channels, channels, make_insert(insert, sample_rate_hz),
-                        params=params)
-    except KeyError as exc:
-        raise UsageError(exc.args[0]) from None
+    engine = build_engine(sample_rate_hz, channels, channels,
+                          make_insert(insert, sample_rate_hz), preset, params)
     y = np.zeros_like(x)
     chunk = min(blocksize, engine.max_offline_chunk)
     for start in range(0, x.shape[0], chunk):
@@ -68,7 +71,7 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float],
     return y, engine
 
 
-def render_file(src: Path, dst: Path, params: dict[str, float], blocksize: int = 128,
+def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 128,
                 float_output: bool = False, force: bool = False, insert: str = "reverb") -> Engine:
     """Render ``src`` to ``dst`` (WAV or FLAC); nothing is left at ``dst`` on failure."""
     dst = Path(dst)
@@ -83,7 +86,7 @@ def render_file(src: Path, dst: Path, params: dict[str, float], blocksize: int =
         raise UsageError(f"--blocksize {blocksize} must be within 1..65536")
     check_duration(src, force)
     x, rate = read_audio(src)
-    y, engine = render_array(x, rate, params, blocksize, insert)
+    y, engine = render_array(x, rate, None, blocksize, insert, preset)
     subtype = OUTPUT_SUBTYPES[suffix][1 if float_output else 0]
     with atomic_path(dst) as tmp:
         sf.write(tmp, y, rate, subtype=subtype)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from engine.memory import resident_zeros
 from engine.pointers import load_acquire, store_release
 
 WRITE = 0
@@ -40,7 +41,8 @@ def make_ring(n_channels: int, min_capacity_frames: int,
         raise ValueError("ring needs n_channels >= 1 and capacity >= 1, "
                          f"got {n_channels}, {min_capacity_frames}")
     capacity = 1 << int(np.ceil(np.log2(min_capacity_frames)))
-    return np.zeros((n_channels, capacity), dtype=dtype), np.zeros(INDEX_LEN, dtype=np.int64)
+    return (resident_zeros((n_channels, capacity), dtype),
+            resident_zeros(INDEX_LEN, np.int64))
 
 
 @njit(nogil=True, cache=True)

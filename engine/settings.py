@@ -1,20 +1,18 @@
-"""Turn ``--preset NAME`` and ``--set PARAM=VALUE`` into validated parameter values."""
+"""Turn ``--preset NAME`` and ``--set PARAM=VALUE`` into a preset and parameter values."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from engine.errors import UsageError
-from presets.factory_presets import load_factory
 from presets.registry import param
+from presets.schema import Preset, PresetError
+from presets.store import PresetStore
 
 
-def resolve_params(preset: str | None, assignments: list[str] | None) -> dict[str, float]:
-    """Preset values overridden by ``--set`` assignments; UsageError on anything bad."""
+def parse_assignments(assignments: list[str] | None) -> dict[str, float]:
+    """``PARAM=VALUE`` strings to validated values; UsageError naming the bad one."""
     values: dict[str, float] = {}
-    if preset:
-        try:
-            values.update(load_factory(preset))
-        except KeyError as exc:
-            raise UsageError(exc.args[0]) from None
     for item in assignments or []:
         key, sep, text = item.partition("=")
         if not sep:
@@ -28,3 +26,40 @@ def resolve_params(preset: str | None, assignments: list[str] | None) -> dict[st
                 raise UsageError(str(exc)) from None
             raise UsageError(f"{key}: {text!r} is not a number") from None
     return values
+
+
+def resolve_preset(name: str | None, assignments: list[str] | None) -> Preset | None:
+    """The named preset (factory or user) with ``--set`` overrides, or None for neither."""
+    overrides = parse_assignments(assignments)
+    if name is None:
+        if not overrides:
+            return None
+        return Preset(name="(command line)", description="", params=overrides)
+    try:
+        preset = PresetStore().load(name)
+    except (KeyError, PresetError) as exc:
+        raise UsageError(exc.args[0] if isinstance(exc, KeyError) else str(exc)) from None
+    if overrides:
+        preset = dataclasses.replace(preset, params={**preset.full_params(), **overrides})
+    return preset
+
+
+def build_engine(sample_rate_hz: int, in_channels: int, out_channels: int, processor,
+                 preset: Preset | None = None, params: dict[str, float] | None = None,
+                 blocksize: int = 128):
+    """An Engine settled on ``preset`` (values, macro assignments, LFO routes) plus ``params``."""
+    from engine.engine import Engine
+    from presets.apply import apply_preset
+
+    values = {**(preset.full_params() if preset else {}), **(params or {})}
+    try:
+        engine = Engine(sample_rate_hz, in_channels, out_channels, processor,
+                        blocksize=blocksize, params=values)
+        if preset is not None:
+            apply_preset(engine, dataclasses.replace(preset, params=values))
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    except (ValueError, PresetError) as exc:
+        raise UsageError(str(exc)) from None
+    engine.params.jump_to_targets()
+    return engine

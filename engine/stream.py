@@ -9,6 +9,7 @@ import sounddevice as sd
 from engine import graph
 from engine.callback import pa_callback
 from engine.engine import Engine
+from engine.memory import lock_current_pages
 
 LIVE_SWITCH_INTERVAL_S = 0.001
 
@@ -38,12 +39,16 @@ class LiveStream:
             "opening the audio stream")
         self._stream = self._stream_pp[0]
         self._open = True
+        self.memory_locked = False
 
     def start(self) -> None:
         # A short switch interval lets the worker thread get the GIL quickly when the GUI
         # or MIDI threads are busy; the callback itself never needs the GIL.
         sys.setswitchinterval(LIVE_SWITCH_INTERVAL_S)
         self.engine.start_threads()
+        # Lock what is mapped now (engine arrays, compiled code, libraries) into RAM so
+        # the callback never waits on a page fault; without permission we run unlocked.
+        self.memory_locked = lock_current_pages()
         sd._check(sd._lib.Pa_StartStream(self._stream), "starting the audio stream")
 
     def stop(self) -> None:
@@ -67,6 +72,7 @@ class LiveStream:
         out = self.engine.snapshot()
         in_ms, out_ms = self.latency_ms() if self._open else (0.0, 0.0)
         out["cpu_load"] = self.cpu_load()
+        out["memory_locked"] = self.memory_locked
         lat = out["latency"]
         lat["portaudio_input_ms"] = in_ms
         lat["portaudio_output_ms"] = out_ms

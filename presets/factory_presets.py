@@ -1,24 +1,48 @@
-"""Factory presets shipped with the package (Calm, Balanced, Intense, Chaotic)."""
+"""Factory presets shipped with the package, from calm to chaotic.
+
+They are full schema-v1 documents in ``presets/factory/`` (package data) and are
+read-only: the user store refuses to save over a factory name.
+"""
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 
-from presets.registry import param
+from presets.schema import Preset, parse
 
-SCHEMA_VERSION = 1
+# In order of rising energy and chaos.
 FACTORY_NAMES = ("Calm", "Balanced", "Intense", "Chaotic")
 
 
-def load_factory(name: str) -> dict[str, float]:
-    """The parameter values of a factory preset, validated against the registry."""
-    match = {n.lower(): n for n in FACTORY_NAMES}.get(name.lower())
+def factory_name(name: str) -> str | None:
+    """The canonical spelling of a factory preset name (case-insensitive), or None."""
+    return {n.lower(): n for n in FACTORY_NAMES}.get(name.lower())
+
+
+def factory_text(name: str) -> str:
+    """The JSON text of factory preset ``name``; KeyError listing the names if unknown."""
+    match = factory_name(name)
     if match is None:
         raise KeyError(f"unknown preset {name!r}; factory presets: {', '.join(FACTORY_NAMES)}")
-    source = resources.files("presets").joinpath("factory", f"{match}.json")
-    doc = json.loads(source.read_text(encoding="utf-8"))
-    if doc.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{source}: schema_version {doc.get('schema_version')!r}, "
-                         f"expected {SCHEMA_VERSION}")
-    return {key: param(key).check(value) for key, value in doc["params"].items()}
+    return resources.files("presets").joinpath("factory", f"{match}.json").read_text(
+        encoding="utf-8")
+
+
+def load_factory(name: str) -> Preset:
+    """Factory preset ``name`` (case-insensitive), strictly validated.
+
+    KeyError (message lists the factory names) for an unknown name; PresetError if the
+    shipped file is broken, which is a packaging bug.
+    """
+    match = factory_name(name)
+    text = factory_text(name)
+    return parse(text, f"factory/{match}.json")[0]
+
+
+def factory_params(name: str) -> dict[str, float]:
+    """Every parameter value of factory preset ``name`` (registry id -> value in its unit).
+
+    Only the base values: the preset's macro assignments and LFO routes need
+    ``presets.apply.apply_preset`` on a running engine.
+    """
+    return load_factory(name).full_params()

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from engine.inserts import INSERT_NAMES
 from engine.render import render_file
-from engine.settings import resolve_params
+from engine.settings import resolve_preset
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="process an audio file offline through the engine")
     p.add_argument("input", type=Path, help="WAV, FLAC, OGG or MP3")
     p.add_argument("output", type=Path, help=".wav (24-bit, or float with --float) or .flac")
-    p.add_argument("--preset", help="factory preset name (Calm, Balanced, Intense, Chaotic)")
+    p.add_argument("--preset", help="factory (Calm, Balanced, Intense, Chaotic) or user preset")
     p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments",
                    help="set a parameter (repeatable), e.g. --set master_gain_db=-6")
     p.add_argument("--blocksize", type=int, default=128, help="frames per block (default 128)")
@@ -25,8 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    params = resolve_params(args.preset, args.assignments)
-    render_file(args.input, args.output, params, args.blocksize, args.float_output,
+    preset = resolve_preset(args.preset, args.assignments)
+    render_file(args.input, args.output, preset, args.blocksize, args.float_output,
                 args.force, args.insert)
     print(f"wrote {args.output}")
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.inserts import INSERT_NAMES
 from engine.live import LiveOptions, run_live
-from engine.settings import resolve_params
+from engine.settings import resolve_preset
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,12 +20,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", help="output device name or index")
     p.add_argument("--samplerate", type=int, default=48000)
     p.add_argument("--blocksize", type=int, default=128)
-    p.add_argument("--preset", default="Balanced", help="factory preset (default Balanced)")
+    p.add_argument("--preset", default="Balanced", help="factory or user preset (default Balanced)")
     p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments")
     p.add_argument("--insert", choices=INSERT_NAMES, default="reverb", help="worker insert")
     p.add_argument("--stats-json", type=Path, help="write stats here (every second and at exit)")
     p.add_argument("--record", type=Path, help="record the output to this WAV or FLAC file")
     p.add_argument("--record-input", type=Path, help="also record the raw input here")
+    p.add_argument("--midi-in", metavar="PORT",
+                   help="MIDI input port name, or 'virtual' to create one")
+    p.add_argument("--midi-backend", choices=("auto", "jack", "alsa"), default="auto")
+    p.add_argument("--midi-map", type=Path, help="MIDI mapping file (JSON) to load")
     p.add_argument("--no-jack-autostart", action="store_true",
                    help="fail instead of starting a JACK dummy server when there is no device")
     p.set_defaults(func=run)
@@ -33,11 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     opts = LiveOptions(
-        params=resolve_params(args.preset, args.assignments), seconds=args.seconds,
+        preset=resolve_preset(args.preset, args.assignments), seconds=args.seconds,
         input_device=args.input, output_device=args.output, samplerate=args.samplerate,
         blocksize=args.blocksize, insert=args.insert, stats_json=args.stats_json,
         record=args.record, record_input=args.record_input,
-        jack_autostart=not args.no_jack_autostart)
+        jack_autostart=not args.no_jack_autostart, midi_in=args.midi_in,
+        midi_backend=args.midi_backend, midi_map=args.midi_map)
     snap = run_live(opts)
     summary = {k: snap[k] for k in ("seconds", "blocks", "late_blocks", "late_blocks_after_warmup",
                                     "worker_underruns", "callback_max_ms", "callback_p99_ms",

@@ -203,3 +203,68 @@ def test_slowly_decaying_overload():
     y, _ = limit(x, lookahead_ms=5.0)
     assert our_true_peak_dbtp(y) <= -1.0 + TOLERANCE_DB
     assert pyebur128_true_peak_dbtp(y) <= -1.0 + TOLERANCE_DB
+
+
+def bound_worst_case(ceiling_dbtp=-1.0, over=1.01):
+    """Bursts matching the signs of the detector row with the largest sum of |taps|, at an
+    amplitude where that row reads 1% over the threshold: the sample values are ~7 dB under
+    it, so a detector that skips filtering on an underestimated bound misses the peak."""
+    phases, _ = limiter.detector_phases(FS)
+    row = phases[np.argmax(np.abs(phases).sum(axis=1))]  # tap j multiplies x[n - j]
+    amplitude = over * 10 ** ((ceiling_dbtp - limiter.SAFETY_MARGIN_DB) / 20) / np.abs(row).sum()
+    burst = np.concatenate([np.sign(row[::-1]) * amplitude, np.zeros(200)])
+    return np.tile(burst.astype(np.float32), (2, 3))
+
+
+def quiet_and_loud(seed=11):
+    """Quiet (-20 dB), loud (+20 dB) and near-ceiling music, intersample overs of a tone
+    whose samples stay under the ceiling, and the detector bound's worst case."""
+    parts = [music_like(seed + k, seconds=0.15, gain_db=g) for k, g in enumerate((-20, 20, -3))]
+    parts += [ebu_tone(FS / 4, 1.2, 45.0, seconds=0.05), bound_worst_case()]
+    return np.concatenate(parts * 2, axis=1)
+
+
+def test_skipping_quiet_stretches_is_exact():
+    # The detector skips filtering where a bound proves no reading can exceed the ceiling;
+    # forcing every frame through the filters must give bit-identical output, for any
+    # block size (so also across the idle fast path entering and leaving).
+    x = quiet_and_loud()
+    reference, _ = limit(x)
+    assert our_true_peak_dbtp(reference) <= -1.0 + TOLERANCE_DB
+    assert pyebur128_true_peak_dbtp(reference) <= -1.0 + TOLERANCE_DB
+    for block in (1, 37, 128, 1000):
+        y, _ = limit(x, block=block)
+        np.testing.assert_array_equal(y, reference)
+    state = limiter.prepare(2, FS)
+    state[limiter._H_L1] = math.inf  # bound never below the ceiling: filter every frame
+    padded = np.pad(x, ((0, 0), (0, reference.shape[1] - x.shape[1])))
+    y = np.empty_like(padded)
+    limiter.process(state, padded, y)
+    np.testing.assert_array_equal(y, reference)
+
+
+@numba.njit
+def _process_views(blob, start, stop, planar, signal, block):
+    # As the engine calls it: a state slice of a larger vector and (2, n) views, layout
+    # 'A', of a planar buffer.
+    state = blob[start:stop]
+    x = planar[8:10, :block]
+    out = np.empty_like(signal)
+    for i in range(0, signal.shape[1] - block + 1, block):
+        x[:, :] = signal[:, i : i + block]
+        limiter.process(state, x, x)
+        out[:, i : i + block] = x
+    return out
+
+
+def test_state_slice_and_strided_views_from_jitted_code():
+    x = quiet_and_loud(seed=21)
+    reference, _ = limit(x, block=128)
+    state = limiter.prepare(2, FS)
+    blob = np.zeros(state.shape[0] + 100)
+    blob[60 : 60 + state.shape[0]] = state
+    padded = np.pad(x, ((0, 0), (0, reference.shape[1] - x.shape[1])))
+    n = padded.shape[1] // 128 * 128
+    y = _process_views(blob, 60, 60 + state.shape[0], np.zeros((12, 1024), np.float32),
+                       padded[:, :n], 128)
+    np.testing.assert_array_equal(y, reference[:, :n])

