@@ -229,19 +229,8 @@ class Modulation:
 
     def clear_macro(self, macro: str | None = None, target: str | None = None) -> int:
         """Remove assignments of ``macro`` (or all) to ``target`` (or all); returns count."""
-        removed = 0
-        with self._lock:
-            for row in range(MAX_ASSIGNMENTS):
-                a = self.assignments[row]
-                if not a[A_ACTIVE]:
-                    continue
-                if macro is not None and REGISTRY[int(a[A_MACRO])].id != _macro_id(macro):
-                    continue
-                if target is not None and REGISTRY[int(a[A_TARGET])].id != target:
-                    continue
-                a[A_ACTIVE] = 0.0
-                removed += 1
-        return removed
+        source = None if macro is None else INDEX[param(_macro_id(macro)).id]
+        return self._clear(self.assignments, A_ACTIVE, A_MACRO, source, A_TARGET, target)
 
     def macro_assignments(self) -> list[dict]:
         """Active assignments as plain dicts (target units), e.g. for presets."""
@@ -270,16 +259,23 @@ class Modulation:
         return row
 
     def clear_lfo_routes(self, lfo_number: int | None = None, target: str | None = None) -> int:
+        """Remove routes of LFO ``lfo_number`` (or all) to ``target`` (or all); returns count."""
+        source = None if lfo_number is None else lfo_number - 1
+        return self._clear(self.routes, R_ACTIVE, R_LFO, source, R_TARGET, target)
+
+    def _clear(self, table: np.ndarray, active_col: int, source_col: int, source: int | None,
+               target_col: int, target: str | None) -> int:
+        slot = None if target is None else INDEX[param(target).id]
         removed = 0
         with self._lock:
-            for r in self.routes:
-                if not r[R_ACTIVE]:
+            for row in table:
+                if not row[active_col]:
                     continue
-                if lfo_number is not None and int(r[R_LFO]) != lfo_number - 1:
+                if source is not None and int(row[source_col]) != source:
                     continue
-                if target is not None and REGISTRY[int(r[R_TARGET])].id != target:
+                if slot is not None and int(row[target_col]) != slot:
                     continue
-                r[R_ACTIVE] = 0.0
+                row[active_col] = 0.0
                 removed += 1
         return removed
 

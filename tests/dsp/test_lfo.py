@@ -1,6 +1,4 @@
-import warnings
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -145,25 +143,7 @@ def test_block_size_invariance(shape):
         np.testing.assert_array_equal(out, whole)
 
 
-def assert_no_nrt_alloc(fn, *args):
-    """Fail if the jitted fn (callees included) can allocate through NRT.
-
-    inspect_llvm() returns an empty module for code loaded from numba's on-disk cache, so the
-    check is also run on a fresh, uncached compile of the same Python function, whose IR
-    includes the bodies of every jitted function it calls.
-    """
-    fn(*args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "Inspection disabled for cached code"
-        assert "NRT_MemInfo_alloc" not in fn.inspect_llvm(fn.signatures[0])
-    fresh = numba.njit(nogil=True)(fn.py_func)
-    fresh(*args)
-    ir = fresh.inspect_llvm(fresh.signatures[0])
-    assert "define" in ir
-    assert "NRT_MemInfo_alloc" not in ir
-
-
-def test_no_allocation_in_process():
+def test_no_allocation_in_process(assert_no_nrt_alloc):
     state = lfo.prepare(SR)
     assert_no_nrt_alloc(lfo.process, state, np.zeros(8, dtype=np.float32))
     assert_no_nrt_alloc(lfo.process_block, state, 8)

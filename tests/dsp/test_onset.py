@@ -1,6 +1,4 @@
-import warnings
 
-import numba
 import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
@@ -10,23 +8,6 @@ from dsp import onset
 mir_eval = pytest.importorskip("mir_eval")
 
 SR = 44100
-
-
-def assert_no_nrt_alloc(fn, *args):
-    """Fail if the jitted fn (callees included) can allocate through NRT.
-
-    inspect_llvm() returns an empty module for code loaded from numba's on-disk cache, so the
-    check is also run on a fresh, uncached compile whose IR includes every jitted callee.
-    """
-    fn(*args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "Inspection disabled for cached code"
-        assert "NRT_MemInfo_alloc" not in fn.inspect_llvm(fn.signatures[0])
-    fresh = numba.njit(nogil=True)(fn.py_func)
-    fresh(*args)
-    ir = fresh.inspect_llvm(fresh.signatures[0])
-    assert "define" in ir
-    assert "NRT_MemInfo_alloc" not in ir
 
 
 def drum_track(seed, duration_s=12.0, sr=SR, min_gap_s=0.07):
@@ -170,7 +151,7 @@ def test_fft_matches_numpy():
     np.testing.assert_allclose(re + 1j * im, np.fft.fft(z), atol=1e-9)
 
 
-def test_no_allocation_in_process():
+def test_no_allocation_in_process(assert_no_nrt_alloc):
     state = onset.prepare(SR)
     x = np.zeros(1024, dtype=np.float32)
     assert_no_nrt_alloc(onset.process, state, x, np.zeros((4, 2)))

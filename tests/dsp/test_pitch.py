@@ -1,9 +1,7 @@
 import functools
 import sys
 import types
-import warnings
 
-import numba
 import numpy as np
 import pytest
 
@@ -11,23 +9,6 @@ from dsp import pitch
 
 SR = 16000  # crepe's native rate, so both trackers see identical samples
 HOP = 128
-
-
-def assert_no_nrt_alloc(fn, *args):
-    """Fail if the jitted fn (callees included) can allocate through NRT.
-
-    inspect_llvm() returns an empty module for code loaded from numba's on-disk cache, so the
-    check is also run on a fresh, uncached compile whose IR includes every jitted callee.
-    """
-    fn(*args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "Inspection disabled for cached code"
-        assert "NRT_MemInfo_alloc" not in fn.inspect_llvm(fn.signatures[0])
-    fresh = numba.njit(nogil=True)(fn.py_func)
-    fresh(*args)
-    ir = fresh.inspect_llvm(fresh.signatures[0])
-    assert "define" in ir
-    assert "NRT_MemInfo_alloc" not in ir
 
 
 def tone_sequence(sr, f0s, tone_s=0.5, gap_s=0.1, seed=0):
@@ -201,7 +182,7 @@ def test_block_size_invariance():
         np.testing.assert_array_equal(track(x, SR, block, hop=HOP)[0], whole)
 
 
-def test_no_allocation_in_process():
+def test_no_allocation_in_process(assert_no_nrt_alloc):
     state = pitch.prepare(SR, hop=HOP)
     x = (0.3 * np.sin(np.arange(1024) * 0.1)).astype(np.float32)
     assert_no_nrt_alloc(pitch.process, state, x, np.zeros((16, pitch.N_COLS)))

@@ -1,30 +1,11 @@
 import math
-import warnings
 
-import numba
 import numpy as np
 import pytest
 
 from dsp import stereo
 
 SR = 48000.0
-
-
-def assert_no_nrt_alloc(fn, *args):
-    """Fail if the jitted fn (callees included) can allocate through NRT.
-
-    inspect_llvm() returns an empty module for code loaded from numba's on-disk cache, so the
-    check is also run on a fresh, uncached compile whose IR includes every jitted callee.
-    """
-    fn(*args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "Inspection disabled for cached code"
-        assert "NRT_MemInfo_alloc" not in fn.inspect_llvm(fn.signatures[0])
-    fresh = numba.njit(nogil=True)(fn.py_func)
-    fresh(*args)
-    ir = fresh.inspect_llvm(fresh.signatures[0])
-    assert "define" in ir
-    assert "NRT_MemInfo_alloc" not in ir
 
 
 def noise(n, seed=0, channels=2):
@@ -226,7 +207,7 @@ def test_block_size_invariance(kind):
             np.testing.assert_array_equal(out, whole)
 
 
-def test_no_allocation_in_process():
+def test_no_allocation_in_process(assert_no_nrt_alloc):
     x = noise(64)
     y = np.empty_like(x)
     assert_no_nrt_alloc(stereo.ms_encode, x, y)
