@@ -85,3 +85,19 @@ def test_registry_defaults_are_in_range_and_ids_unique():
     assert len({p.id for p in REGISTRY}) == len(REGISTRY)
     for p in REGISTRY:
         assert p.min <= p.default <= p.max
+
+
+def test_a_new_target_is_heard_in_the_next_block_and_settles_within_the_smoothing_time():
+    engine = Engine(SR, 1, 1, processor=None, input_strip=False, master_bus=False,
+                    params={"master_gain_db": -20.0})
+    x = np.full((128, 1), 0.5, dtype=np.float32)
+    y = np.zeros_like(x)
+    engine.process(x, y)
+    before = y[-1, 0]
+    engine.params.set("master_gain_db", 0.0)  # what a MIDI CC or a GUI knob does
+    engine.process(x, y)
+    assert y[0, 0] > before  # the very first sample of the next block moves
+    smoothing = int(param("master_gain_db").smoothing_ms * 1e-3 * SR)
+    for _ in range(smoothing // 128 + 1):
+        engine.process(x, y)
+    assert y[-1, 0] == pytest.approx(0.5, abs=1e-6)

@@ -66,3 +66,35 @@ def test_monitor_prints_messages(jack_server, capsys):
     assert "2 message(s)" in out
     with pytest.raises(UsageError, match="no MIDI port matches"):
         run(["midi", "monitor", "--backend", "jack", "--port", "nothing-like-this"])
+
+
+@pytest.mark.jack
+def test_learn_unlearn_and_mapping_table(jack_server, tmp_path, capsys):
+    map_path = tmp_path / "map.json"
+    with open_output("cli", virtual=True, client_name="mm-cli-learn") as src:
+        def later():
+            time.sleep(0.4)
+            src.send([0xB2, 21, 100])  # CC 21 on channel 3
+        sender = threading.Thread(target=later)
+        sender.start()
+        assert run(["midi", "learn", "master_width", "--backend", "jack", "--port",
+                    "mm-cli-learn:cli", "--map", str(map_path), "--timeout", "10",
+                    "--takeover", "pickup"]) == 0
+        sender.join()
+    saved = json.loads(map_path.read_text())
+    (mapping,) = saved["mappings"]
+    assert (mapping["target"], mapping["kind"], mapping["number"], mapping["channel"],
+            mapping["takeover"]) == ("master_width", "cc", 21, 2, "pickup")
+    capsys.readouterr()
+    assert run(["midi", "mappings", "--map", str(map_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["number"] == 21
+    assert run(["midi", "unlearn", "master_width", "--map", str(map_path)]) == 0
+    assert json.loads(map_path.read_text())["mappings"] == []
+
+
+@pytest.mark.jack
+def test_learn_times_out_with_a_clear_error(jack_server, tmp_path):
+    with pytest.raises(UsageError, match="no control learned for master_width \\(timeout\\)"):
+        run(["midi", "learn", "master_width", "--backend", "jack", "--map",
+             str(tmp_path / "m.json"), "--timeout", "0.3"])
+    assert not (tmp_path / "m.json").exists()
