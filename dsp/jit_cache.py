@@ -4,7 +4,8 @@ Numba checks only a cached function's own file when deciding whether its cache i
 not the files of the jitted functions it calls. After a kernel changes, a cached caller
 (the audio callback inlines every kernel) would run the old kernel against a new state
 layout. So the cache lives in a directory named after a hash of every jitted source file:
-any change to any of them starts a fresh cache, and older caches are removed.
+any change to any of them starts a fresh cache. Caches unused for a week are removed;
+younger ones stay, because another checkout (or a running process) may still use them.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numba
 
 _ROOT = Path(__file__).resolve().parent.parent
 _JIT_PACKAGES = ("dsp", "engine", "models")
+STALE_AFTER_S = 7 * 24 * 3600
 
 
 def source_hash() -> str:
@@ -38,8 +41,10 @@ def configure() -> Path | None:
     current = base / source_hash()
     try:
         current.mkdir(parents=True, exist_ok=True)
+        os.utime(current)  # mark it used, for the pruning below
+        now = time.time()
         for old in base.iterdir():
-            if old != current and old.is_dir():
+            if old != current and old.is_dir() and now - old.stat().st_mtime > STALE_AFTER_S:
                 shutil.rmtree(old, ignore_errors=True)
     except OSError:
         return None  # a read-only home: Numba falls back to compiling without a cache
