@@ -180,12 +180,12 @@ def test_run_with_a_virtual_midi_input_sets_parameters_from_cc(jack_server, tmp_
     table.save(map_path)
     stats_path = tmp_path / "stats.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "6",
+        [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "8",
          "--insert", "none", "--midi-in", "virtual", "--midi-backend", "jack",
          "--midi-map", str(map_path), "--stats-json", str(stats_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # a cold Numba cache compiles the callback first
     name = None
     while name is None and time.monotonic() < deadline:
         name = next((n for n in mido.get_output_names() if "musicmill" in n), None)
