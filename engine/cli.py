@@ -8,7 +8,7 @@ import sys
 
 from engine.errors import UsageError
 
-COMMANDS = ("devices", "run", "render", "loudness", "preset", "midi", "bench")
+COMMANDS = ("devices", "run", "render", "loudness", "compare", "preset", "midi", "rave", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

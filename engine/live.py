@@ -34,6 +34,7 @@ class LiveOptions:
     samplerate: int = 48000
     blocksize: int = 128
     insert: str = "reverb"
+    model: Path | None = None
     stats_json: Path | None = None
     record: Path | None = None
     record_input: Path | None = None
@@ -116,7 +117,7 @@ def _run(opts: LiveOptions) -> dict:
         if in_dev is not None:
             raise
         in_ch = 0  # no input device at all: run output-only rather than refuse
-    processor = make_insert(opts.insert, opts.samplerate)
+    processor = make_insert(opts.insert, opts.samplerate, opts.model)
     engine = build_engine(opts.samplerate, in_ch, out_ch, processor, opts.preset,
                           blocksize=opts.blocksize)
     if opts.record is not None:

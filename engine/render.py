@@ -13,6 +13,7 @@ import numpy as np
 import soundfile as sf
 
 from engine.atomic_file import atomic_path
+from engine.audio_io import read_audio
 from engine.engine import Engine
 from engine.errors import UsageError
 from engine.inserts import make_insert
@@ -22,22 +23,6 @@ from presets.schema import Preset
 WARN_SECONDS = 10 * 60
 REFUSE_SECONDS = 30 * 60
 OUTPUT_SUBTYPES = {".wav": ("PCM_24", "FLOAT"), ".flac": ("PCM_24", None)}
-
-
-def read_audio(path: Path) -> tuple[np.ndarray, int]:
-    """Read a file as float32 ``(frames, channels)``; a UsageError names what is wrong."""
-    path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise UsageError(f"{path}: file is empty")
-    try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        raise UsageError(f"{path}: not a readable audio file ({exc})") from None
-    if data.shape[0] == 0:
-        raise UsageError(f"{path}: contains no audio frames")
-    return data, int(rate)
 
 
 def check_duration(path: Path, force: bool) -> None:
@@ -54,7 +39,8 @@ def check_duration(path: Path, force: bool) -> None:
 
 def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | None = None,
                  blocksize: int = 128, insert: str = "reverb",
-                 preset: Preset | None = None) -> tuple[np.ndarray, Engine]:
+                 preset: Preset | None = None,
+                 model_path: Path | None = None) -> tuple[np.ndarray, Engine]:
     """Render ``x (frames, channels)`` through the engine; returns the output and engine.
 
     ``preset`` brings its macro assignments and LFO routes too; ``params`` override values.
@@ -63,7 +49,7 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
     if channels > 2:
         raise UsageError(f"{channels} channels: only mono and stereo are supported")
     engine = build_engine(sample_rate_hz, channels, channels,
-                          make_insert(insert, sample_rate_hz), preset, params)
+                          make_insert(insert, sample_rate_hz, model_path), preset, params)
     y = np.zeros_like(x)
     chunk = min(blocksize, engine.max_offline_chunk)
     for start in range(0, x.shape[0], chunk):
@@ -72,7 +58,8 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
 
 
 def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 128,
-                float_output: bool = False, force: bool = False, insert: str = "reverb") -> Engine:
+                float_output: bool = False, force: bool = False, insert: str = "reverb",
+                model_path: Path | None = None) -> Engine:
     """Render ``src`` to ``dst`` (WAV or FLAC); nothing is left at ``dst`` on failure."""
     dst = Path(dst)
     suffix = dst.suffix.lower()
@@ -86,7 +73,7 @@ def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 12
         raise UsageError(f"--blocksize {blocksize} must be within 1..65536")
     check_duration(src, force)
     x, rate = read_audio(src)
-    y, engine = render_array(x, rate, None, blocksize, insert, preset)
+    y, engine = render_array(x, rate, None, blocksize, insert, preset, model_path)
     subtype = OUTPUT_SUBTYPES[suffix][1 if float_output else 0]
     with atomic_path(dst) as tmp:
         sf.write(tmp, y, rate, subtype=subtype)

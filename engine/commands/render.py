@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--blocksize", type=int, default=128, help="frames per block (default 128)")
     p.add_argument("--float", action="store_true", dest="float_output", help="32-bit float WAV")
     p.add_argument("--insert", choices=INSERT_NAMES, default="reverb", help="worker insert")
+    p.add_argument("--model", type=Path, help="RAVE .ts export for --insert rave")
     p.add_argument("--force", action="store_true", help="render inputs longer than 30 minutes")
     p.set_defaults(func=run)
 
@@ -27,6 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     preset = resolve_preset(args.preset, args.assignments)
     render_file(args.input, args.output, preset, args.blocksize, args.float_output,
-                args.force, args.insert)
+                args.force, args.insert, args.model)
     print(f"wrote {args.output}")
     return 0

@@ -1,6 +1,5 @@
 """``loudness FILE [--json]`` subcommand: output format, values, unusable files."""
 
-import argparse
 import json
 
 import numpy as np
@@ -8,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from dsp import loudness
-from engine.commands import loudness as command
+from engine.cli import main
 
 FS = 48000
 KEYS = [
@@ -22,10 +21,7 @@ KEYS = [
 
 
 def run_cli(*argv):
-    parser = argparse.ArgumentParser(prog="musicmill")
-    command.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return args.func(args)
+    return main(list(argv))
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,3 +127,32 @@ def test_compressed_inputs_render_at_their_own_rate(tmp_path, suffix):
     info = sf.info(dst)
     assert (info.samplerate, info.channels) == (SR, 2)
     assert info.frames == sf.info(src).frames
+
+
+RAVE_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "rave"
+
+
+def test_render_through_a_rave_export_on_the_worker(tmp_path):
+    model = RAVE_FIXTURES / "rave_v2_tiny_causal_streaming.ts"
+    assert model.exists(), f"RAVE fixtures missing: {RAVE_FIXTURES}"
+    x = _signal(SR)
+    y, engine = render_array(x, SR, {"stem_dry_gain_db": -80.0}, insert="rave",
+                             model_path=model)
+    snap = engine.snapshot()
+    assert snap["worker"]["processor"] == "RaveProcessor"
+    assert snap["worker"]["errors"] == 0 and snap["worker_underruns"] == 0
+    # untrained weights make noise, but it comes out of the model, after its latency
+    latency = snap["latency"]["worker_ring_frames"]
+    assert np.isfinite(y).all() and np.abs(y).max() <= 1.0
+    assert np.abs(y[:latency]).max() == 0.0
+    assert np.sqrt(np.mean(y[latency:] ** 2)) > 1e-4
+
+
+def test_rave_insert_needs_a_valid_model(tmp_path, capsys):
+    src = _write(tmp_path / "in.wav", _signal(SR // 10))
+    dst = tmp_path / "out.wav"
+    assert main(["render", str(src), str(dst), "--insert", "rave"]) == 2
+    assert "needs --model" in capsys.readouterr().err
+    assert main(["render", str(src), str(dst), "--insert", "rave", "--model", str(src)]) == 2
+    assert "not a TorchScript export" in capsys.readouterr().err
+    assert not dst.exists()

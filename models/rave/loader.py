@@ -1,0 +1,307 @@
+"""Loading acids-ircam RAVE TorchScript exports (``.ts``) and reading what they are.
+
+A RAVE export is a ``torch.jit`` archive with ``encode``, ``decode`` and ``forward``
+methods. v2 exports (acids-rave >= 2) carry attributes ``sr``, ``latent_size``,
+``full_latent_size``, ``n_channels``, ``stereo_mode`` and the buffers
+``encode_params = [in_ch, in_ratio, L, compression]`` and
+``decode_params = [L, compression, out_ch, out_ratio]``; v1 exports carry
+``sampling_rate`` and ``latent_size`` buffers instead. Shapes:
+``encode: (B, ch, T) -> (B, L, T / compression)``, ``decode`` the inverse.
+
+How the properties are told:
+
+* **streaming**: the export was scripted with cached convolutions (``cached_conv``): their
+  state lives in buffers named ``....cache.pad`` (and the PQMF's ``forward_conv.cache``).
+  Any buffer whose dotted name has a ``cache`` component means streaming. Such a model is
+  stateful: every call continues where the last one stopped.
+* **causal**: for streaming exports, ``cached_conv`` records on each ``CachedConv1d`` the
+  delay it adds to stay causal (``cumulative_delay``, from its future padding). A causal
+  training config has no future padding anywhere, so every ``CachedConv1d`` reports 0
+  (transposed convolutions still report their stride alignment, so they are ignored).
+  For non-streaming exports it is measured: an impulse at the end of a block that changes
+  output *before* it means the convolutions look ahead (non-causal).
+* **delay_samples**: measured, not read. Two runs from the loaded state over blocks of the
+  compression ratio, one on silence and one with a unit impulse at the start of block 1,
+  with the same random seeds per block (``encode`` samples the posterior, see
+  ``models/rave/processor.py``). The first output sample that differs is where the input
+  starts to be heard: its distance from the impulse is the delay. Cross-correlating the
+  click with the output is meaningless on untrained weights (the output is noise-like and
+  does not reproduce the click), and energy-envelope onsets depend on the weights; the
+  first-influence delay is exact and weight-independent, and it is the lower bound of
+  what a listener hears (a trained model puts most of the energy a little later).
+* **reset**: ``reset()`` restores every buffer to a copy taken at load. Zeroing the caches
+  is wrong: some buffers (PQMF filters, latent PCA, ``warmed_up``...) are not state, and
+  the caches' initial contents are whatever the export saved.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.errors import UsageError
+
+# How many blocks after the impulse the delay measurement looks: a v2 non-causal export
+# adds ~280 ms (~6 blocks of 2048 at 44.1 kHz); 16 leaves room for bigger configs.
+_DELAY_PROBE_BLOCKS = 16
+
+
+class RaveLoadError(UsageError):
+    """A file that is not a usable RAVE export; the one-line message names the file."""
+
+
+class RaveModel:
+    """A loaded RAVE export plus what was read and measured about it.
+
+    Audio at the model's ``sample_rate`` (Hz); ``compression_ratio`` samples per latent
+    frame. ``encode``/``decode`` take and return torch tensors, see their docstrings.
+    """
+
+    def __init__(self, path: Path, module: torch.jit.ScriptModule) -> None:
+        self.path = path
+        self.module = module
+        self.methods = _methods(module)
+        for needed in ("encode", "decode"):
+            if needed not in self.methods:
+                raise RaveLoadError(f"{path}: TorchScript file has no {needed}() method; "
+                                    "not a RAVE export")
+        # Deep copies, taken before anything runs: the reset state.
+        self._initial = {name: buf.detach().clone() for name, buf in module.named_buffers()}
+        self.sample_rate = int(_number(module, ("sr", "sampling_rate"), path))
+        self.latent_dims = int(_number(module, ("latent_size",), path))
+        full = _optional_number(module, ("full_latent_size",))
+        self.full_latent_dims = int(full) if full is not None else self.latent_dims
+        self.channels = self._read_channels()
+        self.compression_ratio = self._read_compression()
+        self.streaming = any("cache" in name.split(".") for name, _ in module.named_buffers())
+        self._causal: bool | None = _structural_causal(module) if self.streaming else None
+        self._delay: int | None = None
+        if not self.streaming:
+            warnings.warn(f"{path.name}: not a streaming export; run in blocks it restarts "
+                          "every block from silence, so the output clicks at block edges",
+                          stacklevel=3)
+
+    # --- reading --------------------------------------------------------------------------
+    def _read_channels(self) -> int:
+        n = _optional_number(self.module, ("n_channels",))
+        if n is None:
+            params = _optional_tensor(self.module, "encode_params")
+            n = int(params[0]) if params is not None else 1
+        return int(n)
+
+    def _read_compression(self) -> int:
+        enc = _optional_tensor(self.module, "encode_params")
+        if enc is not None and enc.numel() == 4:
+            return int(enc[3])
+        dec = _optional_tensor(self.module, "decode_params")
+        if dec is not None and dec.numel() == 4:
+            return int(dec[1])
+        # v1 without params: measure it from the shapes, then forget the state it touched.
+        n = 1 << 15
+        with torch.inference_mode():
+            z = self.module.encode(torch.zeros(1, self.channels, n))
+        self.reset()
+        return n // int(z.shape[-1])
+
+    # --- running ------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Restore every buffer (streaming caches included) to its state as loaded."""
+        with torch.no_grad():
+            for name, buf in self.module.named_buffers():
+                buf.copy_(self._initial[name])
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``(1, channels, samples)`` float32 -> ``(1, latent_dims, samples / ratio)``.
+
+        Samples the posterior: seed torch's generator first for repeatable output.
+        """
+        with torch.inference_mode():
+            return self.module.encode(x)
+
+    @property
+    def has_mean_path(self) -> bool:
+        """Whether :meth:`encode_mean` can rebuild ``encode`` from the export's submodules.
+
+        True for the common v2 layout (PQMF input, no stereo mode, no AdaIN): the one
+        ``encode`` reads as ``pqmf -> encoder -> reparametrize -> (z - latent_mean) @ pca``.
+        """
+        m = self.module
+        needed = ("pqmf", "encoder", "latent_mean", "latent_pca")
+        return (all(hasattr(m, n) for n in needed)
+                and getattr(m, "input_mode", "") == "pqmf"
+                and not bool(getattr(m, "stereo_mode", False))
+                and not bool(getattr(m, "is_using_adain", False))
+                and m.encoder._c._has_method("reparametrize"))
+
+    def encode_mean(self, x: torch.Tensor) -> torch.Tensor:
+        """Like :meth:`encode` but the posterior mean instead of a sample: no randomness.
+
+        ``(1, channels, samples)`` -> ``(1, latent_dims, samples / ratio)``. Streaming caches
+        advance exactly as ``encode`` advances them (the same submodules run). Raises
+        ``RuntimeError`` when :attr:`has_mean_path` is false.
+        """
+        if not self.has_mean_path:
+            raise RuntimeError(f"{self.path.name}: no posterior-mean path in this export")
+        m = self.module
+        with torch.inference_mode():
+            bands = m.pqmf(x.reshape(-1, 1, x.shape[-1]))
+            bands = bands.reshape(list(x.shape[:-2]) + [-1, bands.shape[-1]])
+            mean = m.encoder(bands).chunk(2, 1)[0]  # (mean, pre-softplus scale)
+            z = torch.nn.functional.conv1d(mean - m.latent_mean.unsqueeze(-1),
+                                           m.latent_pca.unsqueeze(-1))
+            return z[:, :self.latent_dims]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``(1, latent_dims, frames)`` -> ``(1, channels, frames * compression_ratio)``."""
+        with torch.inference_mode():
+            return self.module.decode(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The export's own encode -> decode: ``(1, channels, samples)`` in and out."""
+        with torch.inference_mode():
+            return self.module.forward(x)
+
+    def encode_offline(self, x: torch.Tensor) -> torch.Tensor:
+        """Encode a whole reference ``(1, channels, samples)`` without disturbing the stream.
+
+        A streaming model's caches hold the live stream: they are saved, reset for the
+        reference (so it starts from silence like a file would) and put back afterwards.
+        """
+        saved = {name: buf.detach().clone() for name, buf in self.module.named_buffers()}
+        self.reset()
+        try:
+            return self.encode(x)
+        finally:
+            with torch.no_grad():
+                for name, buf in self.module.named_buffers():
+                    buf.copy_(saved[name])
+
+    # --- measured -----------------------------------------------------------------------
+    @property
+    def delay_samples(self) -> int:
+        """Output delay at the model rate (samples), measured once (see module doc)."""
+        if self._delay is None:
+            self._measure()
+        assert self._delay is not None
+        return self._delay
+
+    @property
+    def causal(self) -> bool | None:
+        """True/False when it can be told (structure, or a look-ahead measurement)."""
+        if self._causal is None:
+            self._measure()
+        return self._causal
+
+    def _run_blocks(self, x: np.ndarray) -> np.ndarray:
+        """Mono ``(samples,)`` through ``forward`` in blocks, from reset, seeded per block."""
+        b = self.compression_ratio
+        self.reset()
+        out = []
+        # fork_rng: the measurement must not move the caller's random stream.
+        with torch.random.fork_rng(devices=[]), torch.inference_mode():
+            for i in range(0, x.size, b):
+                torch.manual_seed(i // b)
+                block = torch.from_numpy(np.ascontiguousarray(x[i:i + b]))
+                block = block.reshape(1, 1, -1).expand(1, self.channels, -1).contiguous()
+                out.append(self.module.forward(block)[0, 0].numpy().copy())
+        self.reset()
+        return np.concatenate(out)
+
+    def _measure(self) -> None:
+        b = self.compression_ratio
+        n = b * (2 + _DELAY_PROBE_BLOCKS)
+        silence = np.zeros(n, np.float32)
+        base = self._run_blocks(silence)
+        start = silence.copy()
+        start[b] = 1.0
+        changed = np.nonzero(self._run_blocks(start) != base)[0]
+        self._delay = int(changed[0]) - b if changed.size else 0
+        if self._causal is None:
+            end = silence.copy()
+            end[2 * b - 1] = 1.0
+            changed = np.nonzero(self._run_blocks(end) != base)[0]
+            self._causal = bool(changed.size == 0 or changed[0] >= 2 * b - 1)
+
+    def info(self) -> dict[str, Any]:
+        """What the CLI prints: plain JSON-able values."""
+        return {
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "latent_dims": self.latent_dims,
+            "full_latent_dims": self.full_latent_dims,
+            "compression_ratio": self.compression_ratio,
+            "streaming": self.streaming,
+            "methods": list(self.methods),
+            "causal": self.causal,
+            "delay_samples": self.delay_samples,
+        }
+
+
+def load_rave(path: str | Path) -> RaveModel:
+    """Load a RAVE TorchScript export on the CPU; :class:`RaveLoadError` says why not."""
+    path = Path(path)
+    if not path.is_file():
+        raise RaveLoadError(f"{path}: no such model file")
+    # TorchScript archives are zip files; anything else (a WAV renamed .ts...) stops here
+    # with a clearer message than torch's.
+    if not zipfile.is_zipfile(path):
+        raise RaveLoadError(f"{path}: not a TorchScript export (not a zip archive)")
+    try:
+        with warnings.catch_warnings():
+            # torch 2.13 deprecates torch.jit.load; RAVE exports exist only in this format.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(path), map_location="cpu")
+    except Exception as exc:  # torch raises RuntimeError with multi-line C++ traces
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        low = str(exc).lower()
+        if "version" in low or "unknown builtin op" in low or "schema" in low:
+            raise RaveLoadError(f"{path}: saved by an incompatible torch "
+                                f"(this is {torch.__version__}): {first}") from None
+        raise RaveLoadError(f"{path}: not a loadable TorchScript export: {first}") from None
+    module.eval()
+    return RaveModel(path, module)
+
+
+# --- helpers ----------------------------------------------------------------------------
+def _methods(module: torch.jit.ScriptModule) -> tuple[str, ...]:
+    if module._c._has_method("get_methods"):
+        return tuple(module.get_methods())
+    return tuple(m for m in ("encode", "decode", "forward") if module._c._has_method(m))
+
+
+def _optional_tensor(module: torch.jit.ScriptModule, name: str) -> torch.Tensor | None:
+    value = getattr(module, name, None)
+    return value if isinstance(value, torch.Tensor) else None
+
+
+def _optional_number(module: torch.jit.ScriptModule, names: tuple[str, ...]) -> float | None:
+    for name in names:
+        value = getattr(module, name, None)
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            return float(value.item())
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            return float(value)
+    return None
+
+
+def _number(module: torch.jit.ScriptModule, names: tuple[str, ...], path: Path) -> float:
+    value = _optional_number(module, names)
+    if value is None:
+        raise RaveLoadError(f"{path}: RAVE export lacks {' / '.join(names)}")
+    return value
+
+
+def _structural_causal(module: torch.jit.ScriptModule) -> bool | None:
+    convs = [m for _, m in module.named_modules()
+             if getattr(m, "original_name", "") == "CachedConv1d"
+             and hasattr(m, "cumulative_delay")]
+    if not convs:
+        return None
+    return all(int(m.cumulative_delay) == 0 for m in convs)

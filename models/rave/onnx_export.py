@@ -1,0 +1,216 @@
+"""Export a RAVE streaming TorchScript model to ONNX with every cache as an explicit input.
+
+One ``.onnx`` file holds one graph, so ``encode`` and ``decode`` go to two files beside the
+requested name: ``MODEL.encode.onnx`` and ``MODEL.decode.onnx`` (for ``-o MODEL.onnx``).
+
+Graph signatures (B = batch, T = latent frames, block = T * compression samples):
+
+* encode: ``audio`` (B, 1, block), ``eps`` (B, full_latent, T) -> ``z`` (B, latent, T),
+  plus ``state_in_<k>`` -> ``state_out_<k>``. ``eps`` is the posterior noise: zeros give the
+  posterior mean, ``randn`` reproduces RAVE's sampling.
+* decode: ``z`` (B, latent, T) [, ``latent_noise`` (B, full_latent - latent, T)] -> ``audio``
+  (B, 1, block), plus the states.
+
+Feed each call's ``state_out_<k>`` back as the next call's ``state_in_<k>``. The export's
+saved caches are stored as default values of the ``state_in_*`` inputs (batch 1), so the first
+call may leave them out; ``initial_states(path)`` reads them.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.atomic_file import atomic_path
+from models.rave.streaming_model import (
+    FlatStateWrapper,
+    StreamingDecoder,
+    StreamingEncoder,
+    from_torchscript,
+)
+
+OPSET = 17
+
+
+def onnx_paths(onnx_path: Path | str) -> tuple[Path, Path]:
+    """The encode and decode file names derived from the requested ``MODEL.onnx``."""
+    path = Path(onnx_path)
+    stem = path.name[: -len(".onnx")] if path.name.endswith(".onnx") else path.name
+    return path.with_name(f"{stem}.encode.onnx"), path.with_name(f"{stem}.decode.onnx")
+
+
+def _state_names(n: int) -> tuple[list[str], list[str]]:
+    return [f"state_in_{k}" for k in range(n)], [f"state_out_{k}" for k in range(n)]
+
+
+def _export_one(module: StreamingEncoder | StreamingDecoder, inputs: list[torch.Tensor],
+                input_names: list[str], output_name: str, path: Path) -> None:
+    """Trace ``module`` with explicit states and write it to ``path`` atomically.
+
+    The states' saved values become defaults (initializers with the input's name), so the
+    graph stays runnable without the caller knowing the export's warm-up caches.
+    """
+    import onnx
+
+    states = module.initial_states(1)
+    state_in, state_out = _state_names(len(states))
+    wrapper = FlatStateWrapper(module, len(inputs) - 1).eval()
+    dynamic: dict[str, dict[int, str]] = {name: {0: "batch", 2: "time"} for name in input_names}
+    dynamic[output_name] = {0: "batch", 2: "time"}
+    for a, b in zip(state_in, state_out, strict=True):
+        dynamic[a] = dynamic[b] = {0: "batch"}
+    with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
+        # The TorchScript-based exporter is deprecated in favour of dynamo, but our modules
+        # have no data-dependent control flow and it needs no onnxscript; hide the notice.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(wrapper, (*inputs, *states), str(tmp), dynamo=False,
+                          input_names=input_names + state_in,
+                          output_names=[output_name, *state_out],
+                          dynamic_axes=dynamic, opset_version=OPSET)
+        model = onnx.load(str(tmp))
+        for name, value in zip(state_in, states, strict=True):
+            model.graph.initializer.append(onnx.numpy_helper.from_array(value.numpy(), name))
+        onnx.checker.check_model(model)
+        onnx.save(model, str(tmp))
+
+
+def export_onnx(ts_path: Path | str, onnx_path: Path | str,
+                block: int | None = None) -> tuple[Path, Path]:
+    """Convert a RAVE streaming ``.ts`` to ``MODEL.encode.onnx`` and ``MODEL.decode.onnx``.
+
+    ``block`` is the audio block used for tracing (default: the compression ratio); the
+    graphs accept any multiple of the compression ratio. Returns the two paths written.
+    """
+    ts = torch.jit.load(str(ts_path), map_location="cpu").eval()
+    encoder, decoder = from_torchscript(ts)
+    ratio = int(ts.decode_params[1])
+    latent, full = int(ts.latent_size), int(ts.full_latent_size)
+    frames = max(1, (block or ratio) // ratio)
+    enc_path, dec_path = onnx_paths(onnx_path)
+    _export_one(encoder, [torch.zeros(1, 1, frames * ratio), torch.zeros(1, full, frames)],
+                ["audio", "eps"], "z", enc_path)
+    dec_inputs = [torch.zeros(1, latent, frames)]
+    dec_names = ["z"]
+    if full > latent:
+        dec_inputs.append(torch.zeros(1, full - latent, frames))
+        dec_names.append("latent_noise")
+    _export_one(decoder, dec_inputs, dec_names, "audio", dec_path)
+    return enc_path, dec_path
+
+
+def initial_states(path: Path | str) -> dict[str, np.ndarray]:
+    """The saved caches of an exported graph: ``{"state_in_k": array}`` (batch 1)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    return {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer
+            if t.name.startswith("state_in_")}
+
+
+class OnnxStream:
+    """Runs one exported graph block by block, carrying its state between calls."""
+
+    def __init__(self, path: Path | str, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        # The default states are initializers that are also inputs (overridable on
+        # purpose); ORT warns about each one at load, which is noise here.
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options,
+                                            providers=["CPUExecutionProvider"])
+        self.states = initial_states(path)
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def __call__(self, **inputs: np.ndarray) -> np.ndarray:
+        """Process one block; ``inputs`` are the non-state inputs (``audio``/``eps``/``z``)."""
+        outputs = self.session.run(self.output_names, {**inputs, **self.states})
+        self.states = {name.replace("state_out_", "state_in_"): value
+                       for name, value in zip(self.output_names[1:], outputs[1:], strict=True)}
+        return outputs[0]
+
+
+def verify(ts_path: Path | str, onnx_path: Path | str, blocks: int = 4,
+           seed: int = 0) -> dict[str, float]:
+    """Max abs difference between TorchScript and ONNX over ``blocks`` successive blocks.
+
+    Both sides start from the export's saved caches; encode uses the same posterior noise on
+    both sides (same seed), so the sampled latents are comparable.
+    """
+    ts = torch.jit.load(str(ts_path), map_location="cpu").eval()
+    ratio, latent = int(ts.decode_params[1]), int(ts.latent_size)
+    full = int(ts.full_latent_size)
+    enc_path, dec_path = onnx_paths(onnx_path)
+    enc, dec = OnnxStream(enc_path), OnnxStream(dec_path)
+    rng = np.random.default_rng(seed)
+    enc_diff = dec_diff = 0.0
+    with torch.no_grad():
+        for k in range(blocks):
+            audio = (0.3 * rng.standard_normal((1, 1, ratio))).astype(np.float32)
+            torch.manual_seed(seed + k)
+            z_ts = ts.encode(torch.from_numpy(audio))
+            # randn_like in RAVE's reparametrize draws the same numbers as this randn.
+            torch.manual_seed(seed + k)
+            eps = torch.randn(1, full, 1).numpy()
+            z = enc(audio=audio, eps=eps)
+            enc_diff = max(enc_diff, float(np.abs(z - z_ts.numpy()).max()))
+            zin = rng.standard_normal((1, latent, 1)).astype(np.float32)
+            torch.manual_seed(seed + k)
+            y_ts = ts.decode(torch.from_numpy(zin)).numpy()
+            if full > latent:
+                # RAVE pads the latent with randn([B, full - latent, T]): replay it.
+                torch.manual_seed(seed + k)
+                noise = torch.randn(1, full - latent, 1).numpy()
+                y = dec(z=zin, latent_noise=noise)
+            else:
+                y = dec(z=zin)
+            dec_diff = max(dec_diff, float(np.abs(y - y_ts).max()))
+    return {"encode_max_abs_diff": enc_diff, "decode_max_abs_diff": dec_diff,
+            "max_abs_diff": max(enc_diff, dec_diff)}
+
+
+def bench_rave(ts_path: Path | str, seconds: float = 10.0,
+               onnx_path: Path | str | None = None) -> dict[str, Any]:
+    """Real-time factors (audio seconds / compute seconds) of ``decode`` on one thread.
+
+    TorchScript ``decode`` vs ONNX Runtime ``decode`` on the same 2048-sample-style blocks
+    (one latent frame each). Exports to a temporary directory when ``onnx_path`` is None.
+    """
+    import tempfile
+
+    ts = torch.jit.load(str(ts_path), map_location="cpu").eval()
+    ratio, latent, sr = int(ts.decode_params[1]), int(ts.latent_size), int(ts.sr)
+    n_blocks = max(1, int(seconds * sr / ratio))
+    rng = np.random.default_rng(0)
+    zs = rng.standard_normal((n_blocks, 1, latent, 1)).astype(np.float32)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            ts.decode(torch.from_numpy(zs[0]))  # first call compiles / optimises
+            start = time.perf_counter()
+            for z in zs:
+                ts.decode(torch.from_numpy(z))
+            ts_time = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        if onnx_path is None:
+            onnx_path = Path(tmp) / "model.onnx"
+            export_onnx(ts_path, onnx_path)
+        dec = OnnxStream(onnx_paths(onnx_path)[1], threads=1)
+        dec(z=zs[0])
+        start = time.perf_counter()
+        for z in zs:
+            dec(z=z)
+        ort_time = time.perf_counter() - start
+    audio = n_blocks * ratio / sr
+    return {"torchscript_rtf": audio / ts_time, "onnx_rtf": audio / ort_time,
+            "speedup": ts_time / ort_time, "blocks": n_blocks, "block": ratio}

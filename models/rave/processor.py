@@ -1,0 +1,250 @@
+"""RAVE as the engine's worker insert: encode -> latent controls -> decode, block by block.
+
+Signal path per worker call (``block`` is ``(2, block_frames)`` at the engine rate):
+
+1. input gain, stereo -> mono downmix for mono models (mean of the two channels);
+2. resample engine -> model rate (``StreamResampler``; skipped when the rates match) into
+   an input FIFO;
+3. whenever ``model_block`` (= compression ratio x ``latent_frames``) samples are queued:
+   ``encode`` -> latent controls (``models/rave/latent.py``) -> ``decode``;
+4. resample model -> engine rate into an output FIFO that was primed with silence, and pop
+   exactly ``block_frames``; mono -> both channels;
+5. dry/wet against the dry input delayed by ``delay_frames`` (so they line up), output gain.
+
+Length accounting: the output FIFO starts with ``prime_frames`` of silence, enough that it
+never runs dry whatever the resamplers hold back (bound in ``_prime_frames``); every call
+returns exactly ``block_frames``. ``underruns`` counts calls that had to pad (should stay 0).
+
+Encode determinism: the exported ``encode`` is ``post_process_latent(encoder(x))`` whose
+first step is ``encoder.reparametrize``: ``mean + randn_like(mean) * (softplus(scale) +
+1e-4)`` -- it samples the posterior from torch's global generator (read from
+``model.module.encode.code`` and ``model.module.encoder.reparametrize.code``). ``decode``
+is deterministic on the fixtures (no noise branch; it draws noise only to pad latents when
+``latent_dims < full_latent_dims``). With ``seed`` set, the processor calls
+``torch.manual_seed(seed + n)`` before the ``n``-th model block (counted from reset), so a
+run is repeatable and equals ``forward`` on the same blocks with the same seeds. The worker
+thread is the only torch user in the engine, so seeding the global generator is harmless.
+``encode_mode="mean"`` instead rebuilds ``encode`` from the export's submodules without the
+sampling step (the posterior mean): deterministic with no seed at all.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from engine.resample import StreamResampler
+from models.rave import latent
+from models.rave.loader import RaveModel
+
+# Running latent statistics for ``match``: exponential average per latent frame, ~2 s at
+# 2048 samples / 44.1 kHz. They start at the VAE prior (mean 0, std 1) so the first
+# frames are not divided by a zero deviation.
+_STATS_ALPHA = 0.02
+
+
+def _db(gain_db: float) -> float:
+    return float(10.0 ** (gain_db / 20.0))
+
+
+def _worst_holdback(from_hz: float, to_hz: float, chunk: int, chunks: int = 330) -> float:
+    """Most output frames a ``StreamResampler`` owes but has not returned, feeding it
+    ``chunk`` input frames at a time (counts do not depend on the signal, so zeros do).
+
+    330 chunks cover the repeating pattern of 44.1 <-> 48 kHz (160 or 147 chunks) twice.
+    """
+    stream = StreamResampler(from_hz, to_hz, 1)
+    zeros = np.zeros((chunk, 1), np.float32)
+    produced, worst = 0, 0.0
+    for n in range(1, chunks + 1):
+        produced += stream.process(zeros).shape[0]
+        worst = max(worst, n * chunk * to_hz / from_hz - produced)
+    return worst
+
+
+class RaveProcessor:
+    """The engine ``Processor`` running a RAVE model (see module doc for the path).
+
+    Plain attributes the engine (later, ``rave_*`` registry parameters) sets between calls:
+    ``input_gain_db``, ``output_gain_db`` (dB), ``dry_wet`` (0 dry .. 1 wet), ``energy``
+    (0.3..2 x), ``chaos`` (0..1), ``texture`` (0..1), ``match_amount`` (0..1), ``bias`` and
+    ``scale`` (``(latent_dims,)`` float32).
+    """
+
+    def __init__(self, model: RaveModel, engine_rate_hz: float = 48000.0,
+                 latent_frames: int = 1, block_frames: int | None = None,
+                 seed: int | None = None, texture_seed: int = 0,
+                 encode_mode: str = "sample") -> None:
+        """``latent_frames``: latent frames per model call (x compression ratio samples).
+
+        ``block_frames`` (engine rate) defaults to the model block at the engine rate,
+        rounded down so no worker call ever needs two model calls.
+        ``seed``: deterministic encode (see module doc); ``None`` samples freely.
+        ``encode_mode``: ``"sample"`` (the export's ``encode``, as RAVE plays) or
+        ``"mean"`` (the posterior mean, :meth:`RaveModel.encode_mean`: deterministic
+        without seeding, a little less lively).
+        """
+        if encode_mode not in ("sample", "mean"):
+            raise ValueError(f"encode_mode must be 'sample' or 'mean', got {encode_mode!r}")
+        if encode_mode == "mean" and not model.has_mean_path:
+            raise ValueError(f"{model.path.name}: no posterior-mean path; use 'sample'")
+        self.encode_mode = encode_mode
+        self.model = model
+        self.engine_rate_hz = float(engine_rate_hz)
+        self.model_block = model.compression_ratio * latent_frames
+        self.resampling = self.engine_rate_hz != model.sample_rate
+        ratio = model.sample_rate / self.engine_rate_hz  # model samples per engine frame
+        self._ratio = ratio
+        if block_frames is None:
+            block_frames = int(math.floor(self.model_block / ratio))
+        self.block_frames = int(block_frames)
+        self.seed = seed
+        self.texture_seed = texture_seed
+
+        self.input_gain_db = 0.0
+        self.output_gain_db = 0.0
+        self.dry_wet = 1.0
+        self.energy = 1.0
+        self.chaos = 0.0
+        self.texture = 0.0
+        self.match_amount = 0.0
+        self.bias, self.scale = latent.neutral_bias_scale(model.latent_dims)
+        self._ref_mean: np.ndarray | None = None
+        self._ref_std: np.ndarray | None = None
+        self._pattern = latent.texture_pattern(model.latent_dims, texture_seed)
+
+        self.reset()  # builds the resamplers, FIFOs and counters
+        model_delay = model.delay_samples * self.engine_rate_hz / model.sample_rate
+        self.delay_frames = self.prime_frames + int(round(model_delay))
+        self._dry = np.zeros((2, self.delay_frames), np.float32)
+
+    # --- setup --------------------------------------------------------------------------
+    def _prime_frames(self) -> int:
+        """Silence the output FIFO starts with so it never runs dry (engine frames).
+
+        After ``n`` calls the input resampler has returned all but ``h_in`` of the
+        ``n*B*r`` model samples it owes, all but at most ``model_block - 1`` of those were
+        decoded, and the output resampler returns all but ``h_out`` of what it owes at the
+        engine rate, so priming with ``(h_in + model_block - 1) / r + h_out + 1`` always
+        covers the ``n*B`` popped. ``h_in``/``h_out`` are the worst hold-backs simulated
+        for these chunk sizes (:func:`_worst_holdback`): soxr holds back more with small
+        chunks than ``StreamResampler.delay_frames`` (measured on 100 ms chunks) says.
+        """
+        if not self.resampling and self.block_frames % self.model_block == 0:
+            return 0  # exact: every call is a whole number of model blocks
+        h_in = h_out = 0.0
+        if self.resampling:
+            h_in = _worst_holdback(self.engine_rate_hz, self.model.sample_rate,
+                                   self.block_frames)
+            h_out = _worst_holdback(self.model.sample_rate, self.engine_rate_hz,
+                                    self.model_block)
+        return int(math.ceil((h_in + self.model_block - 1) / self._ratio + h_out)) + 1
+
+    def reset(self) -> None:
+        """Back to the state as constructed: model caches as loaded, FIFOs, counters."""
+        self.model.reset()
+        ch = self.model.channels
+        self._to_model = (StreamResampler(self.engine_rate_hz, self.model.sample_rate, ch)
+                          if self.resampling else None)
+        self._to_engine = (StreamResampler(self.model.sample_rate, self.engine_rate_hz, ch)
+                           if self.resampling else None)
+        if not hasattr(self, "prime_frames"):  # simulated once: reset stays cheap
+            self.prime_frames = self._prime_frames()
+        self._in = np.zeros((ch, 0), np.float32)
+        self._out = np.zeros((ch, self.prime_frames), np.float32)
+        self._blocks = 0
+        self._chaos_rng = np.random.default_rng(self.seed)
+        self._live_mean = np.zeros(self.model.latent_dims, np.float32)
+        self._live_sq = np.ones(self.model.latent_dims, np.float32)
+        self.underruns = 0
+        if hasattr(self, "_dry"):
+            self._dry[:] = 0.0
+
+    def set_match_reference(self, audio: np.ndarray) -> None:
+        """Reference for ``match_amount``: ``(channels, samples)`` at the model rate.
+
+        Encoded offline (the live caches are saved and restored), deterministic when
+        ``seed`` is set.
+        """
+        x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
+        with torch.random.fork_rng(devices=[]):
+            if self.seed is not None:
+                torch.manual_seed(self.seed)
+            z = self.model.encode_offline(x)[0].numpy()
+        self._ref_mean, self._ref_std = latent.latent_stats(z)
+
+    # --- per block ----------------------------------------------------------------------
+    def _controls(self, z: np.ndarray) -> np.ndarray:
+        """Latent controls on ``(latent_dims, frames)``; neutral settings change nothing."""
+        z = latent.bias_scale(z, self.bias, self.scale)
+        for frame in z.T:  # running stats for match, before the creative controls
+            self._live_mean += _STATS_ALPHA * (frame - self._live_mean)
+            self._live_sq += _STATS_ALPHA * (frame * frame - self._live_sq)
+        if self.match_amount > 0.0 and self._ref_mean is not None:
+            std = np.sqrt(np.maximum(self._live_sq - self._live_mean ** 2, 0.0))
+            z = latent.match(z, self._live_mean, std, self._ref_mean, self._ref_std,
+                             self.match_amount)
+        if self.energy != 1.0:
+            z = latent.energy(z, self.energy)
+        if self.texture > 0.0:
+            z = latent.texture(z, self.texture, self._pattern)
+        if self.chaos > 0.0:
+            z = latent.chaos(z, self.chaos, self._chaos_rng)
+        return z
+
+    def _run_model(self, x: np.ndarray) -> np.ndarray:
+        """One model block ``(channels, model_block)`` -> same shape, at the model rate."""
+        if self.seed is not None:
+            torch.manual_seed(self.seed + self._blocks)
+        self._blocks += 1
+        with torch.inference_mode():
+            x_t = torch.from_numpy(x)[None]
+            z = (self.model.encode_mean(x_t) if self.encode_mode == "mean"
+                 else self.model.module.encode(x_t))
+            zc = self._controls(z[0].numpy())
+            y = self.model.module.decode(torch.from_numpy(zc)[None])
+        return y[0].numpy()
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """``(2, block_frames)`` float32 at the engine rate in, the same shape out."""
+        block = np.asarray(block, dtype=np.float32)
+        x = block * np.float32(_db(self.input_gain_db))
+        x = x.mean(axis=0, keepdims=True) if self.model.channels == 1 else x
+        if self._to_model is not None:
+            x = self._to_model.process(x.T).T
+        self._in = np.concatenate([self._in, x], axis=1)
+        outs = [self._out]
+        while self._in.shape[1] >= self.model_block:
+            chunk = np.ascontiguousarray(self._in[:, :self.model_block])
+            self._in = self._in[:, self.model_block:]
+            y = self._run_model(chunk)
+            if self._to_engine is not None:
+                y = self._to_engine.process(y.T).T
+            outs.append(y)
+        out = np.concatenate(outs, axis=1)
+        n = self.block_frames
+        if out.shape[1] < n:
+            self.underruns += 1
+            out = np.pad(out, ((0, 0), (0, n - out.shape[1])))
+        wet, self._out = out[:, :n], out[:, n:]
+        wet = np.broadcast_to(wet, (2, n)) if wet.shape[0] == 1 else wet
+        # The dry signal waits delay_frames too, so dry and wet stay in time.
+        dry_line = np.concatenate([self._dry, block], axis=1)
+        dry, self._dry = dry_line[:, :n], dry_line[:, n:]
+        mix = self.dry_wet * wet + (1.0 - self.dry_wet) * dry
+        return (mix * _db(self.output_gain_db)).astype(np.float32)
+
+
+def make_rave_insert(path: str, sample_rate_hz: float, latent_frames: int = 1,
+                     seed: int | None = None) -> RaveProcessor:
+    """The worker insert for ``engine/inserts.py``: load ``path`` and wrap it.
+
+    ``sample_rate_hz``: the engine rate. Errors loading the file are ``RaveLoadError``
+    (a ``UsageError``: one line, exit 2 from the CLI).
+    """
+    from models.rave.loader import load_rave
+
+    return RaveProcessor(load_rave(path), sample_rate_hz, latent_frames=latent_frames,
+                         seed=seed)

@@ -1,0 +1,186 @@
+import numpy as np
+import pytest
+import torch
+
+from engine.errors import UsageError
+from models.rave.loader import RaveLoadError, load_rave
+
+from .conftest import fixture_path
+
+
+def test_v2_attributes_are_read(streaming):
+    info = streaming.info()
+    assert list(info) == ["sample_rate", "channels", "latent_dims", "full_latent_dims",
+                          "compression_ratio", "streaming", "methods", "causal",
+                          "delay_samples"]
+    assert info["sample_rate"] == 44100
+    assert info["channels"] == 1
+    assert info["latent_dims"] == 16
+    assert info["full_latent_dims"] == 16
+    assert info["compression_ratio"] == 2048
+    assert info["streaming"] is True
+    assert info["methods"] == ["encode", "decode", "forward"]
+
+
+def test_causality_and_delay_are_told_apart(streaming, causal, plain):
+    assert streaming.causal is False
+    assert causal.causal is True
+    assert plain.streaming is False
+    assert plain.causal is False  # non-streaming convolutions look ahead inside a block
+    assert plain.delay_samples == 0
+    # Measured first-influence delays of the fixtures (see loader doc): the causal config
+    # answers within about a block, the non-causal one some 2.5 blocks later.
+    assert 2048 <= causal.delay_samples < 2 * 2048
+    assert 2 * 2048 < streaming.delay_samples < 3 * 2048
+    assert causal.delay_samples < streaming.delay_samples
+
+
+def test_non_streaming_export_warns_about_clicks():
+    with pytest.warns(UserWarning, match="clicks"):
+        load_rave(fixture_path("rave_v2_tiny.ts"))
+
+
+def _blocks(model, x):
+    out = []
+    for i in range(0, x.size, 2048):
+        torch.manual_seed(i)
+        out.append(model.forward(torch.from_numpy(x[None, None, i:i + 2048].copy())))
+    return torch.cat(out, -1).numpy()
+
+
+def test_reset_restores_the_loaded_state_and_zeroing_would_not(streaming):
+    x = np.random.default_rng(1).standard_normal(2048 * 3).astype(np.float32) * 0.1
+    streaming.reset()
+    first = _blocks(streaming, x)
+    second = _blocks(streaming, x)  # caches now hold the first run: different output
+    assert not np.array_equal(first, second)
+    streaming.reset()
+    np.testing.assert_array_equal(_blocks(streaming, x), first)
+    # Zeroing every buffer is not a reset: it wipes non-state buffers (PQMF filters...).
+    saved = {k: b.clone() for k, b in streaming.module.named_buffers()}
+    with torch.no_grad():
+        for _, b in streaming.module.named_buffers():
+            if b.is_floating_point():
+                b.zero_()
+    zeroed = _blocks(streaming, x)
+    with torch.no_grad():
+        for k, b in streaming.module.named_buffers():
+            b.copy_(saved[k])
+    assert not np.allclose(zeroed, first)
+    streaming.reset()
+
+
+def test_encode_decode_shapes(streaming):
+    streaming.reset()
+    z = streaming.encode(torch.zeros(1, 1, 4096))
+    assert tuple(z.shape) == (1, 16, 2)
+    assert tuple(streaming.decode(z).shape) == (1, 1, 4096)
+    streaming.reset()
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(RaveLoadError, match="no such model file"):
+        load_rave(tmp_path / "nope.ts")
+
+
+def test_wav_renamed_ts_is_not_torchscript(tmp_path):
+    import soundfile as sf
+
+    path = tmp_path / "drums.ts"
+    sf.write(path, np.zeros(1000, np.float32), 44100, format="WAV")
+    with pytest.raises(RaveLoadError, match="not a TorchScript export") as err:
+        load_rave(path)
+    assert "drums.ts" in str(err.value) and "\n" not in str(err.value)
+    assert isinstance(err.value, UsageError)  # the CLI turns it into exit 2
+
+
+def test_corrupt_zip_is_a_one_line_error(tmp_path):
+    import zipfile
+
+    path = tmp_path / "junk.ts"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("junk/data.pkl", b"not a pickle")
+    with pytest.raises(RaveLoadError, match="junk.ts") as err:
+        load_rave(path)
+    assert "\n" not in str(err.value)
+
+
+def test_torchscript_without_encode_decode(tmp_path):
+    class Gain(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 2
+
+    path = tmp_path / "gain.ts"
+    torch.jit.save(torch.jit.script(Gain()), str(path))
+    with pytest.raises(RaveLoadError, match=r"gain.ts: .*no encode\(\) method"):
+        load_rave(path)
+
+
+def test_incompatible_torch_is_named(tmp_path, monkeypatch):
+    path = tmp_path / "future.ts"
+    import shutil
+
+    shutil.copy(fixture_path("rave_v2_tiny.ts"), path)
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("version_ number 99 is not supported\nC++ trace...")
+
+    monkeypatch.setattr(torch.jit, "load", refuse)
+    with pytest.raises(RaveLoadError, match="incompatible torch") as err:
+        load_rave(path)
+    assert "\n" not in str(err.value)
+
+
+def test_v1_names_are_read(tmp_path):
+    class V1(torch.nn.Module):
+        """The v1 export's names: sampling_rate / latent_size buffers, no params."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("sampling_rate", torch.tensor(48000))
+            self.register_buffer("latent_size", torch.tensor(8))
+
+        @torch.jit.export
+        def encode(self, x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(1, 1, -1, 512).mean(-1).repeat(1, 8, 1)
+
+        @torch.jit.export
+        def decode(self, z: torch.Tensor) -> torch.Tensor:
+            return z[:, :1].repeat_interleave(512, -1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.decode(self.encode(x))
+
+    path = tmp_path / "v1.ts"
+    torch.jit.save(torch.jit.script(V1()), str(path))
+    with pytest.warns(UserWarning):
+        model = load_rave(path)
+    assert model.sample_rate == 48000
+    assert model.latent_dims == 8
+    assert model.full_latent_dims == 8
+    assert model.compression_ratio == 512
+    assert model.methods == ("encode", "decode", "forward")
+
+
+def test_encode_is_a_posterior_sample_around_the_mean_path(plain):
+    """encode = PCA(mean + randn * (softplus(scale) + 1e-4) - latent_mean), first draw."""
+    m = plain.module
+    x = torch.from_numpy(np.random.default_rng(2).standard_normal((1, 1, 4096))
+                         .astype(np.float32) * 0.1)
+    assert plain.has_mean_path
+    with torch.inference_mode():
+        torch.manual_seed(11)
+        sampled = m.encode(x)
+        raw = m.encoder(m.pqmf(x).reshape(1, -1, 4096 // 16))
+        mean, scale = raw.chunk(2, 1)
+        torch.manual_seed(11)
+        noisy = mean + torch.randn_like(mean) * (torch.nn.functional.softplus(scale) + 1e-4)
+        expected = torch.nn.functional.conv1d(noisy - m.latent_mean.unsqueeze(-1),
+                                              m.latent_pca.unsqueeze(-1))[:, :16]
+        mean_path = plain.encode_mean(x)
+        noiseless = torch.nn.functional.conv1d(mean - m.latent_mean.unsqueeze(-1),
+                                               m.latent_pca.unsqueeze(-1))[:, :16]
+    torch.testing.assert_close(sampled, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(mean_path, noiseless, atol=1e-6, rtol=0)
+    torch.testing.assert_close(plain.encode_mean(x), mean_path, atol=0, rtol=0)
+    assert not torch.allclose(sampled, mean_path, atol=1e-3)
