@@ -147,10 +147,90 @@ def set_params(state: np.ndarray, kind: int, freq_hz: float, q: float, gain_db: 
 
 
 @njit(nogil=True, cache=True)
+def _pair(x, y, c, i0, i1, b0, b1, b2, a1, a2, z1a, z2a, z1b, z2b):
+    """TDF-II over samples ``[i0, i1)`` of channels ``c`` and ``c + 1`` at fixed coefficients.
+
+    The two channels are independent recursions interleaved in one loop, so their latency
+    chains overlap; each channel sees exactly the operations of the one-channel loop.
+    """
+    for i in range(i0, i1):
+        xa = float(x[c, i])
+        xb = float(x[c + 1, i])
+        ya = b0 * xa + z1a
+        yb = b0 * xb + z1b
+        z1a = b1 * xa - a1 * ya + z2a
+        z1b = b1 * xb - a1 * yb + z2b
+        z2a = b2 * xa - a2 * ya
+        z2b = b2 * xb - a2 * yb
+        y[c, i] = ya
+        y[c + 1, i] = yb
+    return z1a, z2a, z1b, z2b
+
+
+@njit(nogil=True, cache=True)
+def _single(x, y, c, i0, i1, b0, b1, b2, a1, a2, z1, z2):
+    """TDF-II over samples ``[i0, i1)`` of channel ``c`` at fixed coefficients."""
+    for i in range(i0, i1):
+        xi = float(x[c, i])
+        yi = b0 * xi + z1
+        z1 = b1 * xi - a1 * yi + z2
+        z2 = b2 * xi - a2 * yi
+        y[c, i] = yi
+    return z1, z2
+
+
+@njit(nogil=True, cache=True)
+def _pair_glide(x, y, c, n, b0, b1, b2, a1, a2, d0, d1, d2, d3, d4, z1a, z2a, z1b, z2b):
+    """Like ``_pair`` over ``[0, n)``, stepping every coefficient by ``d*`` before each sample."""
+    for i in range(n):
+        b0 += d0
+        b1 += d1
+        b2 += d2
+        a1 += d3
+        a2 += d4
+        xa = float(x[c, i])
+        xb = float(x[c + 1, i])
+        ya = b0 * xa + z1a
+        yb = b0 * xb + z1b
+        z1a = b1 * xa - a1 * ya + z2a
+        z1b = b1 * xb - a1 * yb + z2b
+        z2a = b2 * xa - a2 * ya
+        z2b = b2 * xb - a2 * yb
+        y[c, i] = ya
+        y[c + 1, i] = yb
+    return z1a, z2a, z1b, z2b, b0, b1, b2, a1, a2
+
+
+@njit(nogil=True, cache=True)
+def _single_glide(x, y, c, n, b0, b1, b2, a1, a2, d0, d1, d2, d3, d4, z1, z2):
+    """Like ``_single`` over ``[0, n)``, stepping every coefficient before each sample."""
+    for i in range(n):
+        b0 += d0
+        b1 += d1
+        b2 += d2
+        a1 += d3
+        a2 += d4
+        xi = float(x[c, i])
+        yi = b0 * xi + z1
+        z1 = b1 * xi - a1 * yi + z2
+        z2 = b2 * xi - a2 * yi
+        y[c, i] = yi
+    return z1, z2, b0, b1, b2, a1, a2
+
+
+@njit(nogil=True, cache=True)
 def run(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-    """Filter ``x`` into ``y`` (n_channels, n_frames) with the current coefficients/glide."""
+    """Filter ``x`` into ``y`` (n_channels, n_frames) with the current coefficients/glide.
+
+    A glide of ``L = state[_LEFT]`` samples moves the coefficients by ``state[_STEP:]``
+    before each of its first ``L - 1`` samples and lands exactly on ``state[_TARGET:]`` at
+    the ``L``-th. Channels run in pairs with coefficients and memory in registers; only the
+    samples still inside a glide pay for the per-sample coefficient update.
+    """
     n_ch = min(x.shape[0], int(state[_NCH]))
     n = x.shape[1]
+    if n_ch <= 0:
+        return
     left0 = int(state[_LEFT])
     if left0 == 0 and state[_KIND] == BYPASS:
         # Settled identity: skip the arithmetic, keep memory clean for a later fade-in.
@@ -160,37 +240,54 @@ def run(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
             for i in range(n):
                 y[c, i] = x[c, i]
         return
-    for c in range(n_ch):
-        # Every channel replays the same glide from the stored start point, so all
-        # channels see bit-identical coefficients.
-        b0, b1, b2 = state[_COEF], state[_COEF + 1], state[_COEF + 2]
-        a1, a2 = state[_COEF + 3], state[_COEF + 4]
-        left = left0
-        z1 = state[_Z + 2 * c]
-        z2 = state[_Z + 2 * c + 1]
-        for i in range(n):
-            if left > 0:
-                left -= 1
-                if left == 0:
-                    b0, b1, b2 = state[_TARGET], state[_TARGET + 1], state[_TARGET + 2]
-                    a1, a2 = state[_TARGET + 3], state[_TARGET + 4]
-                else:
-                    b0 += state[_STEP]
-                    b1 += state[_STEP + 1]
-                    b2 += state[_STEP + 2]
-                    a1 += state[_STEP + 3]
-                    a2 += state[_STEP + 4]
-            xi = float(x[c, i])
-            yi = b0 * xi + z1
-            z1 = b1 * xi - a1 * yi + z2
-            z2 = b2 * xi - a2 * yi
-            y[c, i] = yi
-        state[_Z + 2 * c] = z1
-        state[_Z + 2 * c + 1] = z2
-        if c == n_ch - 1:
-            state[_COEF], state[_COEF + 1], state[_COEF + 2] = b0, b1, b2
-            state[_COEF + 3], state[_COEF + 4] = a1, a2
-            state[_LEFT] = left
+    b0, b1, b2 = state[_COEF], state[_COEF + 1], state[_COEF + 2]
+    a1, a2 = state[_COEF + 3], state[_COEF + 4]
+    if left0 > 0:
+        # Samples [0, n_glide) take a step; sample left0 - 1 (if in this block) snaps to
+        # the target, which then holds for the rest of the block.
+        n_glide = min(n, left0 - 1)
+        lands = left0 <= n
+        d0, d1, d2 = state[_STEP], state[_STEP + 1], state[_STEP + 2]
+        d3, d4 = state[_STEP + 3], state[_STEP + 4]
+        t0, t1, t2 = state[_TARGET], state[_TARGET + 1], state[_TARGET + 2]
+        t3, t4 = state[_TARGET + 3], state[_TARGET + 4]
+        e0, e1, e2, e3, e4 = b0, b1, b2, a1, a2
+        c = 0
+        while c + 1 < n_ch:
+            k = _Z + 2 * c
+            z1a, z2a, z1b, z2b, e0, e1, e2, e3, e4 = _pair_glide(
+                x, y, c, n_glide, b0, b1, b2, a1, a2, d0, d1, d2, d3, d4,
+                state[k], state[k + 1], state[k + 2], state[k + 3])
+            if lands:
+                z1a, z2a, z1b, z2b = _pair(x, y, c, left0 - 1, n, t0, t1, t2, t3, t4,
+                                           z1a, z2a, z1b, z2b)
+            state[k], state[k + 1], state[k + 2], state[k + 3] = z1a, z2a, z1b, z2b
+            c += 2
+        if c < n_ch:
+            k = _Z + 2 * c
+            z1, z2, e0, e1, e2, e3, e4 = _single_glide(
+                x, y, c, n_glide, b0, b1, b2, a1, a2, d0, d1, d2, d3, d4,
+                state[k], state[k + 1])
+            if lands:
+                z1, z2 = _single(x, y, c, left0 - 1, n, t0, t1, t2, t3, t4, z1, z2)
+            state[k], state[k + 1] = z1, z2
+        if lands:
+            e0, e1, e2, e3, e4 = t0, t1, t2, t3, t4
+        state[_COEF], state[_COEF + 1], state[_COEF + 2] = e0, e1, e2
+        state[_COEF + 3], state[_COEF + 4] = e3, e4
+        state[_LEFT] = 0.0 if lands else left0 - n
+        return
+    c = 0
+    while c + 1 < n_ch:
+        k = _Z + 2 * c
+        z1a, z2a, z1b, z2b = _pair(x, y, c, 0, n, b0, b1, b2, a1, a2,
+                                   state[k], state[k + 1], state[k + 2], state[k + 3])
+        state[k], state[k + 1], state[k + 2], state[k + 3] = z1a, z2a, z1b, z2b
+        c += 2
+    if c < n_ch:
+        k = _Z + 2 * c
+        state[k], state[k + 1] = _single(x, y, c, 0, n, b0, b1, b2, a1, a2,
+                                         state[k], state[k + 1])
 
 
 @njit(nogil=True, cache=True)

@@ -7,6 +7,11 @@ reduction reaches 1 - 1/e of a step after ``attack_ms``.
 
 Threshold, ratio and knee act per sample; their block-rate steps are smoothed by the
 attack/release filter itself. Makeup gain glides linearly over ``smoothing_ms``.
+
+Cost per frame: the detector and gain computer run once per frame for all channels; the
+level is taken to dB (a log) only at or above the knee's start, and the linear gain is an
+exp, skipped while there is no reduction. Outputs match the textbook formulation
+(``10 ** (x / 20)``, ``20 * log10``) to float rounding.
 """
 
 import math
@@ -28,6 +33,8 @@ GR_DB = _GR_DB  # state[GR_DB]: current gain reduction, dB (>= 0)
 GR_MAX_DB = _GR_MAX_DB  # state[GR_MAX_DB]: largest reduction since reset/reset_meter, dB
 
 _FLOOR_DB = -200.0
+_DB_PER_NEPER = 20.0 / math.log(10.0)  # 20 * log10(v) == _DB_PER_NEPER * log(v)
+_NEPER_PER_DB = math.log(10.0) / 20.0  # 10 ** (d / 20) == exp(_NEPER_PER_DB * d)
 
 
 def prepare(
@@ -90,6 +97,38 @@ def _update_coeffs(state: np.ndarray, attack_ms: float, release_ms: float, makeu
 
 
 @njit(nogil=True, cache=True)
+def _frame(level, gr, quiet, threshold_db, ratio, knee_db, slope, aA, aR):
+    """One frame of detector, gain computer and smoothing; returns the new reduction (dB).
+
+    Below the knee the static curve is the identity, so the target reduction is exactly 0
+    and the level need not be taken to dB: linear levels under ``quiet`` lie more than
+    8e-6 dB under the knee's start, far beyond any rounding of the dB comparison.
+    """
+    target = 0.0
+    if not level < quiet:
+        # gain_computer_db, inlined: target = level_db - output level (dB).
+        level_db = _DB_PER_NEPER * math.log(level) if level > 1e-10 else _FLOOR_DB
+        over = level_db - threshold_db
+        if 2.0 * over < -knee_db:
+            target = 0.0
+        elif knee_db > 0.0 and 2.0 * abs(over) <= knee_db:
+            t = over + 0.5 * knee_db
+            target = level_db - (level_db + slope * t * t / (2.0 * knee_db))
+        else:
+            target = level_db - (threshold_db + over / ratio)
+    # Both branches of the one-pole are computed so that only a select waits on the compare.
+    g_attack = aA * gr + (1.0 - aA) * target
+    g_release = aR * gr + (1.0 - aR) * target
+    return g_attack if target > gr else g_release
+
+
+@njit(nogil=True, cache=True)
+def _linear_gain(gr):
+    """``10 ** (-gr / 20)``; exp(-k * gr) rounds to exactly 1.0 for |k * gr| < 2**-54."""
+    return math.exp(-_NEPER_PER_DB * gr) if abs(gr) > 1e-17 else 1.0
+
+
+@njit(nogil=True, cache=True)
 def process_sidechain(
     state: np.ndarray,
     threshold_db: float,
@@ -114,33 +153,49 @@ def process_sidechain(
     aR = state[_ALPHA_R]
     use_mean = state[_LINK] == LINK_MEAN
     n_sc = sidechain.shape[0]
+    n_ch = x.shape[0]
+    n = x.shape[1]
     gr = state[_GR_DB]
     gr_max = state[_GR_MAX_DB]
     makeup = state[_MAKEUP]
     step = state[_MAKEUP_STEP]
     left = int(state[_MAKEUP_LEFT])
-    for i in range(x.shape[1]):
-        level = 0.0
-        for c in range(n_sc):
-            a = abs(float(sidechain[c, i]))
+    quiet = math.exp(_NEPER_PER_DB * (threshold_db - 0.5 * knee_db)) * (1.0 - 1e-6)
+    slope = 1.0 / ratio - 1.0
+    if n_sc == 2 and n_ch == 2 and not use_mean and left == 0:
+        # The common case (stereo, max-linked, makeup settled), without inner loops.
+        for i in range(n):
+            a0 = abs(float(sidechain[0, i]))
+            a1 = abs(float(sidechain[1, i]))
+            level = a0 if a0 > 0.0 else 0.0
+            level = a1 if a1 > level else level
+            gr = _frame(level, gr, quiet, threshold_db, ratio, knee_db, slope, aA, aR)
+            gr_max = gr if gr > gr_max else gr_max
+            g = makeup * _linear_gain(gr)
+            y[0, i] = x[0, i] * g
+            y[1, i] = x[1, i] * g
+    else:
+        makeup_target = 10.0 ** (state[_MAKEUP_DB] / 20.0)
+        for i in range(n):
+            level = 0.0
             if use_mean:
-                level += a
-            elif a > level:
-                level = a
-        if use_mean and n_sc > 0:
-            level /= n_sc
-        level_db = 20.0 * math.log10(level) if level > 1e-10 else _FLOOR_DB
-        target = level_db - gain_computer_db(level_db, threshold_db, ratio, knee_db)
-        alpha = aA if target > gr else aR
-        gr = alpha * gr + (1.0 - alpha) * target
-        if gr > gr_max:
-            gr_max = gr
-        if left > 0:
-            left -= 1
-            makeup = 10.0 ** (state[_MAKEUP_DB] / 20.0) if left == 0 else makeup + step
-        g = makeup * 10.0 ** (-gr / 20.0)
-        for c in range(x.shape[0]):
-            y[c, i] = x[c, i] * g
+                for c in range(n_sc):
+                    level += abs(float(sidechain[c, i]))
+                if n_sc > 0:
+                    level /= n_sc
+            else:
+                for c in range(n_sc):
+                    a = abs(float(sidechain[c, i]))
+                    if a > level:
+                        level = a
+            gr = _frame(level, gr, quiet, threshold_db, ratio, knee_db, slope, aA, aR)
+            gr_max = gr if gr > gr_max else gr_max
+            if left > 0:
+                left -= 1
+                makeup = makeup_target if left == 0 else makeup + step
+            g = makeup * _linear_gain(gr)
+            for c in range(n_ch):
+                y[c, i] = x[c, i] * g
     state[_GR_DB] = gr
     state[_GR_MAX_DB] = gr_max
     state[_MAKEUP] = makeup

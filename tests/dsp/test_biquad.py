@@ -156,3 +156,93 @@ def test_reset_restores_fresh_behaviour():
     biquad.reset(state)
     biquad.process(state, *args, x, again)
     np.testing.assert_array_equal(fresh, again)
+
+
+def _reference_glide(state, changes, x):
+    """Per-sample TDF-II in plain Python, gliding as documented: after a parameter change
+    the coefficients move linearly from where they are to the new design, reaching it on
+    the ``ramp``-th sample; ``changes`` maps a sample index to new (kind, freq, q, gain)."""
+    ramp = int(state[2])
+    b, a = biquad.coefficients(int(state[4]), *state[5:8], SR)
+    cur = np.r_[b, a[1:]]
+    start, target, k = cur, cur, ramp
+    z = np.zeros((x.shape[0], 2))
+    y = np.empty(x.shape)
+    for i in range(x.shape[1]):
+        if i in changes:
+            b, a = biquad.coefficients(*changes[i], SR)
+            start, target, k = cur, np.r_[b, a[1:]], 0
+        if k < ramp:
+            k += 1
+            cur = target if k == ramp else start + (target - start) * (k / ramp)
+        b0, b1, b2, a1, a2 = cur
+        for c in range(x.shape[0]):
+            xi = float(x[c, i])
+            yi = b0 * xi + z[c, 0]
+            z[c, 0] = b1 * xi - a1 * yi + z[c, 1]
+            z[c, 1] = b2 * xi - a2 * yi
+            y[c, i] = yi
+    return y, z
+
+
+@numba.njit
+def _process_views(blob, a, b, planar, k, kinds, freqs, qs, gains, block):
+    """Like the engine: state slice of a bigger blob, in place on a layout-'A' view."""
+    n = planar.shape[2]
+    for j in range(0, n, block):
+        m = min(block, n - j)
+        x = planar[k, :, j:j + m]
+        p = j // block
+        biquad.process(blob[a:b], kinds[p], freqs[p], qs[p], gains[p], x, x)
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 3])
+@pytest.mark.parametrize("block", [1, 7, 128, 1000])
+def test_fast_paths_match_per_sample_reference(n_channels, block):
+    """The optimised run (channel pairs, coefficients in registers, glide only where one is
+    under way) equals a straightforward per-sample loop: scipy's lfilter while parameters
+    are steady, a plain Python glide while they move. Called from jitted code on a state
+    slice and a non-contiguous view, in place, with glides that start and end mid-block
+    and a change that interrupts a glide."""
+    n = 2000
+    x = _noise(n_channels, n, seed=n_channels)
+    steady = (biquad.PEAK, 900.0, 1.5, 6.0)
+    state = biquad.prepare(n_channels, SR, *steady, smoothing_ms=5.0)  # 240-sample glide
+    pad = 11
+    blob = np.concatenate([np.full(pad, 7.0), state, np.full(5, 7.0)])
+    planar = np.zeros((3, n_channels, n), np.float32)
+    planar[1] = x
+    # per block: steady, a change from sample ~600 that one near 700 interrupts mid-glide,
+    # a change of type near 1500
+    n_blocks = -(-n // block)
+    params, changes, prev = [], {}, steady
+    for p in range(n_blocks):
+        s = p * block
+        cur = (steady if s < 600 else (biquad.PEAK, 3000.0, 0.7, -9.0) if s < 700
+               else (biquad.LOWSHELF, 200.0, 0.7, 4.0) if s < 1500
+               else (biquad.HIGHPASS, 120.0, 0.9, 0.0))
+        if cur != prev:
+            changes[s] = cur
+        prev = cur
+        params.append(cur)
+    kinds, freqs, qs, gains = np.array(params).T
+    _process_views(blob, pad, pad + state.size, planar, 1, kinds.astype(np.int64), freqs, qs,
+                   gains, block)
+    y = planar[1]
+    assert np.all(planar[0] == 0.0) and np.all(planar[2] == 0.0)
+    assert np.all(blob[:pad] == 7.0) and np.all(blob[pad + state.size:] == 7.0)
+
+    ref, z = _reference_glide(state, changes, x)
+    np.testing.assert_allclose(y, ref, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(blob[pad + biquad.STATE_HEADER:pad + state.size], z.ravel(),
+                               rtol=0, atol=1e-9)
+    # before the first change the filter is time-invariant: lfilter it
+    first = min(changes)
+    b, a = biquad.coefficients(*steady, SR)
+    np.testing.assert_allclose(y[:, :first], scipy.signal.lfilter(b, a, x[:, :first], axis=1),
+                               rtol=0, atol=1e-6)
+    last = max(changes) + 240  # the last glide is over: lfilter the rest from its state
+    b, a = biquad.coefficients(*changes[max(changes)], SR)
+    _, z_last = _reference_glide(state, changes, x[:, :last])  # lfilter's zi is (z1, z2)
+    tail = scipy.signal.lfilter(b, a, x[:, last:], axis=1, zi=z_last)[0]
+    np.testing.assert_allclose(y[:, last:], tail, rtol=0, atol=1e-6)
