@@ -118,7 +118,6 @@ def bench_engine(seconds: float = 60.0, samplerate: int = 48000, blocksize: int 
             baseline = run_baseline(seconds, samplerate, blocksize)
     finally:
         if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
+            jack.stop_server(proc)
     return {"ours": ours, "baseline": baseline, "seconds": seconds,
             "samplerate": samplerate, "blocksize": blocksize}

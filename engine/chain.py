@@ -14,12 +14,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from dsp import biquad, compressor, dc_blocker, gate, limiter, stereo
-from presets.registry import INDEX
+from dsp import biquad, compressor, dc_blocker, drums, gate, limiter, stereo
+from engine import ring
+from presets.registry import DRUM_VOICES, INDEX
 
 (K_DC, K_HPF, K_GATE, K_EQ_LOW, K_EQ_MID, K_EQ_HIGH, K_COMP, K_BUS_COMP, K_WIDTH,
- K_LIMITER) = range(10)
-N_KERNELS = 10
+ K_LIMITER, K_DRUMS, K_DRUM_PARAMS) = range(12)
+N_KERNELS = 12
 
 DC_CUTOFF_HZ = 5.0
 HPF_Q = 0.7071
@@ -47,6 +48,10 @@ P_BUS_RATIO = INDEX["bus_comp_ratio"]
 P_WIDTH = INDEX["master_width"]
 P_CEILING = INDEX["limiter_ceiling_dbtp"]
 P_LIMITER_RELEASE = INDEX["limiter_release_ms"]
+# (voice, column) -> parameter slot, in dsp.drums' params layout
+P_DRUM = np.array([[INDEX[f"drum_{v}_tune_st"], INDEX[f"drum_{v}_decay"],
+                    INDEX[f"drum_{v}_level_db"]] for v in DRUM_VOICES], dtype=np.int64)
+MAX_TRIGGERS_PER_BLOCK = 64
 
 
 def prepare(sample_rate_hz: float, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,6 +72,8 @@ def prepare(sample_rate_hz: float, values: np.ndarray) -> tuple[np.ndarray, np.n
     states[K_WIDTH] = stereo.prepare_width(sample_rate_hz, WIDTH_CROSSOVER_HZ, v[P_WIDTH])
     states[K_LIMITER] = limiter.prepare(2, sample_rate_hz, v[P_CEILING], v[P_LIMITER_RELEASE],
                                         LIMITER_LOOKAHEAD_MS)
+    states[K_DRUMS] = drums.prepare(sample_rate_hz)
+    states[K_DRUM_PARAMS] = drums.default_params().reshape(-1)
     offsets = np.zeros(N_KERNELS + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([s.shape[0] for s in states])
     return np.concatenate(states), offsets
@@ -112,6 +119,27 @@ def master_bus(blob, offsets, p, x):
     lim = _state(blob, offsets, K_LIMITER)
     limiter.set_params(lim, p[P_CEILING], p[P_LIMITER_RELEASE])
     limiter.process(lim, x, x)
+
+
+@njit(nogil=True, cache=True)
+def drum_voices(blob, offsets, p, trig_data, trig_idx, x):
+    """Start queued hits (from the trigger ring) and add the drum voices into ``x (2, n)``.
+
+    The trigger ring carries (voice, velocity) pairs from one producer (the MIDI thread, or
+    the beatbox trigger path); hits start at the top of this block.
+    """
+    st = _state(blob, offsets, K_DRUMS)
+    for _ in range(MAX_TRIGGERS_PER_BLOCK):
+        if ring.readable(trig_data, trig_idx) == 0:
+            break
+        r = trig_idx[ring.READ] & (trig_data.shape[1] - 1)
+        drums.trigger(st, int(trig_data[0, r]), float(trig_data[1, r]), 0)
+        ring.discard(trig_data, trig_idx, 1)
+    params = _state(blob, offsets, K_DRUM_PARAMS).reshape((P_DRUM.shape[0], 3))
+    for v in range(P_DRUM.shape[0]):
+        for c in range(3):
+            params[v, c] = p[P_DRUM[v, c]]
+    drums.process(st, params, x)
 
 
 def gain_reduction_db(blob: np.ndarray, offsets: np.ndarray) -> dict[str, float]:

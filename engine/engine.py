@@ -42,6 +42,8 @@ from engine.callback import (
     T_STATS,
     T_TO_W_DATA,
     T_TO_W_IDX,
+    T_TRIG_DATA,
+    T_TRIG_IDX,
     make_table,
     run_frames,
 )
@@ -50,7 +52,7 @@ from engine.modulation import Modulation
 from engine.params import ParameterStore
 from engine.recorder import Recorder
 from engine.worker import Processor, Worker
-from presets.registry import INDEX, param
+from presets.registry import DRUM_VOICES, INDEX, param
 
 RECORD_RING_SECONDS = 4.0
 
@@ -101,6 +103,9 @@ class Engine:
             send = ring.make_ring(2, 4 * w + 2 * graph.MAX_BLOCK_FRAMES)
             ret = ring.make_ring(2, self.worker_latency_frames + 4 * w + 2 * graph.MAX_BLOCK_FRAMES)
             ring.write_value(*ret, 0.0, self.worker_latency_frames)
+            bind = getattr(processor, "bind", None)
+            if bind is not None:  # processors with registry parameters read them live
+                bind(self.effective)
             self.worker = Worker(processor, send, ret)
             self.config[graph.C_WORKER_ACTIVE] = 1
             self.config[graph.C_WORKER_BLOCK] = w
@@ -109,6 +114,8 @@ class Engine:
             ret = ring.make_ring(2, 1)
         self._send, self._ret = send, ret
         self._rec = ring.make_ring(2, 1)
+        # drum hits: (voice, velocity) pairs from one producer thread to the callback
+        self._triggers = ring.make_ring(2, 256)
         self._build_table()
 
     def _build_table(self) -> None:
@@ -126,7 +133,17 @@ class Engine:
             T_ROUTES: m.routes, T_LFO_STATES: m.lfo_states, T_LFO_VALUES: m.lfo_values,
             T_RETRIGGER: m.retrigger_counts, T_MOD_OFFSETS: m.offsets,
             T_MORPH_AB: m.morph_ab, T_MORPH_STATE: m.morph_state,
+            T_TRIG_DATA: self._triggers[0], T_TRIG_IDX: self._triggers[1],
         })
+
+    # -- drums -----------------------------------------------------------------------
+    def trigger_drum(self, voice: int, velocity: float) -> bool:
+        """Queue a drum hit for the next block (call from one thread only: the ring is SPSC)."""
+        if not 0 <= voice < len(DRUM_VOICES) or not 0.0 < velocity <= 1.0:
+            raise ValueError(f"drum voice {voice} / velocity {velocity} out of range "
+                             f"(voice 0..{len(DRUM_VOICES) - 1}, velocity (0, 1])")
+        event = np.array([[voice], [velocity]], dtype=np.float32)
+        return ring.write(*self._triggers, event, 0, 1) == 1
 
     # -- presets ---------------------------------------------------------------------
     def recall(self, values: dict[str, float], morph_ms: float = 0.0) -> None:

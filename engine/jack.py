@@ -46,6 +46,25 @@ def start_dummy(sample_rate_hz: int = 48000, blocksize: int = 128,
     raise RuntimeError(f"`{' '.join(cmd)}` did not come up within {timeout_s:g} s")
 
 
+def release_portaudio() -> None:
+    """Close PortAudio's JACK client while the server still runs.
+
+    PortAudio asserts (and aborts the process at exit) if its JACK client is closed
+    after the server went away, so call this before stopping a server we started.
+    """
+    import sounddevice as sd
+
+    while sd._initialized:
+        sd._terminate()
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server from ``start_dummy`` without leaving PortAudio attached to it."""
+    release_portaudio()
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
 def rescan_portaudio() -> None:
     """Make PortAudio enumerate devices again (after a JACK server appeared)."""
     import sounddevice as sd

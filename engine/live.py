@@ -35,6 +35,7 @@ class LiveOptions:
     blocksize: int = 128
     insert: str = "reverb"
     model: Path | None = None
+    rave_backend: str = "torchscript"
     stats_json: Path | None = None
     record: Path | None = None
     record_input: Path | None = None
@@ -103,8 +104,7 @@ def run_live(opts: LiveOptions) -> dict:
         return _run(opts)
     finally:
         if jack_proc is not None:
-            jack_proc.terminate()
-            jack_proc.wait(timeout=10)
+            jack.stop_server(jack_proc)
 
 
 def _run(opts: LiveOptions) -> dict:
@@ -117,7 +117,7 @@ def _run(opts: LiveOptions) -> dict:
         if in_dev is not None:
             raise
         in_ch = 0  # no input device at all: run output-only rather than refuse
-    processor = make_insert(opts.insert, opts.samplerate, opts.model)
+    processor = make_insert(opts.insert, opts.samplerate, opts.model, opts.rave_backend)
     engine = build_engine(opts.samplerate, in_ch, out_ch, processor, opts.preset,
                           blocksize=opts.blocksize)
     if opts.record is not None:
@@ -176,10 +176,12 @@ def _start_midi(opts: LiveOptions, engine: Engine):
         return None
     from midi.clock import ClockIn
     from midi.dispatcher import MidiDispatcher
+    from midi.gm_drums import GM_DRUM_NOTES
     from midi.mapping import MappingTable
     from midi.thread import MidiThread
     from presets.apply import apply_preset
     from presets.factory_presets import FACTORY_NAMES, load_factory
+    from presets.registry import DRUM_VOICES
 
     try:
         table = MappingTable.load(opts.midi_map) if opts.midi_map else MappingTable()
@@ -191,7 +193,14 @@ def _start_midi(opts: LiveOptions, engine: Engine):
         name = FACTORY_NAMES[program % len(FACTORY_NAMES)]
         apply_preset(engine, load_factory(name), morph_ms=opts.morph_ms)
 
-    dispatcher = MidiDispatcher(engine.params, table, clock=ClockIn(), on_program=recall)
+    def note(number: int, velocity: int, on: bool) -> None:
+        # General MIDI drum notes play the drum voices (any channel: pads send on many)
+        name = GM_DRUM_NOTES.get(number)
+        if on and velocity > 0 and name is not None:
+            engine.trigger_drum(DRUM_VOICES.index(name), velocity / 127.0)
+
+    dispatcher = MidiDispatcher(engine.params, table, clock=ClockIn(), on_program=recall,
+                                on_note=note)
     virtual = opts.midi_in == "virtual"
     try:
         return MidiThread(dispatcher, None if virtual else opts.midi_in,

@@ -40,7 +40,8 @@ def check_duration(path: Path, force: bool) -> None:
 def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | None = None,
                  blocksize: int = 128, insert: str = "reverb",
                  preset: Preset | None = None,
-                 model_path: Path | None = None) -> tuple[np.ndarray, Engine]:
+                 model_path: Path | None = None,
+                 rave_backend: str = "torchscript") -> tuple[np.ndarray, Engine]:
     """Render ``x (frames, channels)`` through the engine; returns the output and engine.
 
     ``preset`` brings its macro assignments and LFO routes too; ``params`` override values.
@@ -49,7 +50,8 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
     if channels > 2:
         raise UsageError(f"{channels} channels: only mono and stereo are supported")
     engine = build_engine(sample_rate_hz, channels, channels,
-                          make_insert(insert, sample_rate_hz, model_path), preset, params)
+                          make_insert(insert, sample_rate_hz, model_path, rave_backend),
+                          preset, params)
     y = np.zeros_like(x)
     chunk = min(blocksize, engine.max_offline_chunk)
     for start in range(0, x.shape[0], chunk):
@@ -59,7 +61,7 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
 
 def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 128,
                 float_output: bool = False, force: bool = False, insert: str = "reverb",
-                model_path: Path | None = None) -> Engine:
+                model_path: Path | None = None, rave_backend: str = "torchscript") -> Engine:
     """Render ``src`` to ``dst`` (WAV or FLAC); nothing is left at ``dst`` on failure."""
     dst = Path(dst)
     suffix = dst.suffix.lower()
@@ -73,7 +75,8 @@ def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 12
         raise UsageError(f"--blocksize {blocksize} must be within 1..65536")
     check_duration(src, force)
     x, rate = read_audio(src)
-    y, engine = render_array(x, rate, None, blocksize, insert, preset, model_path)
+    y, engine = render_array(x, rate, None, blocksize, insert, preset, model_path,
+                             rave_backend)
     subtype = OUTPUT_SUBTYPES[suffix][1 if float_output else 0]
     with atomic_path(dst) as tmp:
         sf.write(tmp, y, rate, subtype=subtype)

@@ -69,6 +69,9 @@ SYNC_DIVISIONS: tuple[tuple[str, float, float], ...] = (("free", 0.0, 1.0),) + t
     for d in (1, 2, 4, 8, 16, 32)
     for suffix, mult in (("", 1.0), (".", 1.5), ("t", 2.0 / 3.0))
 )
+# the drum synthesizer's voices, in dsp/drums.py order (a test keeps the two in step)
+DRUM_VOICES = ("kick", "snare", "hat_closed", "hat_open", "tom_low", "tom_mid", "tom_high",
+               "clap")
 MACROS = ("energy", "texture", "chaos", "user_1", "user_2", "user_3", "user_4")
 
 # Stems of the mixer, in bus order. "drums" and "sampler" are filled by the voice issues;
@@ -107,6 +110,19 @@ REGISTRY: tuple[Param, ...] = (
         )
     ),
     _gain("master_gain_db", "Master level"),
+    # drum voices (tune, decay and level are read by the synth every block)
+    *(
+        p
+        for v in DRUM_VOICES
+        for p in (
+            _kernel(f"drum_{v}_tune_st", f"{v.replace('_', ' ').capitalize()} tune", "st",
+                    -12.0, 12.0, 0.0),
+            _kernel(f"drum_{v}_decay", f"{v.replace('_', ' ').capitalize()} decay", "x",
+                    0.25, 4.0, 1.0, "log"),
+            _kernel(f"drum_{v}_level_db", f"{v.replace('_', ' ').capitalize()} level", "dB",
+                    -60.0, 6.0, 0.0),
+        )
+    ),
     # master bus
     _kernel("bus_comp_threshold_db", "Bus compressor threshold", "dB", -40.0, 0.0, -10.0),
     _kernel("bus_comp_ratio", "Bus compressor ratio", ":1", 1.0, 10.0, 1.0, "log"),
@@ -134,6 +150,15 @@ REGISTRY: tuple[Param, ...] = (
                   smoothing_ms=0.0, discrete=True),
         )
     ),
+    # RAVE worker insert (models/rave/processor.py): read once per worker call on the
+    # worker thread, so a 20 ms glide keeps a CC or preset jump from stepping per block.
+    Param("rave_dry_wet", "RAVE dry/wet", "", 0.0, 1.0, 1.0),
+    Param("rave_input_gain_db", "RAVE input gain", "dB", -24.0, 12.0, 0.0),
+    Param("rave_output_gain_db", "RAVE output gain", "dB", -24.0, 12.0, 0.0),
+    Param("rave_energy", "RAVE energy", "x", 0.3, 2.0, 1.0, "log"),
+    Param("rave_chaos", "RAVE chaos", "", 0.0, 1.0, 0.0),
+    Param("rave_texture", "RAVE texture", "", 0.0, 1.0, 0.0),
+    Param("rave_match", "RAVE match", "", 0.0, 1.0, 0.0),
 )
 
 INDEX: dict[str, int] = {p.id: i for i, p in enumerate(REGISTRY)}

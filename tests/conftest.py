@@ -22,8 +22,7 @@ def jack_server():
         pytest.fail(f"real-time tests need JACK: {exc}")
     jack.rescan_portaudio()
     yield proc
-    proc.terminate()
-    proc.wait(timeout=10)
+    jack.stop_server(proc)
 
 
 @pytest.fixture

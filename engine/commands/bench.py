@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+
+# The genuine tiny exports beside the repository (../shared/fixtures/rave), when present.
+RAVE_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/fixtures/rave"
+DEFAULT_RAVE = RAVE_FIXTURES / "rave_v2_tiny_causal_streaming.ts"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,6 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--loudness-seconds", type=float, default=60.0)
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=run_dsp)
+    r = kinds.add_parser("rave", help="RAVE encode+decode: TorchScript vs ONNX Runtime, 1 thread")
+    r.add_argument("model", nargs="?", type=Path, default=None, metavar="MODEL",
+                   help="streaming RAVE .ts (default: the causal streaming test fixture)")
+    r.add_argument("--seconds", type=float, default=10.0, help="audio to process per runtime")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=run_rave)
 
 
 def _ratio(a: float, b: float) -> str:
@@ -57,4 +68,29 @@ def run_dsp(args: argparse.Namespace) -> int:
     print(f"BS.1770 meter on {args.loudness_seconds:g} s stereo (I, LRA, true peak, sample peak)")
     print(f"  ours {lo['ours_s']:.3f} s, pyebur128 {lo['pyebur128_s']:.3f} s, "
           f"ratio {lo['ratio']:.2f} (target <= 1.0)")
+    return 0
+
+
+def run_rave(args: argparse.Namespace) -> int:
+    """Time the full model path (encode + decode) on both runtimes, same blocks."""
+    from engine.errors import UsageError
+    from models.rave.onnx_backend import bench_rave_full
+
+    model = args.model
+    if model is None:
+        if not DEFAULT_RAVE.is_file():
+            raise UsageError("bench rave needs MODEL (a streaming RAVE .ts export)")
+        model = DEFAULT_RAVE
+    if not Path(model).is_file():
+        raise UsageError(f"{model}: no such file")
+    if args.seconds <= 0:
+        raise UsageError("--seconds must be positive")
+    result = bench_rave_full(model, args.seconds)
+    if args.json:
+        print(json.dumps({"model": str(model), **result}, indent=2))
+        return 0
+    print(f"{Path(model).name}: {result['blocks']} blocks of {result['block']} samples "
+          f"({args.seconds:g} s), encode+decode, 1 thread each")
+    print(f"  TorchScript {result['torchscript_rtf']:.1f}x real time, ONNX Runtime "
+          f"{result['onnx_rtf']:.1f}x real time, ONNX speedup {result['speedup']:.2f}x")
     return 0

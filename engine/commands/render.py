@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.inserts import INSERT_NAMES
+from engine.inserts import add_insert_args
 from engine.render import render_file
 from engine.settings import resolve_preset
 
@@ -19,8 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="set a parameter (repeatable), e.g. --set master_gain_db=-6")
     p.add_argument("--blocksize", type=int, default=128, help="frames per block (default 128)")
     p.add_argument("--float", action="store_true", dest="float_output", help="32-bit float WAV")
-    p.add_argument("--insert", choices=INSERT_NAMES, default="reverb", help="worker insert")
-    p.add_argument("--model", type=Path, help="RAVE .ts export for --insert rave")
+    add_insert_args(p)
     p.add_argument("--force", action="store_true", help="render inputs longer than 30 minutes")
     p.set_defaults(func=run)
 
@@ -28,6 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     preset = resolve_preset(args.preset, args.assignments)
     render_file(args.input, args.output, preset, args.blocksize, args.float_output,
-                args.force, args.insert, args.model)
+                args.force, args.insert, args.model, args.rave_backend)
     print(f"wrote {args.output}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from engine.inserts import INSERT_NAMES
+from engine.inserts import add_insert_args
 from engine.live import LiveOptions, run_live
 from engine.settings import resolve_preset
 
@@ -22,8 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--blocksize", type=int, default=128)
     p.add_argument("--preset", default="Balanced", help="factory or user preset (default Balanced)")
     p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments")
-    p.add_argument("--insert", choices=INSERT_NAMES, default="reverb", help="worker insert")
-    p.add_argument("--model", type=Path, help="RAVE .ts export for --insert rave")
+    add_insert_args(p)
     p.add_argument("--stats-json", type=Path, help="write stats here (every second and at exit)")
     p.add_argument("--record", type=Path, help="record the output to this WAV or FLAC file")
     p.add_argument("--record-input", type=Path, help="also record the raw input here")
@@ -40,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     opts = LiveOptions(
         preset=resolve_preset(args.preset, args.assignments), seconds=args.seconds,
         input_device=args.input, output_device=args.output, samplerate=args.samplerate,
-        blocksize=args.blocksize, insert=args.insert, model=args.model, stats_json=args.stats_json,
+        blocksize=args.blocksize, insert=args.insert, model=args.model,
+        rave_backend=args.rave_backend, stats_json=args.stats_json,
         record=args.record, record_input=args.record_input,
         jack_autostart=not args.no_jack_autostart, midi_in=args.midi_in,
         midi_backend=args.midi_backend, midi_map=args.midi_map)

@@ -26,6 +26,12 @@ run is repeatable and equals ``forward`` on the same blocks with the same seeds.
 thread is the only torch user in the engine, so seeding the global generator is harmless.
 ``encode_mode="mean"`` instead rebuilds ``encode`` from the export's submodules without the
 sampling step (the posterior mean): deterministic with no seed at all.
+
+Live controls: :meth:`RaveProcessor.bind` hands the processor the engine's parameter array
+(``Engine.effective``: this block's targets with macros, LFOs and preset morphs applied,
+indexed by ``presets.registry.INDEX``). While bound, every ``process`` call first copies the
+``rave_*`` parameters into the plain attributes, so MIDI, LFOs, macros and presets drive the
+model; unbound, the attributes are whatever the caller set.
 """
 
 from __future__ import annotations
@@ -38,6 +44,23 @@ import torch
 from engine.resample import StreamResampler
 from models.rave import latent
 from models.rave.loader import RaveModel
+from presets.registry import INDEX, REGISTRY
+
+# Registry parameter -> processor attribute, read once per ``process`` call while bound.
+PARAM_ATTRS: tuple[tuple[str, str], ...] = (
+    ("rave_dry_wet", "dry_wet"),
+    ("rave_input_gain_db", "input_gain_db"),
+    ("rave_output_gain_db", "output_gain_db"),
+    ("rave_energy", "energy"),
+    ("rave_chaos", "chaos"),
+    ("rave_texture", "texture"),
+    ("rave_match", "match_amount"),
+)
+# (slot, attribute, min, max) resolved once, so the per-block read is plain indexing.
+_SLOTS: tuple[tuple[int, str, float, float], ...] = tuple(
+    (INDEX[pid], attr, REGISTRY[INDEX[pid]].min, REGISTRY[INDEX[pid]].max)
+    for pid, attr in PARAM_ATTRS
+)
 
 # Running latent statistics for ``match``: exponential average per latent frame, ~2 s at
 # 2048 samples / 44.1 kHz. They start at the VAE prior (mean 0, std 1) so the first
@@ -67,10 +90,11 @@ def _worst_holdback(from_hz: float, to_hz: float, chunk: int, chunks: int = 330)
 class RaveProcessor:
     """The engine ``Processor`` running a RAVE model (see module doc for the path).
 
-    Plain attributes the engine (later, ``rave_*`` registry parameters) sets between calls:
-    ``input_gain_db``, ``output_gain_db`` (dB), ``dry_wet`` (0 dry .. 1 wet), ``energy``
-    (0.3..2 x), ``chaos`` (0..1), ``texture`` (0..1), ``match_amount`` (0..1), ``bias`` and
-    ``scale`` (``(latent_dims,)`` float32).
+    Plain attributes, set between calls or pulled from the bound parameter array
+    (:meth:`bind`, registry ids in ``PARAM_ATTRS``): ``input_gain_db``, ``output_gain_db``
+    (dB), ``dry_wet`` (0 dry .. 1 wet), ``energy`` (0.3..2 x), ``chaos`` (0..1), ``texture``
+    (0..1), ``match_amount`` (0..1). ``bias`` and ``scale`` (``(latent_dims,)`` float32)
+    have no registry parameter and stay plain attributes.
     """
 
     def __init__(self, model: RaveModel, engine_rate_hz: float = 48000.0,
@@ -111,6 +135,7 @@ class RaveProcessor:
         self.texture = 0.0
         self.match_amount = 0.0
         self.bias, self.scale = latent.neutral_bias_scale(model.latent_dims)
+        self._params: np.ndarray | None = None
         self._ref_mean: np.ndarray | None = None
         self._ref_std: np.ndarray | None = None
         self._pattern = latent.texture_pattern(model.latent_dims, texture_seed)
@@ -175,6 +200,35 @@ class RaveProcessor:
             z = self.model.encode_offline(x)[0].numpy()
         self._ref_mean, self._ref_std = latent.latent_stats(z)
 
+    def bind(self, values: np.ndarray | None) -> None:
+        """Read the controls from ``values`` (the engine's live parameter array) from now on.
+
+        ``values`` is a view indexed by ``presets.registry.INDEX`` (``Engine.effective``);
+        it is kept, not copied, so later writes by the audio callback are seen. A torn read
+        of one float64 cannot happen on the platforms we support, and a control lagging one
+        callback block behind is inaudible. ``None`` unbinds (attributes stay as last read).
+        """
+        if values is not None:
+            if values.ndim != 1 or values.shape[0] != len(REGISTRY):
+                raise ValueError(f"bind needs a ({len(REGISTRY)},) parameter array, "
+                                 f"got shape {values.shape}")
+            self._params = values
+            self.pull_params()
+        else:
+            self._params = None
+
+    def pull_params(self) -> None:
+        """Copy the bound ``rave_*`` values into the attributes (no-op when unbound).
+
+        Clamped to the registry range: modulation sums may overshoot, and a gain or energy
+        outside it is never intended.
+        """
+        values = self._params
+        if values is None:
+            return
+        for slot, attr, lo, hi in _SLOTS:
+            setattr(self, attr, min(hi, max(lo, float(values[slot]))))
+
     # --- per block ----------------------------------------------------------------------
     def _controls(self, z: np.ndarray) -> np.ndarray:
         """Latent controls on ``(latent_dims, frames)``; neutral settings change nothing."""
@@ -208,7 +262,12 @@ class RaveProcessor:
         return y[0].numpy()
 
     def process(self, block: np.ndarray) -> np.ndarray:
-        """``(2, block_frames)`` float32 at the engine rate in, the same shape out."""
+        """``(2, block_frames)`` float32 at the engine rate in, the same shape out.
+
+        Bound controls are read once here: with the default ``block_frames`` a call runs at
+        most one model block, so they update once per model block.
+        """
+        self.pull_params()
         block = np.asarray(block, dtype=np.float32)
         x = block * np.float32(_db(self.input_gain_db))
         x = x.mean(axis=0, keepdims=True) if self.model.channels == 1 else x

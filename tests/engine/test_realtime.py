@@ -78,11 +78,12 @@ def test_soak_no_late_blocks_no_underruns_and_every_sample_recorded(metronome, t
     # of microseconds late (jackd logs "JackTimedDriver::Process XRun = 39 usec") while
     # our callback takes ~0.1 ms of its 2.67 ms. Measured here: 0 in most 20 s runs, 1 in
     # some. More than one per 10 s would be a real regression.
-    assert final["over_budget_blocks"] == 0
+    over = final["over_budget_blocks"] - warm["over_budget_blocks"]
+    assert over == 0, (over, final["callback_max_ms"], final["callback_p99_ms"])
     assert snap["late_blocks"] - warm["late_blocks"] <= SOAK_S / 10
     assert snap["worker_underruns"] - warm["worker_underruns"] == 0
     assert final["send_dropped_frames"] == 0
-    assert final["callback_max_ms"] < final["block_budget_ms"]
+    assert final["callback_p99_ms"] < 0.5 * final["block_budget_ms"]
     assert final["nonfinite_replaced"] == 0
 
     # every processed frame is in both recordings
@@ -182,7 +183,8 @@ def test_run_with_a_virtual_midi_input_sets_parameters_from_cc(jack_server, tmp_
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "8",
          "--insert", "none", "--midi-in", "virtual", "--midi-backend", "jack",
-         "--midi-map", str(map_path), "--stats-json", str(stats_path)],
+         "--midi-map", str(map_path), "--stats-json", str(stats_path),
+         "--record", str(tmp_path / "take.wav"), "--preset", "Balanced"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
     deadline = time.monotonic() + 90  # a cold Numba cache compiles the callback first
@@ -195,8 +197,14 @@ def test_run_with_a_virtual_midi_input_sets_parameters_from_cc(jack_server, tmp_
         for v in range(0, 128, 4):
             port.send(mido.Message("control_change", control=7, value=v))
             time.sleep(0.01)
+        for note in (36, 38, 42, 46):  # GM kick, snare, closed and open hat
+            port.send(mido.Message("note_on", note=note, velocity=120))
+            time.sleep(0.15)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     stats = json.loads(stats_path.read_text())
     assert stats["midi"]["parameter_sets"] >= 32
     assert stats["midi"]["arrival_to_target_us"]["median_us"] < 1000
+    # the input is silent (JACK dummy): whatever the recording holds, the drums played
+    take, _ = sf.read(tmp_path / "take.wav", dtype="float32")
+    assert np.abs(take).max() > 0.05

@@ -148,6 +148,18 @@ def test_render_through_a_rave_export_on_the_worker(tmp_path):
     assert np.sqrt(np.mean(y[latency:] ** 2)) > 1e-4
 
 
+def test_render_cli_runs_rave_on_onnx_runtime(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # graphs exported here
+    src = _write(tmp_path / "in.wav", _signal(SR // 2))
+    dst = tmp_path / "out.wav"
+    model = RAVE_FIXTURES / "rave_v2_tiny_causal_streaming.ts"
+    assert main(["render", str(src), str(dst), "--insert", "rave", "--model", str(model),
+                 "--rave-backend", "onnx", "--set", "stem_dry_gain_db=-80"]) == 0
+    assert any((tmp_path / "cache").rglob("model.decode.onnx"))
+    y, _ = sf.read(dst, dtype="float32")
+    assert np.isfinite(y).all() and np.sqrt(np.mean(y[SR // 4:] ** 2)) > 1e-4
+
+
 def test_rave_insert_needs_a_valid_model(tmp_path, capsys):
     src = _write(tmp_path / "in.wav", _signal(SR // 10))
     dst = tmp_path / "out.wav"

@@ -1,0 +1,12 @@
+"""General MIDI percussion notes (channel 10 convention) to our drum voice names."""
+
+GM_DRUM_NOTES: dict[int, str] = {
+    35: "kick", 36: "kick",
+    37: "snare", 38: "snare", 40: "snare",
+    39: "clap",
+    42: "hat_closed", 44: "hat_closed",
+    46: "hat_open",
+    41: "tom_low", 43: "tom_low",
+    45: "tom_mid", 47: "tom_mid",
+    48: "tom_high", 50: "tom_high",
+}

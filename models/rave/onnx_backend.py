@@ -1,0 +1,198 @@
+"""RAVE on ONNX Runtime: the worker insert of ``processor.py`` with another model runtime.
+
+``RaveOnnxProcessor`` is a :class:`~models.rave.processor.RaveProcessor` (same Processor
+protocol, controls, :meth:`bind`, resampling, FIFOs, dry/wet and delay) whose model block
+runs the explicit-state graphs of ``onnx_export.py`` instead of the TorchScript methods:
+
+* encode: ``audio`` + posterior noise ``eps`` -> ``z``; ``eps`` is drawn with
+  ``torch.randn`` right after the same per-block ``torch.manual_seed(seed + n)`` that the
+  TorchScript path uses, which are exactly the numbers RAVE's ``randn_like`` draws there, so
+  with a seed both backends give the same output (to float rounding). ``encode_mode="mean"``
+  feeds zeros: the posterior mean.
+* decode: ``z`` after the latent controls [+ ``latent_noise`` when the model pads latents,
+  drawn next from the same generator, as RAVE's ``decode`` does] -> ``audio``.
+
+The ``RaveModel`` (TorchScript) is still loaded: it supplies the rates, sizes and measured
+delay, and encodes the ``match`` reference offline. Only the live path runs on ONNX.
+
+Graphs come from :func:`onnx_graphs`: an explicit ``onnx_path`` (``MODEL.onnx`` base name,
+as ``musicmill rave export-onnx`` writes it) or a per-file cache under
+``$XDG_CACHE_HOME/musicmill/rave-onnx/<sha256 of the .ts>/`` exported on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.errors import UsageError
+from models.rave.loader import RaveModel
+from models.rave.onnx_export import OnnxStream, export_onnx, onnx_paths
+from models.rave.processor import RaveProcessor
+
+
+def cache_dir() -> Path:
+    """Where exported graphs are kept: ``$XDG_CACHE_HOME/musicmill/rave-onnx``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "musicmill" / "rave-onnx"
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def onnx_graphs(ts_path: Path | str, onnx_path: Path | str | None = None,
+                cache: Path | None = None) -> Path:
+    """The ``MODEL.onnx`` base name whose encode/decode graphs match ``ts_path``.
+
+    With ``onnx_path`` the graphs must already exist there (``UsageError`` otherwise).
+    Without, they are exported once into ``cache`` (default :func:`cache_dir`), keyed by
+    the .ts content so an edited model file is never served stale graphs. The export
+    writes each file atomically, so a crash mid-export leaves no half graph behind.
+    """
+    if onnx_path is not None:
+        base = Path(onnx_path)
+        missing = [p for p in onnx_paths(base) if not p.is_file()]
+        if missing:
+            raise UsageError(f"ONNX graph {missing[0]} not found (export it with "
+                             "`musicmill rave export-onnx`)")
+        return base
+    ts_path = Path(ts_path)
+    base = (cache or cache_dir()) / _digest(ts_path) / "model.onnx"
+    if not all(p.is_file() for p in onnx_paths(base)):
+        base.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(ts_path, base)
+    return base
+
+
+class RaveOnnxProcessor(RaveProcessor):
+    """``RaveProcessor`` whose encode/decode run on ONNX Runtime (see module doc).
+
+    One intra-op thread, like the TorchScript path on the worker (FACTS: two were erratic).
+    Mono models only, as ``onnx_export`` exports them.
+    """
+
+    def __init__(self, model: RaveModel, onnx_path: Path | str,
+                 engine_rate_hz: float = 48000.0, latent_frames: int = 1,
+                 block_frames: int | None = None, seed: int | None = None,
+                 texture_seed: int = 0, encode_mode: str = "sample") -> None:
+        """``onnx_path``: the ``MODEL.onnx`` base name of graphs exported from ``model``."""
+        if model.channels != 1:
+            raise UsageError(f"{model.path.name}: the ONNX backend handles mono models only")
+        enc_path, dec_path = onnx_paths(onnx_path)
+        # Before super().__init__: it calls reset(), which rewinds these streams.
+        self._enc = OnnxStream(enc_path, threads=1)
+        self._dec = OnnxStream(dec_path, threads=1)
+        self._enc_initial = dict(self._enc.states)
+        self._dec_initial = dict(self._dec.states)
+        super().__init__(model, engine_rate_hz, latent_frames=latent_frames,
+                         block_frames=block_frames, seed=seed, texture_seed=texture_seed,
+                         encode_mode=encode_mode)
+
+    def reset(self) -> None:
+        """As :meth:`RaveProcessor.reset`, and the graphs' states back to the export's."""
+        self._enc.states = dict(self._enc_initial)
+        self._dec.states = dict(self._dec_initial)
+        super().reset()
+
+    def _run_model(self, x: np.ndarray) -> np.ndarray:
+        """One model block ``(1, model_block)`` -> same shape, through the two graphs."""
+        if self.seed is not None:
+            torch.manual_seed(self.seed + self._blocks)
+        self._blocks += 1
+        model = self.model
+        frames = x.shape[1] // model.compression_ratio
+        if self.encode_mode == "mean":
+            eps = np.zeros((1, model.full_latent_dims, frames), np.float32)
+        else:
+            eps = torch.randn(1, model.full_latent_dims, frames).numpy()
+        z = self._enc(audio=x[None], eps=eps)
+        zc = np.ascontiguousarray(self._controls(z[0])[None], dtype=np.float32)
+        if model.full_latent_dims > model.latent_dims:
+            noise = torch.randn(1, model.full_latent_dims - model.latent_dims, frames).numpy()
+            y = self._dec(z=zc, latent_noise=noise)
+        else:
+            y = self._dec(z=zc)
+        return y[0]
+
+
+def make_rave_onnx_insert(path: str | Path, sample_rate_hz: float,
+                          onnx_path: Path | str | None = None, latent_frames: int = 1,
+                          seed: int | None = None) -> RaveOnnxProcessor:
+    """The ONNX worker insert: load the .ts at ``path`` and run its ONNX graphs.
+
+    ``onnx_path``: prebuilt graphs (``MODEL.onnx`` base name); ``None`` exports to the cache
+    on first use (seconds for the tiny fixtures, longer for full-size models).
+    """
+    from models.rave.loader import load_rave
+
+    model = load_rave(path)
+    base = onnx_graphs(path, onnx_path)
+    return RaveOnnxProcessor(model, base, sample_rate_hz, latent_frames=latent_frames,
+                             seed=seed)
+
+
+def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
+                    onnx_path: Path | str | None = None) -> dict[str, Any]:
+    """Real-time factors of the full model path, encode + decode, one thread each.
+
+    TorchScript ``encode`` then ``decode`` vs the ONNX encode and decode graphs, on the same
+    audio blocks (one latent frame = one compression ratio of samples each), both starting
+    from the export's caches. The ONNX side draws its posterior noise with ``torch.randn``
+    inside the timed loop, as RAVE's ``encode`` does inside its own. Graphs come from
+    ``onnx_path`` or are exported to a temporary directory (not timed).
+    ``onnx_export.bench_rave`` times ``decode`` alone; this is what a worker block costs.
+    """
+    import tempfile
+
+    ts = torch.jit.load(str(ts_path), map_location="cpu").eval()
+    ratio, sr = int(ts.decode_params[1]), int(ts.sr)
+    full = int(ts.full_latent_size)
+    n_blocks = max(1, int(seconds * sr / ratio))
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal((n_blocks, 1, 1, ratio))).astype(np.float32)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
+            ts.decode(ts.encode(torch.from_numpy(audio[0])))  # first call optimises
+            start = time.perf_counter()
+            for x in audio:
+                ts.decode(ts.encode(torch.from_numpy(x)))
+            ts_time = time.perf_counter() - start
+        with tempfile.TemporaryDirectory() as tmp:
+            if onnx_path is None:
+                onnx_path = Path(tmp) / "model.onnx"
+                export_onnx(ts_path, onnx_path)
+            enc_path, dec_path = onnx_paths(onnx_path)
+            enc, dec = OnnxStream(enc_path, threads=1), OnnxStream(dec_path, threads=1)
+            pad = full - int(ts.latent_size)  # latent dims decode pads with noise
+
+            def step(x: np.ndarray) -> None:
+                z = enc(audio=x, eps=torch.randn(1, full, 1).numpy())
+                if pad:
+                    dec(z=z, latent_noise=torch.randn(1, pad, 1).numpy())
+                else:
+                    dec(z=z)
+
+            step(audio[0])  # warm-up: ORT plans its buffers on the first run
+            start = time.perf_counter()
+            for x in audio:
+                step(x)
+            ort_time = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(threads)
+    seconds_audio = n_blocks * ratio / sr
+    return {"torchscript_rtf": seconds_audio / ts_time, "onnx_rtf": seconds_audio / ort_time,
+            "speedup": ts_time / ort_time, "blocks": n_blocks, "block": ratio,
+            "path": "encode+decode", "threads": 1}

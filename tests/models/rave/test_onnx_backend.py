@@ -1,0 +1,91 @@
+"""RaveOnnxProcessor: the RAVE insert on ONNX Runtime, equal to the TorchScript one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.errors import UsageError
+from engine.inserts import make_insert
+from models.rave.onnx_backend import RaveOnnxProcessor, onnx_graphs
+from models.rave.onnx_export import onnx_paths
+from models.rave.processor import RaveProcessor
+from presets.registry import INDEX, REGISTRY
+
+from .conftest import fixture_path
+
+TOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def streaming_onnx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return onnx_graphs(fixture_path("rave_v2_tiny_streaming.ts"),
+                       cache=tmp_path_factory.mktemp("cache"))
+
+
+def _noise(frames: int, seed: int = 0) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal((2, frames)) * 0.1).astype(np.float32)
+
+
+def _run(proc: RaveProcessor, x: np.ndarray) -> np.ndarray:
+    n = proc.block_frames
+    return np.concatenate([proc.process(x[:, i:i + n]) for i in range(0, x.shape[1], n)], 1)
+
+
+@pytest.mark.parametrize("rate", [44100, 48000])
+def test_onnx_equals_torchscript_with_the_same_seed(streaming, streaming_onnx, rate):
+    ts = RaveProcessor(streaming, engine_rate_hz=rate, seed=11)
+    ort = RaveOnnxProcessor(streaming, streaming_onnx, engine_rate_hz=rate, seed=11)
+    assert (ort.block_frames, ort.delay_frames) == (ts.block_frames, ts.delay_frames)
+    for p in (ts, ort):  # non-neutral latent controls, same chaos seed
+        p.energy, p.texture, p.chaos = 1.4, 0.3, 0.2
+    x = _noise(ts.block_frames * 8)
+    y_ts = _run(ts, x)
+    y_ort = _run(ort, x)
+    assert np.abs(y_ts).max() > 1e-3  # not comparing silence
+    np.testing.assert_allclose(y_ort, y_ts, atol=TOL)
+
+
+def test_mean_mode_matches_and_reset_repeats(streaming, streaming_onnx):
+    ts = RaveProcessor(streaming, engine_rate_hz=44100, encode_mode="mean")
+    ort = RaveOnnxProcessor(streaming, streaming_onnx, engine_rate_hz=44100, encode_mode="mean")
+    x = _noise(ts.block_frames * 4, seed=2)
+    first = _run(ort, x)
+    np.testing.assert_allclose(first, _run(ts, x), atol=TOL)
+    ort.reset()
+    np.testing.assert_array_equal(_run(ort, x), first)
+
+
+def test_bind_drives_the_onnx_processor(streaming, streaming_onnx):
+    ort = RaveOnnxProcessor(streaming, streaming_onnx, engine_rate_hz=44100, seed=0)
+    values = np.array([p.default for p in REGISTRY])
+    values[INDEX["rave_texture"]] = 0.6
+    ort.bind(values)
+    ort.process(np.zeros((2, ort.block_frames), np.float32))
+    assert ort.texture == 0.6
+
+
+def test_graph_cache_is_reused_and_explicit_paths_checked(tmp_path):
+    ts_path = fixture_path("rave_v2_tiny_causal_streaming.ts")
+    base = onnx_graphs(ts_path, cache=tmp_path)
+    stamps = [p.stat().st_mtime_ns for p in onnx_paths(base)]
+    assert onnx_graphs(ts_path, cache=tmp_path) == base
+    assert [p.stat().st_mtime_ns for p in onnx_paths(base)] == stamps  # not re-exported
+    assert onnx_graphs(ts_path, onnx_path=base) == base
+    with pytest.raises(UsageError, match="not found"):
+        onnx_graphs(ts_path, onnx_path=tmp_path / "missing.onnx")
+
+
+def test_make_insert_onnx_backend(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    proc = make_insert("rave", 48000, fixture_path("rave_v2_tiny_causal_streaming.ts"),
+                       backend="onnx")
+    assert isinstance(proc, RaveOnnxProcessor)
+    assert any((tmp_path / "musicmill" / "rave-onnx").rglob("model.encode.onnx"))
+    out = proc.process(_noise(proc.block_frames))
+    assert out.shape == (2, proc.block_frames) and out.dtype == np.float32
+    with pytest.raises(UsageError, match="unknown RAVE backend"):
+        make_insert("rave", 48000, fixture_path("rave_v2_tiny_causal_streaming.ts"),
+                    backend="tflite")
