@@ -3,7 +3,7 @@
 #   make test   install, then run the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
-SYSTEM_PACKAGES := libportaudio2 jackd2 xvfb
+SYSTEM_PACKAGES := libportaudio2 jackd2 xvfb espeak-ng
 ARGS ?=
 
 .PHONY: run test install system-deps lint bench

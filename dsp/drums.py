@@ -81,6 +81,7 @@ _N_EVENTS = 4
 _MAX_EVENTS = 5
 _HEADER = 8
 _EV_SIZE = 3  # voice, velocity, offset_frames
+_RELEASE = -1.0  # the velocity of a queued choke (see release())
 
 # Fields of a voice slot.
 _S_ACTIVE = 0
@@ -169,6 +170,33 @@ def trigger(state: np.ndarray, voice: int, velocity: float, offset_frames: int) 
     state[e + 2] = max(offset_frames, 0)
     state[_N_EVENTS] = n + 1
     return True
+
+
+@njit(nogil=True, cache=True)
+def release(state: np.ndarray, voice: int, offset_frames: int) -> bool:
+    """Queue a choke of every sounding hit of ``voice``, ``offset_frames`` into the next call.
+
+    Hat hits fade out as a closed hat chokes an open one (0.5 ms); the other voices ring
+    on (their decays are short). Returns False (and does nothing) for an unknown voice or
+    a full queue.
+    """
+    n = int(state[_N_EVENTS])
+    if voice < 0 or voice >= N_VOICES or n >= int(state[_MAX_EVENTS]):
+        return False
+    e = _HEADER + _EV_SIZE * n
+    state[e] = voice
+    state[e + 1] = _RELEASE
+    state[e + 2] = max(offset_frames, 0)
+    state[_N_EVENTS] = n + 1
+    return True
+
+
+@njit(nogil=True, cache=True)
+def _choke(state: np.ndarray, voice: int) -> None:
+    for s in range(N_SLOTS):
+        b = _slot_base(state, s)
+        if state[b + _S_ACTIVE] != 0.0 and state[b + _S_VOICE] == voice:
+            state[b + _S_CHOKING] = 1.0
 
 
 @njit(nogil=True, cache=True)
@@ -506,7 +534,10 @@ def process(state: np.ndarray, params: np.ndarray, out: np.ndarray) -> None:
             break
         pos = best_off
         e = _HEADER + _EV_SIZE * best
-        _start(state, int(state[e]), state[e + 1])
+        if state[e + 1] == _RELEASE:
+            _choke(state, int(state[e]))
+        else:
+            _start(state, int(state[e]), state[e + 1])
         for k in range(e, _HEADER + _EV_SIZE * (n_ev - 1)):
             state[k] = state[k + _EV_SIZE]
         state[_N_EVENTS] = n_ev - 1

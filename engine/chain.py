@@ -14,13 +14,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from dsp import biquad, compressor, dc_blocker, drums, gate, limiter, stereo
+from dsp import beatbox, biquad, compressor, dc_blocker, drums, gate, limiter, stereo
 from engine import ring
 from presets.registry import DRUM_VOICES, INDEX
 
 (K_DC, K_HPF, K_GATE, K_EQ_LOW, K_EQ_MID, K_EQ_HIGH, K_COMP, K_BUS_COMP, K_WIDTH,
- K_LIMITER, K_DRUMS, K_DRUM_PARAMS) = range(12)
-N_KERNELS = 12
+ K_LIMITER, K_DRUMS, K_DRUM_PARAMS, K_BEATBOX, K_BEATBOX_WEIGHTS, K_BEATBOX_EVENTS,
+ K_BEATBOX_FEATS) = range(16)
+N_KERNELS = 16
 
 DC_CUTOFF_HZ = 5.0
 HPF_Q = 0.7071
@@ -52,6 +53,10 @@ P_LIMITER_RELEASE = INDEX["limiter_release_ms"]
 P_DRUM = np.array([[INDEX[f"drum_{v}_tune_st"], INDEX[f"drum_{v}_decay"],
                     INDEX[f"drum_{v}_level_db"]] for v in DRUM_VOICES], dtype=np.int64)
 MAX_TRIGGERS_PER_BLOCK = 64
+P_BEATBOX_ON = INDEX["beatbox_trigger"]
+P_BEATBOX_THRESHOLD = INDEX["beatbox_threshold_db"]
+P_BEATBOX_RISE = INDEX["beatbox_sensitivity_db"]
+P_BEATBOX_GATE = INDEX["beatbox_hat_gate_db"]
 
 
 def prepare(sample_rate_hz: float, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +79,11 @@ def prepare(sample_rate_hz: float, values: np.ndarray) -> tuple[np.ndarray, np.n
                                         LIMITER_LOOKAHEAD_MS)
     states[K_DRUMS] = drums.prepare(sample_rate_hz)
     states[K_DRUM_PARAMS] = drums.default_params().reshape(-1)
+    states[K_BEATBOX] = beatbox.prepare(sample_rate_hz, v[P_BEATBOX_THRESHOLD],
+                                        v[P_BEATBOX_RISE], gate_db=v[P_BEATBOX_GATE])
+    states[K_BEATBOX_WEIGHTS] = load_classifier()
+    states[K_BEATBOX_EVENTS] = np.zeros(beatbox.MAX_EVENTS * beatbox.EV_SIZE)
+    states[K_BEATBOX_FEATS] = np.zeros(beatbox.N_FEATURES)
     offsets = np.zeros(N_KERNELS + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([s.shape[0] for s in states])
     return np.concatenate(states), offsets
@@ -121,14 +131,36 @@ def master_bus(blob, offsets, p, x):
     limiter.process(lim, x, x)
 
 
-@njit(nogil=True, cache=True)
-def drum_voices(blob, offsets, p, trig_data, trig_idx, x):
-    """Start queued hits (from the trigger ring) and add the drum voices into ``x (2, n)``.
+def load_classifier() -> np.ndarray:
+    """The shipped beatbox classifier, flat (``dsp.beatbox.pack_weights`` layout)."""
+    from models.beatbox.classifier import load_weights
 
-    The trigger ring carries (voice, velocity) pairs from one producer (the MIDI thread, or
-    the beatbox trigger path); hits start at the top of this block.
+    return load_weights()
+
+
+@njit(nogil=True, cache=True)
+def drum_voices(blob, offsets, p, trig_data, trig_idx, raw_in, x):
+    """Start queued and beatbox-triggered hits and add the drum voices into ``x (2, n)``.
+
+    The trigger ring carries (voice, velocity) pairs from one producer (the MIDI thread);
+    those hits start at the top of this block. The beatbox trigger listens to ``raw_in
+    (2, n)``, the unprocessed input, and starts its hits at the exact frame it decides.
     """
     st = _state(blob, offsets, K_DRUMS)
+    bb = _state(blob, offsets, K_BEATBOX)
+    if p[P_BEATBOX_ON] >= 0.5:
+        beatbox.set_params(bb, p[P_BEATBOX_THRESHOLD], p[P_BEATBOX_RISE], p[P_BEATBOX_GATE])
+        events = _state(blob, offsets, K_BEATBOX_EVENTS).reshape(
+            (beatbox.MAX_EVENTS, beatbox.EV_SIZE))
+        n_ev = beatbox.process(bb, _state(blob, offsets, K_BEATBOX_WEIGHTS), raw_in,
+                               x.shape[1], events, _state(blob, offsets, K_BEATBOX_FEATS))
+        for e in range(n_ev):
+            voice = int(events[e, beatbox.EV_VOICE])
+            offset = int(events[e, beatbox.EV_OFFSET])
+            if events[e, beatbox.EV_KIND] == beatbox.EV_RELEASE:
+                drums.release(st, voice, offset)
+            elif voice >= 0:
+                drums.trigger(st, voice, events[e, beatbox.EV_VELOCITY], offset)
     for _ in range(MAX_TRIGGERS_PER_BLOCK):
         if ring.readable(trig_data, trig_idx) == 0:
             break

@@ -8,7 +8,8 @@ import sys
 
 from engine.errors import UsageError
 
-COMMANDS = ("devices", "run", "render", "loudness", "compare", "preset", "midi", "rave", "bench")
+COMMANDS = ("devices", "run", "render", "loudness", "compare", "preset", "midi", "rave", "beatbox",
+            "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

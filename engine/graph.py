@@ -302,6 +302,7 @@ def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w
         for i in range(n):
             bus[row, i] = 0.0
     chain.drum_voices(dsp_blob, dsp_offsets, p_current, trig_data, trig_idx,
+                      bus[ROW_RAW_INPUT: ROW_RAW_INPUT + 2, :n],
                       bus[2 * STEM_DRUMS: 2 * STEM_DRUMS + 2, :n])
     _mix_stems(n, bus, p_target, p_current, p_step)
     _master(n, bus, p_target, p_current, p_step, dsp_blob, dsp_offsets, config)

@@ -105,7 +105,7 @@ REGISTRY: tuple[Param, ...] = (
         for stem in STEMS
         for p in (
             _gain(f"stem_{stem}_gain_db", f"{stem.capitalize()} level",
-                  default=0.0 if stem in ("dry", "worker") else SILENCE_DB),
+                  default=SILENCE_DB if stem == "sampler" else 0.0),
             _pan(f"stem_{stem}_pan", f"{stem.capitalize()} pan"),
         )
     ),
@@ -123,6 +123,14 @@ REGISTRY: tuple[Param, ...] = (
                     -60.0, 6.0, 0.0),
         )
     ),
+    # beatbox trigger (dsp/beatbox.py): mic hits -> drum voices, read every block
+    # (off by default so a plain render is the voice chain alone; the factory presets,
+    # and so `musicmill run`, turn it on)
+    Param("beatbox_trigger", "Beatbox trigger", "", 0.0, 1.0, 0.0, smoothing_ms=0.0,
+          discrete=True),
+    _kernel("beatbox_threshold_db", "Beatbox threshold", "dBFS", -70.0, -10.0, -45.0),
+    _kernel("beatbox_sensitivity_db", "Beatbox rise", "dB", 3.0, 24.0, 9.0),
+    _kernel("beatbox_hat_gate_db", "Beatbox hat gate", "dB", 6.0, 40.0, 15.0),
     # master bus
     _kernel("bus_comp_threshold_db", "Bus compressor threshold", "dB", -40.0, 0.0, -10.0),
     _kernel("bus_comp_ratio", "Bus compressor ratio", ":1", 1.0, 10.0, 1.0, "log"),

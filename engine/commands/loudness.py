@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({key: _json_value(result[key]) for key, _, _ in _FIELDS}))
         return 0
-    print(f"{args.file}  ({audio.shape[0]} ch, {rate} Hz, {audio.shape[1] / rate:.2f} s)")
+    print(f"{args.file}  ({audio.shape[1]} ch, {rate} Hz, {audio.shape[0] / rate:.2f} s)")
     for key, label, unit in _FIELDS:
         value = result[key]
         text = f"{value:8.1f}" if math.isfinite(value) else f"{'-inf':>8}"

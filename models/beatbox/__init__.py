@@ -1,0 +1,1 @@
+"""Vocal-percussion (beatbox) data: a generated, labelled corpus of mouth-drum hits."""
