@@ -36,6 +36,8 @@ import math
 import numpy as np
 from numba import njit
 
+from dsp import events
+
 # Voices.
 KICK = 0
 SNARE = 1
@@ -80,7 +82,7 @@ _SERIAL = 3  # hits started so far
 _N_EVENTS = 4
 _MAX_EVENTS = 5
 _HEADER = 8
-_EV_SIZE = 3  # voice, velocity, offset_frames
+# queued events (dsp/events.py): voice, velocity, offset_frames
 _RELEASE = -1.0  # the velocity of a queued choke (see release())
 
 # Fields of a voice slot.
@@ -99,12 +101,6 @@ _S_PH = 11  # 6 oscillator phases (cycles)
 _S_Z = 17  # 8 filter states
 _SLOT_SIZE = 32
 
-_MASK32 = 0xFFFFFFFF
-
-
-def _seed_word(seed: int) -> int:
-    word = (int(seed) * 2654435761 + 0x9E3779B9) & _MASK32
-    return word if word != 0 else 0x6D2B79F5
 
 
 def default_params() -> np.ndarray:
@@ -124,25 +120,17 @@ def prepare(sample_rate_hz: float, max_events: int = 64, seed: int = 1) -> np.nd
         raise ValueError("sample_rate_hz must be positive")
     if max_events < 1:
         raise ValueError("max_events must be at least 1")
-    state = np.zeros(_HEADER + _EV_SIZE * int(max_events) + N_SLOTS * _SLOT_SIZE)
+    state = np.zeros(_HEADER + events.EV_SIZE * int(max_events) + N_SLOTS * _SLOT_SIZE)
     state[_SR] = sample_rate_hz
-    state[_SEED] = _seed_word(seed)
+    state[_SEED] = events.seed_word(seed)
     state[_MAX_EVENTS] = max_events
     reset(state)
     return state
 
 
 @njit(nogil=True, cache=True)
-def _xorshift(w: int) -> int:
-    w ^= (w << 13) & _MASK32
-    w ^= w >> 17
-    w ^= (w << 5) & _MASK32
-    return w
-
-
-@njit(nogil=True, cache=True)
 def _slot_base(state: np.ndarray, s: int) -> int:
-    return _HEADER + _EV_SIZE * int(state[_MAX_EVENTS]) + s * _SLOT_SIZE
+    return _HEADER + events.EV_SIZE * int(state[_MAX_EVENTS]) + s * _SLOT_SIZE
 
 
 @njit(nogil=True, cache=True)
@@ -161,15 +149,10 @@ def trigger(state: np.ndarray, voice: int, velocity: float, offset_frames: int) 
     Offsets past the end of that call carry over to the following calls. velocity is clamped to
     [0, 1]; velocity <= 0, an unknown voice or a full queue drop the hit (returns False).
     """
-    n = int(state[_N_EVENTS])
-    if voice < 0 or voice >= N_VOICES or not velocity > 0.0 or n >= int(state[_MAX_EVENTS]):
+    if voice < 0 or voice >= N_VOICES or not velocity > 0.0:
         return False
-    e = _HEADER + _EV_SIZE * n
-    state[e] = voice
-    state[e + 1] = min(velocity, 1.0)
-    state[e + 2] = max(offset_frames, 0)
-    state[_N_EVENTS] = n + 1
-    return True
+    return events.push(state, _N_EVENTS, _MAX_EVENTS, _HEADER, voice, min(velocity, 1.0),
+                       offset_frames)
 
 
 @njit(nogil=True, cache=True)
@@ -180,15 +163,10 @@ def release(state: np.ndarray, voice: int, offset_frames: int) -> bool:
     on (their decays are short). Returns False (and does nothing) for an unknown voice or
     a full queue.
     """
-    n = int(state[_N_EVENTS])
-    if voice < 0 or voice >= N_VOICES or n >= int(state[_MAX_EVENTS]):
+    if voice < 0 or voice >= N_VOICES:
         return False
-    e = _HEADER + _EV_SIZE * n
-    state[e] = voice
-    state[e + 1] = _RELEASE
-    state[e + 2] = max(offset_frames, 0)
-    state[_N_EVENTS] = n + 1
-    return True
+    return events.push(state, _N_EVENTS, _MAX_EVENTS, _HEADER, voice, _RELEASE,
+                       offset_frames)
 
 
 @njit(nogil=True, cache=True)
@@ -232,7 +210,7 @@ def _start(state: np.ndarray, voice: int, velocity: float) -> None:
     b = _slot_base(state, chosen)
     for k in range(_SLOT_SIZE):
         state[b + k] = 0.0
-    w = _xorshift(np.int64(state[_RNG]))
+    w = events.xorshift32(np.int64(state[_RNG]))
     state[_RNG] = w
     state[_SERIAL] += 1.0
     state[b + _S_ACTIVE] = 1.0
@@ -263,7 +241,7 @@ def _svf_coefs(fc_hz: float, q: float, sr: float) -> tuple[float, float, float, 
 
 @njit(nogil=True, cache=True)
 def _noise(w: int) -> tuple[int, float]:
-    w = _xorshift(w)
+    w = events.xorshift32(w)
     return w, w / 2147483648.0 - 1.0
 
 
@@ -522,27 +500,20 @@ def process(state: np.ndarray, params: np.ndarray, out: np.ndarray) -> None:
     n = out.shape[1]
     pos = 0
     while True:
-        n_ev = int(state[_N_EVENTS])
-        best = -1
-        best_off = n
-        for e in range(n_ev):
-            off = int(state[_HEADER + _EV_SIZE * e + 2])
-            if off < best_off:
-                best, best_off = e, off
+        best = events.earliest(state, _N_EVENTS, _HEADER, n)
+        best_off = n if best < 0 else events.offset(state, _HEADER, best)
         _render(state, params, out, pos, best_off)
         if best < 0:
             break
         pos = best_off
-        e = _HEADER + _EV_SIZE * best
-        if state[e + 1] == _RELEASE:
-            _choke(state, int(state[e]))
+        e = _HEADER + events.EV_SIZE * best
+        voice, velocity = int(state[e]), state[e + 1]
+        events.pop(state, _N_EVENTS, _HEADER, best)
+        if velocity == _RELEASE:
+            _choke(state, voice)
         else:
-            _start(state, int(state[e]), state[e + 1])
-        for k in range(e, _HEADER + _EV_SIZE * (n_ev - 1)):
-            state[k] = state[k + _EV_SIZE]
-        state[_N_EVENTS] = n_ev - 1
-    for e in range(int(state[_N_EVENTS])):
-        state[_HEADER + _EV_SIZE * e + 2] -= n
+            _start(state, voice, velocity)
+    events.age(state, _N_EVENTS, _HEADER, n)
 
 
 @njit(nogil=True, cache=True)

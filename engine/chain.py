@@ -14,14 +14,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from dsp import beatbox, biquad, compressor, dc_blocker, drums, gate, limiter, stereo
+from dsp import beatbox, biquad, compressor, dc_blocker, drums, gate, limiter, sampler, stereo
 from engine import ring
 from presets.registry import DRUM_VOICES, INDEX
 
 (K_DC, K_HPF, K_GATE, K_EQ_LOW, K_EQ_MID, K_EQ_HIGH, K_COMP, K_BUS_COMP, K_WIDTH,
  K_LIMITER, K_DRUMS, K_DRUM_PARAMS, K_BEATBOX, K_BEATBOX_WEIGHTS, K_BEATBOX_EVENTS,
- K_BEATBOX_FEATS) = range(16)
-N_KERNELS = 16
+ K_BEATBOX_FEATS, K_SAMPLER, K_SAMPLER_PARAMS, K_SAMPLER_TABLE) = range(19)
+N_KERNELS = 19
 
 DC_CUTOFF_HZ = 5.0
 HPF_Q = 0.7071
@@ -57,9 +57,15 @@ P_BEATBOX_ON = INDEX["beatbox_trigger"]
 P_BEATBOX_THRESHOLD = INDEX["beatbox_threshold_db"]
 P_BEATBOX_RISE = INDEX["beatbox_sensitivity_db"]
 P_BEATBOX_GATE = INDEX["beatbox_hat_gate_db"]
+# registry slots in dsp.sampler's params order
+P_SAMPLER = np.array([INDEX[k] for k in (
+    "sampler_mode", "sampler_attack_ms", "sampler_release_ms", "grain_size_ms",
+    "grain_density_hz", "grain_position", "grain_spray", "sampler_pitch_st")], dtype=np.int64)
+MAX_NOTES_PER_BLOCK = 64
 
 
-def prepare(sample_rate_hz: float, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def prepare(sample_rate_hz: float, values: np.ndarray,
+            bank_table: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Allocate every kernel, settled at the parameter ``values``; returns (blob, offsets)."""
     v = values
     states = [None] * N_KERNELS
@@ -84,6 +90,10 @@ def prepare(sample_rate_hz: float, values: np.ndarray) -> tuple[np.ndarray, np.n
     states[K_BEATBOX_WEIGHTS] = load_classifier()
     states[K_BEATBOX_EVENTS] = np.zeros(beatbox.MAX_EVENTS * beatbox.EV_SIZE)
     states[K_BEATBOX_FEATS] = np.zeros(beatbox.N_FEATURES)
+    states[K_SAMPLER] = sampler.prepare(sample_rate_hz)
+    states[K_SAMPLER_PARAMS] = sampler.default_params()
+    table = sampler.empty_bank()[1] if bank_table is None else bank_table
+    states[K_SAMPLER_TABLE] = np.ascontiguousarray(table, dtype=np.float64).ravel()
     offsets = np.zeros(N_KERNELS + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([s.shape[0] for s in states])
     return np.concatenate(states), offsets
@@ -172,6 +182,32 @@ def drum_voices(blob, offsets, p, trig_data, trig_idx, raw_in, x):
         for c in range(3):
             params[v, c] = p[P_DRUM[v, c]]
     drums.process(st, params, x)
+
+
+@njit(nogil=True, cache=True)
+def sampler_voice(blob, offsets, p, note_data, note_idx, bank, x):
+    """Start and release queued notes (from the note ring) and add the sampler into ``x``.
+
+    The note ring carries (note, velocity) pairs, velocity 0 for a note-off, from one
+    producer (the MIDI thread); they take effect at the top of this block.
+    """
+    st = _state(blob, offsets, K_SAMPLER)
+    for _ in range(MAX_NOTES_PER_BLOCK):
+        if ring.readable(note_data, note_idx) == 0:
+            break
+        r = note_idx[ring.READ] & (note_data.shape[1] - 1)
+        note, vel = int(note_data[0, r]), float(note_data[1, r])
+        if vel > 0.0:
+            sampler.note_on(st, note, vel, 0)
+        else:
+            sampler.note_off(st, note, 0)
+        ring.discard(note_data, note_idx, 1)
+    params = _state(blob, offsets, K_SAMPLER_PARAMS)
+    for k in range(P_SAMPLER.shape[0]):
+        params[k] = p[P_SAMPLER[k]]
+    table = _state(blob, offsets, K_SAMPLER_TABLE)
+    sampler.process(st, bank, table.reshape((table.shape[0] // sampler.TABLE_COLS,
+                                             sampler.TABLE_COLS)), params, x)
 
 
 def gain_reduction_db(blob: np.ndarray, offsets: np.ndarray) -> dict[str, float]:

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from dsp import sampler
 from engine import chain, graph, ring
 from engine.callback import (
     HIST_BIN_NS,
     HIST_BINS,
     T_ASSIGN,
+    T_BANK,
     T_BUS,
     T_CLOCK,
     T_CONFIG,
@@ -31,6 +33,8 @@ from engine.callback import (
     T_MOD_OFFSETS,
     T_MORPH_AB,
     T_MORPH_STATE,
+    T_NOTE_DATA,
+    T_NOTE_IDX,
     T_P_CURRENT,
     T_P_STEP,
     T_P_TARGET,
@@ -63,7 +67,8 @@ class Engine:
     def __init__(self, sample_rate_hz: int, in_channels: int = 2, out_channels: int = 2,
                  processor: Processor | None = None, headroom_frames: int | None = None,
                  blocksize: int = 128, input_strip: bool = True, master_bus: bool = True,
-                 params: dict[str, float] | None = None) -> None:
+                 params: dict[str, float] | None = None,
+                 bank: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         if not 0 <= in_channels <= 2 or not 1 <= out_channels <= 2:
             raise ValueError("only mono and stereo are supported, "
                              f"got {in_channels} in / {out_channels} out")
@@ -77,7 +82,13 @@ class Engine:
         self._pending_recall: np.ndarray | None = None
         self.effective = self.params.target.copy()
         # kernels start settled at the initial parameters: no glide at the first block
-        self.dsp_blob, self.dsp_offsets = chain.prepare(sample_rate_hz, self.params.current)
+        # the sampler's bank: audio (1, frames) float32 at this rate and its slice table
+        bank_audio, bank_table = bank if bank is not None else sampler.empty_bank()
+        # the pointer table holds this array's address: the attribute keeps it alive
+        self.bank_audio = np.ascontiguousarray(bank_audio, dtype=np.float32)
+        self.bank_slices = int(bank_table.shape[0])
+        self.dsp_blob, self.dsp_offsets = chain.prepare(sample_rate_hz, self.params.current,
+                                                        bank_table)
         self.bus = resident_zeros((graph.N_ROWS, graph.MAX_BLOCK_FRAMES), np.float32)
         self.config = np.zeros(graph.CONFIG_LEN, dtype=np.int64)
         self.config[graph.C_IN_CH] = in_channels
@@ -116,6 +127,8 @@ class Engine:
         self._rec = ring.make_ring(2, 1)
         # drum hits: (voice, velocity) pairs from one producer thread to the callback
         self._triggers = ring.make_ring(2, 256)
+        # sampler notes: (note, velocity) pairs, velocity 0 = note off, same single producer
+        self._notes = ring.make_ring(2, 256)
         self._build_table()
 
     def _build_table(self) -> None:
@@ -134,6 +147,8 @@ class Engine:
             T_RETRIGGER: m.retrigger_counts, T_MOD_OFFSETS: m.offsets,
             T_MORPH_AB: m.morph_ab, T_MORPH_STATE: m.morph_state,
             T_TRIG_DATA: self._triggers[0], T_TRIG_IDX: self._triggers[1],
+            T_NOTE_DATA: self._notes[0], T_NOTE_IDX: self._notes[1],
+            T_BANK: self.bank_audio,
         })
 
     # -- drums -----------------------------------------------------------------------
@@ -144,6 +159,18 @@ class Engine:
                              f"(voice 0..{len(DRUM_VOICES) - 1}, velocity (0, 1])")
         event = np.array([[voice], [velocity]], dtype=np.float32)
         return ring.write(*self._triggers, event, 0, 1) == 1
+
+    # -- sampler ---------------------------------------------------------------------
+    def note(self, note: int, velocity: float) -> bool:
+        """Queue a sampler note-on (velocity in (0, 1]) or note-off (velocity 0).
+
+        Call from one thread only (the ring is SPSC); False if the ring is full.
+        """
+        if not 0 <= note <= 127 or not 0.0 <= velocity <= 1.0:
+            raise ValueError(f"note {note} / velocity {velocity} out of range "
+                             "(note 0..127, velocity 0..1)")
+        event = np.array([[note], [velocity]], dtype=np.float32)
+        return ring.write(*self._notes, event, 0, 1) == 1
 
     # -- presets ---------------------------------------------------------------------
     def recall(self, values: dict[str, float], morph_ms: float = 0.0) -> None:
@@ -208,6 +235,13 @@ class Engine:
         Call with at most ``max_offline_chunk`` frames so the worker, stepped inline right
         after, is never late: the result equals a live run with a punctual worker.
         """
+        # run_frames trusts its arguments (it is the callback's code): check them here
+        in_ch, out_ch = int(self.config[graph.C_IN_CH]), int(self.config[graph.C_OUT_CH])
+        if (inp.ndim != 2 or out.ndim != 2 or inp.shape[0] != out.shape[0]
+                or inp.shape[1] != in_ch or out.shape[1] != out_ch
+                or inp.dtype != np.float32 or out.dtype != np.float32):
+            raise ValueError(f"process needs float32 inp (n, {in_ch}) and out (n, {out_ch}), "
+                             f"got {inp.dtype} {inp.shape} and {out.dtype} {out.shape}")
         run_frames(inp, out, inp.shape[0], self.table)
         if self.worker is not None:
             self.worker.step()

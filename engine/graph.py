@@ -280,7 +280,7 @@ def _write_output(out, n, bus, meters, decay_block):
 @njit(nogil=True, cache=True)
 def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w_idx,
                   from_w_data, from_w_idx, rec_data, rec_idx, config, state, stats, meters,
-                  dsp_blob, dsp_offsets, trig_data, trig_idx):
+                  dsp_blob, dsp_offsets, trig_data, trig_idx, note_data, note_idx, bank):
     """Process ``n <= MAX_BLOCK_FRAMES`` frames; returns True when the worker should wake.
 
     ``inp`` is ``(n, in_ch)`` and ``out`` ``(n, out_ch)`` interleaved float32, as PortAudio
@@ -304,6 +304,8 @@ def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w
     chain.drum_voices(dsp_blob, dsp_offsets, p_current, trig_data, trig_idx,
                       bus[ROW_RAW_INPUT: ROW_RAW_INPUT + 2, :n],
                       bus[2 * STEM_DRUMS: 2 * STEM_DRUMS + 2, :n])
+    chain.sampler_voice(dsp_blob, dsp_offsets, p_current, note_data, note_idx, bank,
+                        bus[2 * STEM_SAMPLER: 2 * STEM_SAMPLER + 2, :n])
     _mix_stems(n, bus, p_target, p_current, p_step)
     _master(n, bus, p_target, p_current, p_step, dsp_blob, dsp_offsets, config)
     _safety(n, bus, state, stats, meters)

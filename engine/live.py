@@ -35,6 +35,7 @@ class LiveOptions:
     blocksize: int = 128
     insert: str = "reverb"
     model: Path | None = None
+    bank: Path | None = None  # a sample bank directory for the sampler voice
     rave_backend: str = "torchscript"
     stats_json: Path | None = None
     record: Path | None = None
@@ -118,8 +119,13 @@ def _run(opts: LiveOptions) -> dict:
             raise
         in_ch = 0  # no input device at all: run output-only rather than refuse
     processor = make_insert(opts.insert, opts.samplerate, opts.model, opts.rave_backend)
+    bank = None
+    if opts.bank is not None:
+        from engine.bank.pack import load_for_engine
+
+        bank = load_for_engine(opts.bank, opts.samplerate)
     engine = build_engine(opts.samplerate, in_ch, out_ch, processor, opts.preset,
-                          blocksize=opts.blocksize)
+                          blocksize=opts.blocksize, bank=bank)
     if opts.record is not None:
         engine.enable_recording(opts.record, opts.record_input)
 
@@ -176,7 +182,7 @@ def _start_midi(opts: LiveOptions, engine: Engine):
         return None
     from midi.clock import ClockIn
     from midi.dispatcher import MidiDispatcher
-    from midi.gm_drums import GM_DRUM_NOTES
+    from midi.gm_drums import GM_DRUM_CHANNEL, GM_DRUM_NOTES
     from midi.mapping import MappingTable
     from midi.thread import MidiThread
     from presets.apply import apply_preset
@@ -193,8 +199,13 @@ def _start_midi(opts: LiveOptions, engine: Engine):
         name = FACTORY_NAMES[program % len(FACTORY_NAMES)]
         apply_preset(engine, load_factory(name), morph_ms=opts.morph_ms)
 
-    def note(number: int, velocity: int, on: bool) -> None:
-        # General MIDI drum notes play the drum voices (any channel: pads send on many)
+    def note(channel: int, number: int, velocity: int, on: bool) -> None:
+        # With a sample bank, channel 10 (GM percussion) plays the drums and every other
+        # channel the sampler; without one, GM drum notes on any channel play the drums
+        # (pads send on many channels).
+        if engine.bank_slices and channel != GM_DRUM_CHANNEL:
+            engine.note(number, velocity / 127.0 if on else 0.0)
+            return
         name = GM_DRUM_NOTES.get(number)
         if on and velocity > 0 and name is not None:
             engine.trigger_drum(DRUM_VOICES.index(name), velocity / 127.0)

@@ -46,15 +46,18 @@ def resolve_preset(name: str | None, assignments: list[str] | None) -> Preset | 
 
 def build_engine(sample_rate_hz: int, in_channels: int, out_channels: int, processor,
                  preset: Preset | None = None, params: dict[str, float] | None = None,
-                 blocksize: int = 128):
-    """An Engine settled on ``preset`` (values, macro assignments, LFO routes) plus ``params``."""
+                 blocksize: int = 128, bank: tuple | None = None):
+    """An Engine settled on ``preset`` (values, macro assignments, LFO routes) plus ``params``.
+
+    ``bank``: the sampler's ``(audio, table)`` from ``engine.bank.pack.load_for_engine``.
+    """
     from engine.engine import Engine
     from presets.apply import apply_preset
 
     values = {**(preset.full_params() if preset else {}), **(params or {})}
     try:
         engine = Engine(sample_rate_hz, in_channels, out_channels, processor,
-                        blocksize=blocksize, params=values)
+                        blocksize=blocksize, params=values, bank=bank)
         if preset is not None:
             apply_preset(engine, dataclasses.replace(preset, params=values))
     except KeyError as exc:

@@ -6,7 +6,7 @@ thread, or a test). Per message it:
 1. hands system real-time bytes (clock, start/stop/continue) to the ClockIn;
 2. offers channel messages to the Learner (which consumes them while armed);
 3. tracks bank select (CC 0/32) and calls ``on_program(bank, program)`` on program change;
-4. calls ``on_note(note, velocity, on)`` for notes;
+4. calls ``on_note(channel, note, velocity, on)`` for notes (channel 0..15);
 5. decodes controls (14-bit pairs, NRPN) and, for each mapping they drive, converts,
    applies soft takeover and sets the target with ``ParameterStore.set``;
 6. records the latency from the message's arrival timestamp to its last target set.
@@ -85,7 +85,7 @@ class MidiDispatcher:
                  learner: Learner | None = None, takeover: SoftTakeover | None = None,
                  clock: ClockIn | None = None,
                  on_program: Callable[[int, int], None] | None = None,
-                 on_note: Callable[[int, int, bool], None] | None = None,
+                 on_note: Callable[[int, int, int, bool], None] | None = None,
                  program_channel: int | None = None, note_channel: int | None = None) -> None:
         self.store = store
         self.table = table if table is not None else MappingTable()
@@ -257,7 +257,7 @@ class MidiDispatcher:
         if self.note_channel is not None and ch != self.note_channel:
             return
         try:
-            self.on_note(note, velocity, on)
+            self.on_note(ch, note, velocity, on)
         except Exception:
             self.errors += 1
             log.exception("on_note(%d, %d, %s) failed", note, velocity, on)

@@ -1,5 +1,7 @@
 """General MIDI percussion notes (channel 10 convention) to our drum voice names."""
 
+GM_DRUM_CHANNEL = 9  # "channel 10", counted from 0 as in the MIDI status byte
+
 GM_DRUM_NOTES: dict[int, str] = {
     35: "kick", 36: "kick",
     37: "snare", 38: "snare", 40: "snare",

@@ -21,7 +21,7 @@ Composition root::
     table = MappingTable.load(path)              # or MappingTable()
     learner = Learner(table, on_result=gui.learned)
     dispatcher = MidiDispatcher(store, table, learner=learner, clock=ClockIn(),
-                                on_program=presets.recall, on_note=drums.trigger)
+                                on_program=presets.recall, on_note=voices.note)
     midi = MidiThread(dispatcher, port="Launch Control", backend="jack").start()
     ...
     midi.stop()

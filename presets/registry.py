@@ -105,7 +105,7 @@ REGISTRY: tuple[Param, ...] = (
         for stem in STEMS
         for p in (
             _gain(f"stem_{stem}_gain_db", f"{stem.capitalize()} level",
-                  default=SILENCE_DB if stem == "sampler" else 0.0),
+                  default=0.0),
             _pan(f"stem_{stem}_pan", f"{stem.capitalize()} pan"),
         )
     ),
@@ -131,6 +131,15 @@ REGISTRY: tuple[Param, ...] = (
     _kernel("beatbox_threshold_db", "Beatbox threshold", "dBFS", -70.0, -10.0, -45.0),
     _kernel("beatbox_sensitivity_db", "Beatbox rise", "dB", 3.0, 24.0, 9.0),
     _kernel("beatbox_hat_gate_db", "Beatbox hat gate", "dB", 6.0, 40.0, 15.0),
+    # sampler voice (dsp/sampler.py) over the bank given with --bank; granular controls
+    Param("sampler_mode", "Sampler mode", "", 0.0, 2.0, 0.0, smoothing_ms=0.0, discrete=True),
+    _kernel("sampler_attack_ms", "Sampler attack", "ms", 0.0, 2000.0, 5.0),
+    _kernel("sampler_release_ms", "Sampler release", "ms", 1.0, 5000.0, 200.0, "log"),
+    _kernel("sampler_pitch_st", "Sampler pitch", "st", -24.0, 24.0, 0.0),
+    _kernel("grain_size_ms", "Grain size", "ms", 5.0, 500.0, 80.0, "log"),
+    _kernel("grain_density_hz", "Grain density", "Hz", 1.0, 100.0, 20.0, "log"),
+    _kernel("grain_position", "Grain position", "", 0.0, 1.0, 0.5),
+    _kernel("grain_spray", "Grain spray", "", 0.0, 1.0, 0.0),
     # master bus
     _kernel("bus_comp_threshold_db", "Bus compressor threshold", "dB", -40.0, 0.0, -10.0),
     _kernel("bus_comp_ratio", "Bus compressor ratio", ":1", 1.0, 10.0, 1.0, "log"),

@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", default="Balanced", help="factory or user preset (default Balanced)")
     p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments")
     add_insert_args(p)
+    p.add_argument("--bank", type=Path, metavar="DIR",
+                   help="sample bank (from `musicmill samples build`) for the sampler voice")
     p.add_argument("--stats-json", type=Path, help="write stats here (every second and at exit)")
     p.add_argument("--record", type=Path, help="record the output to this WAV or FLAC file")
     p.add_argument("--record-input", type=Path, help="also record the raw input here")
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         preset=resolve_preset(args.preset, args.assignments), seconds=args.seconds,
         input_device=args.input, output_device=args.output, samplerate=args.samplerate,
         blocksize=args.blocksize, insert=args.insert, model=args.model,
-        rave_backend=args.rave_backend, stats_json=args.stats_json,
+        rave_backend=args.rave_backend, bank=args.bank, stats_json=args.stats_json,
         record=args.record, record_input=args.record_input,
         jack_autostart=not args.no_jack_autostart, midi_in=args.midi_in,
         midi_backend=args.midi_backend, midi_map=args.midi_map)

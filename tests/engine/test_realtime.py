@@ -172,6 +172,57 @@ def test_bench_engine_reports_both_callbacks(jack_server):
     assert result["ours"]["callback_max_ms"] < 128 / 48
 
 
+def _run_with_virtual_midi(*args: str) -> tuple[subprocess.Popen, str]:
+    """Start `musicmill run` (8 s, no insert) with a virtual JACK MIDI input; find the port."""
+    import mido
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "8",
+         "--insert", "none", "--midi-in", "virtual", "--midi-backend", "jack", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
+    deadline = time.monotonic() + 90  # a cold Numba cache compiles the callback first
+    name = None
+    while name is None and time.monotonic() < deadline and proc.poll() is None:
+        name = next((n for n in mido.get_output_names() if "musicmill" in n), None)
+        time.sleep(0.2)
+    assert name is not None, (mido.get_output_names(), proc.poll())
+    return proc, name
+
+
+def test_run_with_a_bank_plays_midi_notes_on_the_sampler(jack_server, tmp_path):
+    import mido
+
+    from engine.cli import main
+
+    t = np.arange(24000) / 48000
+    tone = 0.5 * np.sin(2 * np.pi * 220.0 * t) * np.exp(-t / 0.3)
+    sf.write(tmp_path / "tone.wav", np.concatenate([np.zeros(4800), tone]), 48000)
+    assert main(["samples", "build", str(tmp_path / "tone.wav"), "-o",
+                 str(tmp_path / "bank")]) == 0
+    proc, name = _run_with_virtual_midi(
+        "--bank", str(tmp_path / "bank"), "--record", str(tmp_path / "take.wav"),
+        "--set", "stem_sampler_gain_db=0", "--set", "stem_drums_gain_db=-80")
+    with mido.open_output(name) as port:
+        for note in (57, 69):  # the slice's own pitch (A3), then an octave up
+            port.send(mido.Message("note_on", channel=0, note=note, velocity=127))
+            time.sleep(0.3)
+            port.send(mido.Message("note_off", channel=0, note=note))
+            time.sleep(0.3)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    take, _ = sf.read(tmp_path / "take.wav", dtype="float32")
+    mono = take.mean(axis=1)
+    spec = np.abs(np.fft.rfft(mono))
+    freqs = np.fft.rfftfreq(mono.size, 1 / 48000)
+
+    def band(f):
+        return spec[(freqs > 0.97 * f) & (freqs < 1.03 * f)].max()
+
+    assert np.abs(mono).max() > 0.1
+    assert band(220.0) > 20 * band(300.0) and band(440.0) > 20 * band(300.0)
+
+
 def test_run_with_a_virtual_midi_input_sets_parameters_from_cc(jack_server, tmp_path):
     import mido
 
@@ -182,19 +233,9 @@ def test_run_with_a_virtual_midi_input_sets_parameters_from_cc(jack_server, tmp_
     map_path = tmp_path / "map.json"
     table.save(map_path)
     stats_path = tmp_path / "stats.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "8",
-         "--insert", "none", "--midi-in", "virtual", "--midi-backend", "jack",
-         "--midi-map", str(map_path), "--stats-json", str(stats_path),
-         "--record", str(tmp_path / "take.wav"), "--preset", "Balanced"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
-    deadline = time.monotonic() + 90  # a cold Numba cache compiles the callback first
-    name = None
-    while name is None and time.monotonic() < deadline:
-        name = next((n for n in mido.get_output_names() if "musicmill" in n), None)
-        time.sleep(0.2)
-    assert name is not None, mido.get_output_names()
+    proc, name = _run_with_virtual_midi(
+        "--midi-map", str(map_path), "--stats-json", str(stats_path),
+        "--record", str(tmp_path / "take.wav"), "--preset", "Balanced")
     with mido.open_output(name) as port:
         for v in range(0, 128, 4):
             port.send(mido.Message("control_change", control=7, value=v))

@@ -96,7 +96,7 @@ def _fuzz_dispatcher() -> MidiDispatcher:
     table = MappingTable(ms)
     learner = Learner(table)
     return MidiDispatcher(store, table, clock=ClockIn(), learner=learner,
-                          on_program=lambda b, p: None, on_note=lambda n, v, o: None)
+                          on_program=lambda b, p: None, on_note=lambda c, n, v, o: None)
 
 
 DISPATCHER = _fuzz_dispatcher()

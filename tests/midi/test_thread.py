@@ -80,7 +80,7 @@ def test_notes_reach_on_note_and_note_mappings(rig_factory):
     notes = []
     gate = Mapping(GAIN, "note_gate", 36)
     rig = rig_factory(table=MappingTable([gate]),
-                      on_note=lambda n, v, on: notes.append((n, v, on)))
+                      on_note=lambda c, n, v, on: notes.append((n, v, on)))
     rig.send([0x99, 36, 100])
     assert rig.value(GAIN) == param(GAIN).max
     rig.send([0x89, 36, 40], [0x99, 38, 0])

@@ -1,0 +1,39 @@
+"""A bank directory, ready for the sampler voice: one buffer at the engine rate, one table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from dsp import sampler
+from engine.errors import UsageError
+
+MAX_BANK_SECONDS = 600.0  # the buffer is resident memory: keep a live bank bounded
+
+
+def load_for_engine(bank_dir: Path | str, sample_rate_hz: int) -> tuple[np.ndarray,
+                                                                       np.ndarray]:
+    """``(audio (1, frames) float32, table (slices, 3))`` for ``Engine(bank=...)``.
+
+    Slices are resampled to ``sample_rate_hz`` (soxr, high quality) and laid end to end;
+    the table keeps each slice's start, length and MIDI note (``NO_PITCH`` if none).
+    A missing or broken bank, or one over ``MAX_BANK_SECONDS``, is a ``UsageError``.
+    """
+    from engine.bank.index import load_slices
+
+    try:
+        index, slices = load_slices(Path(bank_dir))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"sample bank {bank_dir}: {exc}") from None
+    if not slices:
+        raise UsageError(f"sample bank {bank_dir}: it has no slices")
+    if index.sample_rate_hz != sample_rate_hz:
+        slices = [soxr.resample(s, index.sample_rate_hz, sample_rate_hz, quality="HQ")
+                  .astype(np.float32) for s in slices]
+    total_s = sum(s.size for s in slices) / sample_rate_hz
+    if total_s > MAX_BANK_SECONDS:
+        raise UsageError(f"sample bank {bank_dir}: {total_s:.0f} s of audio is over the "
+                         f"{MAX_BANK_SECONDS:.0f} s a live bank may hold")
+    return sampler.pack_bank(slices, [s.midi_note for s in index.slices])
