@@ -149,12 +149,15 @@ def load_classifier() -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def drum_voices(blob, offsets, p, trig_data, trig_idx, raw_in, x):
+def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_in, x):
     """Start queued and beatbox-triggered hits and add the drum voices into ``x (2, n)``.
 
     The trigger ring carries (voice, velocity) pairs from one producer (the MIDI thread);
     those hits start at the top of this block. The beatbox trigger listens to ``raw_in
-    (2, n)``, the unprocessed input, and starts its hits at the exact frame it decides.
+    (2, n)``, the unprocessed input, and starts its hits at the exact frame it decides;
+    its events also go out through the hits ring (``EV_SIZE`` rows per event, the callback
+    the only producer) for the MIDI-out thread. A full ring drops them: MIDI out is late,
+    the audio is not.
     """
     st = _state(blob, offsets, K_DRUMS)
     bb = _state(blob, offsets, K_BEATBOX)
@@ -164,6 +167,8 @@ def drum_voices(blob, offsets, p, trig_data, trig_idx, raw_in, x):
             (beatbox.MAX_EVENTS, beatbox.EV_SIZE))
         n_ev = beatbox.process(bb, _state(blob, offsets, K_BEATBOX_WEIGHTS), raw_in,
                                x.shape[1], events, _state(blob, offsets, K_BEATBOX_FEATS))
+        if n_ev > 0:
+            ring.write(hits_data, hits_idx, events.T, 0, n_ev)
         for e in range(n_ev):
             voice = int(events[e, beatbox.EV_VOICE])
             offset = int(events[e, beatbox.EV_OFFSET])

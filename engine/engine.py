@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dsp import sampler
+from dsp import beatbox, sampler
 from engine import chain, graph, ring
 from engine.callback import (
     HIST_BIN_NS,
@@ -26,6 +26,8 @@ from engine.callback import (
     T_FROM_W_DATA,
     T_FROM_W_IDX,
     T_HIST,
+    T_HITS_DATA,
+    T_HITS_IDX,
     T_LFO_STATES,
     T_LFO_VALUES,
     T_META,
@@ -129,6 +131,9 @@ class Engine:
         self._triggers = ring.make_ring(2, 256)
         # sampler notes: (note, velocity) pairs, velocity 0 = note off, same single producer
         self._notes = ring.make_ring(2, 256)
+        # beatbox trigger events out (callback -> MIDI-out thread), dsp.beatbox rows
+        self._hits = ring.make_ring(beatbox.EV_SIZE, 256)
+        self._hits_out = np.zeros((beatbox.EV_SIZE, 256), dtype=np.float32)
         self._build_table()
 
     def _build_table(self) -> None:
@@ -148,6 +153,7 @@ class Engine:
             T_MORPH_AB: m.morph_ab, T_MORPH_STATE: m.morph_state,
             T_TRIG_DATA: self._triggers[0], T_TRIG_IDX: self._triggers[1],
             T_NOTE_DATA: self._notes[0], T_NOTE_IDX: self._notes[1],
+            T_HITS_DATA: self._hits[0], T_HITS_IDX: self._hits[1],
             T_BANK: self.bank_audio,
         })
 
@@ -171,6 +177,16 @@ class Engine:
                              "(note 0..127, velocity 0..1)")
         event = np.array([[note], [velocity]], dtype=np.float32)
         return ring.write(*self._notes, event, 0, 1) == 1
+
+    def read_hits(self) -> np.ndarray:
+        """Beatbox trigger events since the last call, ``(k, dsp.beatbox.EV_SIZE)`` rows.
+
+        For one consumer thread (MIDI out). The onset column is float32: frame-exact for
+        the first 6 minutes only, so use it to pair a hat's release with its hit, not to
+        time anything.
+        """
+        k = ring.read(*self._hits, self._hits_out, 0, self._hits_out.shape[1])
+        return self._hits_out[:, :k].T.copy()
 
     # -- presets ---------------------------------------------------------------------
     def recall(self, values: dict[str, float], morph_ms: float = 0.0) -> None:

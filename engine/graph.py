@@ -280,7 +280,8 @@ def _write_output(out, n, bus, meters, decay_block):
 @njit(nogil=True, cache=True)
 def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w_idx,
                   from_w_data, from_w_idx, rec_data, rec_idx, config, state, stats, meters,
-                  dsp_blob, dsp_offsets, trig_data, trig_idx, note_data, note_idx, bank):
+                  dsp_blob, dsp_offsets, trig_data, trig_idx, note_data, note_idx, bank,
+                  hits_data, hits_idx):
     """Process ``n <= MAX_BLOCK_FRAMES`` frames; returns True when the worker should wake.
 
     ``inp`` is ``(n, in_ch)`` and ``out`` ``(n, out_ch)`` interleaved float32, as PortAudio
@@ -302,7 +303,7 @@ def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w
         for i in range(n):
             bus[row, i] = 0.0
     chain.drum_voices(dsp_blob, dsp_offsets, p_current, trig_data, trig_idx,
-                      bus[ROW_RAW_INPUT: ROW_RAW_INPUT + 2, :n],
+                      hits_data, hits_idx, bus[ROW_RAW_INPUT: ROW_RAW_INPUT + 2, :n],
                       bus[2 * STEM_DRUMS: 2 * STEM_DRUMS + 2, :n])
     chain.sampler_voice(dsp_blob, dsp_offsets, p_current, note_data, note_idx, bank,
                         bus[2 * STEM_SAMPLER: 2 * STEM_SAMPLER + 2, :n])

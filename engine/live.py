@@ -45,6 +45,8 @@ class LiveOptions:
     midi_in: str | None = None  # a port name, "virtual", or None for no MIDI
     midi_backend: str = "auto"
     midi_map: Path | None = None
+    midi_out: str | None = None  # a port name, "virtual", or None for no MIDI out
+    clock_out: bool = False  # send MIDI clock (at tempo_bpm) on the MIDI output
     morph_ms: float = 500.0  # program changes glide to the new preset over this long
 
 
@@ -130,6 +132,7 @@ def _run(opts: LiveOptions) -> dict:
         engine.enable_recording(opts.record, opts.record_input)
 
     midi = _start_midi(opts, engine)
+    midi_out = _start_midi_out(opts, engine)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -161,6 +164,9 @@ def _run(opts: LiveOptions) -> dict:
         stream.stop()
         if midi is not None:
             midi.stop()
+        if midi_out is not None:
+            midi_out.stop()
+            midi_out.output.close()
         for s, h in previous.items():
             signal.signal(s, h)
     snap = _with_warmup(stream.snapshot() | {"cpu_load": snap.get("cpu_load", 0.0)}, warm)
@@ -169,6 +175,8 @@ def _run(opts: LiveOptions) -> dict:
         d = midi.dispatcher
         snap["midi"] = {"messages": d.messages, "parameter_sets": d.sets,
                         "arrival_to_target_us": d.stats.snapshot()}
+    if midi_out is not None:
+        snap["midi_out"] = {"notes_sent": midi_out.sent}
     if opts.stats_json:
         _write_json(opts.stats_json, snap)
     if not opts.quiet:
@@ -215,9 +223,35 @@ def _start_midi(opts: LiveOptions, engine: Engine):
     virtual = opts.midi_in == "virtual"
     try:
         return MidiThread(dispatcher, None if virtual else opts.midi_in,
-                          virtual="in" if virtual else None, backend=opts.midi_backend).start()
+                          virtual="in" if virtual else None,
+                          backend=_midi_backend(opts)).start()
     except OSError as exc:
         raise UsageError(f"MIDI input {opts.midi_in!r}: {exc}") from None
+
+
+def _midi_backend(opts: LiveOptions) -> str:
+    # resolved after the audio device is up: "auto" picks JACK when a server runs, and
+    # run may just have started the dummy one
+    from engine.commands.midi import resolve_backend_flag
+
+    return resolve_backend_flag(opts.midi_backend)
+
+
+def _start_midi_out(opts: LiveOptions, engine: Engine):
+    """The MIDI-out thread (beatbox hits as drum notes, optional clock), or None."""
+    if opts.midi_out is None:
+        return None
+    from midi.hits_out import HitsToMidi
+    from midi.output import MidiOutput
+    from midi.ports import open_output
+
+    virtual = opts.midi_out == "virtual"
+    try:
+        port = open_output("out" if virtual else opts.midi_out, virtual=virtual,
+                           backend=_midi_backend(opts))
+    except OSError as exc:
+        raise UsageError(f"MIDI output {opts.midi_out!r}: {exc}") from None
+    return HitsToMidi(engine, MidiOutput(port), clock=opts.clock_out).start()
 
 
 def _with_warmup(snap: dict, warm: dict | None) -> dict:

@@ -26,13 +26,15 @@ from collections.abc import Callable, Sequence
 import mido
 import numpy as np
 
-from midi.clock import ClockIn
+from midi.clock import ClockIn, TapTempo
 from midi.decode import ControlDecoder
 from midi.learn import Learner
 from midi.mapping import ControlEvent, Mapping, MappingTable
 from midi.parser import MidiParser
 from midi.takeover import SoftTakeover
 from presets.registry import INDEX
+
+TAP_TARGET = "tempo_tap"  # a mapping to this button taps the tempo (see _tap)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class MidiDispatcher:
         self.learner = learner
         self.takeover = takeover if takeover is not None else SoftTakeover()
         self.clock = clock
+        self.tap_tempo = TapTempo()
         self.on_program = on_program
         self.on_note = on_note
         self.program_channel = program_channel
@@ -207,13 +210,13 @@ class MidiDispatcher:
         wrote = 0
         for ev in self._decoder.feed(status, d1, d2, defer_msb):
             for m in table.lookup(ev.kind, ev.channel, ev.number):
-                wrote += self._apply(m, ev)
+                wrote += self._apply(m, ev, t_ns)
         if wrote:
             self.sets += wrote
             self.stats.record(time.perf_counter_ns() - t_ns)
         return wrote
 
-    def _apply(self, m: Mapping, ev: ControlEvent) -> int:
+    def _apply(self, m: Mapping, ev: ControlEvent, ev_t_ns: int) -> int:
         store, takeover = self.store, self.takeover
         current = float(store.target[INDEX[m.target]])
         ticks = m.ticks(ev)
@@ -232,6 +235,10 @@ class MidiDispatcher:
                 if u is None:
                     return 0
         value = m.value_at(u)
+        if m.target == TAP_TARGET:
+            value = float(value >= 0.5)  # a button: pressed or not
+            if value and current < 0.5:
+                self._tap(ev_t_ns)
         try:
             store.set(m.target, value)
         except (KeyError, ValueError):
@@ -240,6 +247,13 @@ class MidiDispatcher:
             return 0
         takeover.wrote(m, value)
         return 1
+
+    def _tap(self, t_ns: int) -> None:
+        # taps are timed by the message's arrival stamp, not by when this thread got to it
+        bpm = self.tap_tempo.tap(t_ns * 1e-9)
+        if bpm is not None:
+            self.store.set("tempo_bpm", bpm)
+            self.sets += 1
 
     def _program(self, ch: int, program: int) -> None:
         if self.on_program is None:

@@ -148,6 +148,8 @@ REGISTRY: tuple[Param, ...] = (
     _kernel("limiter_release_ms", "Limiter release", "ms", 10.0, 1000.0, 100.0, "log"),
     # performance controls
     Param("tempo_bpm", "Tempo", "BPM", 40.0, 200.0, 120.0, smoothing_ms=0.0),
+    # a button: every press (0 -> 1) is a tap; the MIDI thread turns taps into tempo_bpm
+    Param("tempo_tap", "Tap tempo", "", 0.0, 1.0, 0.0, smoothing_ms=0.0, discrete=True),
     # 0 = preset A, 1 = preset B, while a two-preset morph is armed (assignable to a CC)
     Param("preset_morph", "Preset morph", "", 0.0, 1.0, 0.0, smoothing_ms=20.0),
     *(Param(f"macro_{m}", m.replace("_", " ").capitalize(), "", 0.0, 1.0,

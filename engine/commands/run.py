@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from engine.errors import UsageError
 from engine.inserts import add_insert_args
 from engine.live import LiveOptions, run_live
 from engine.settings import resolve_preset
@@ -32,12 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="MIDI input port name, or 'virtual' to create one")
     p.add_argument("--midi-backend", choices=("auto", "jack", "alsa"), default="auto")
     p.add_argument("--midi-map", type=Path, help="MIDI mapping file (JSON) to load")
+    p.add_argument("--midi-out", metavar="PORT",
+                   help="send beatbox hits as GM drum notes to this port ('virtual' creates one)")
+    p.add_argument("--clock-out", action="store_true",
+                   help="also send MIDI clock at the engine tempo on --midi-out")
     p.add_argument("--no-jack-autostart", action="store_true",
                    help="fail instead of starting a JACK dummy server when there is no device")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.clock_out and args.midi_out is None:
+        raise UsageError("--clock-out needs --midi-out PORT (or --midi-out virtual)")
     opts = LiveOptions(
         preset=resolve_preset(args.preset, args.assignments), seconds=args.seconds,
         input_device=args.input, output_device=args.output, samplerate=args.samplerate,
@@ -45,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         rave_backend=args.rave_backend, bank=args.bank, stats_json=args.stats_json,
         record=args.record, record_input=args.record_input,
         jack_autostart=not args.no_jack_autostart, midi_in=args.midi_in,
-        midi_backend=args.midi_backend, midi_map=args.midi_map)
+        midi_backend=args.midi_backend, midi_map=args.midi_map, midi_out=args.midi_out,
+        clock_out=args.clock_out)
     snap = run_live(opts)
     summary = {k: snap[k] for k in ("seconds", "blocks", "late_blocks", "late_blocks_after_warmup",
                                     "worker_underruns", "callback_max_ms", "callback_p99_ms",

@@ -251,3 +251,35 @@ def test_run_with_a_virtual_midi_input_sets_parameters_from_cc(jack_server, tmp_
     # the input is silent (JACK dummy): whatever the recording holds, the drums played
     take, _ = sf.read(tmp_path / "take.wav", dtype="float32")
     assert np.abs(take).max() > 0.05
+
+
+def test_run_sends_midi_clock_at_the_engine_tempo(jack_server, tmp_path):
+    import mido
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "8",
+         "--insert", "none", "--midi-out", "virtual", "--clock-out", "--midi-backend", "jack",
+         "--set", "tempo_bpm=100", "--stats-json", str(tmp_path / "stats.json")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
+    deadline = time.monotonic() + 90
+    name = None
+    while name is None and time.monotonic() < deadline and proc.poll() is None:
+        name = next((n for n in mido.get_input_names() if "musicmill" in n and "out" in n),
+                    None)
+        time.sleep(0.2)
+    assert name is not None, (mido.get_input_names(), proc.poll())
+    ticks = []
+    with mido.open_input(name) as port:
+        end = time.monotonic() + 2.5
+        while time.monotonic() < end:
+            for msg in port.iter_pending():
+                if msg.type == "clock":
+                    ticks.append(time.perf_counter())
+            time.sleep(0.001)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert len(ticks) > 48
+    # 24 ticks per beat: the mean tick period gives the tempo (timing jitter averages out)
+    bpm = 60.0 / (24 * (ticks[-1] - ticks[0]) / (len(ticks) - 1))
+    assert abs(bpm - 100.0) < 1.0, bpm
