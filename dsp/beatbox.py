@@ -39,7 +39,7 @@ import math
 import numpy as np
 from numba import njit
 
-from dsp import drums
+from dsp import drums, envelope
 
 CLASSES = ("kick", "snare", "hat_closed", "hat_open", "other")
 KICK, SNARE, HAT_CLOSED, HAT_OPEN, OTHER = range(5)
@@ -82,10 +82,6 @@ _IDLE, _COLLECT = 0.0, 1.0
 _HAT_MIN_MS = 15.0  # never close a hat sooner: the attack of a "ts" dips before its hiss
 
 
-def _one_pole(ms: float, sample_rate_hz: float) -> float:
-    return 1.0 - math.exp(-1000.0 / (ms * sample_rate_hz))
-
-
 def prepare(sample_rate_hz: float, threshold_db: float = -45.0, ratio_db: float = 9.0,
             min_interval_ms: float = 50.0, window_ms: float = 6.0, gate_db: float = 15.0,
             open_hat_ms: float = 100.0) -> np.ndarray:
@@ -106,9 +102,9 @@ def prepare(sample_rate_hz: float, threshold_db: float = -45.0, ratio_db: float 
     st[_MIN_GAP] = round(min_interval_ms * 1e-3 * sample_rate_hz)
     st[_OPEN] = round(open_hat_ms * 1e-3 * sample_rate_hz)
     st[_HAT_MIN] = round(_HAT_MIN_MS * 1e-3 * sample_rate_hz)
-    st[_A_FAST] = _one_pole(FAST_ATTACK_MS, sample_rate_hz)
-    st[_R_FAST] = _one_pole(FAST_RELEASE_MS, sample_rate_hz)
-    st[_A_SLOW] = _one_pole(SLOW_MS, sample_rate_hz)
+    st[_A_FAST] = 1.0 - envelope.decay_coef(FAST_ATTACK_MS, sample_rate_hz)
+    st[_R_FAST] = 1.0 - envelope.decay_coef(FAST_RELEASE_MS, sample_rate_hz)
+    st[_A_SLOW] = 1.0 - envelope.decay_coef(SLOW_MS, sample_rate_hz)
     set_params(st, threshold_db, ratio_db, gate_db)
     for k, fc in enumerate(BAND_CENTRES_HZ):
         # RBJ band-pass, 0 dB peak; bands above 0.45 fs sit at 0.45 fs (low rates only: the
@@ -339,3 +335,23 @@ def detect(x: np.ndarray, sample_rate_hz: float, weights: np.ndarray, block: int
                 hit_feats.append(feats.copy())
     return (np.array(rows).reshape(-1, EV_SIZE + 1),
             np.array(hit_feats).reshape(-1, N_FEATURES))
+
+
+def resolve_hits(events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hits among ``detect``'s events, with each hat's class taken from its release.
+
+    Returns ``(hits, labels, release_frames)``: the ``EV_HIT`` rows, their final labels
+    (a hat's release names it closed or open; a hat still sounding at the end of the input
+    stays ``HAT_PENDING``) and the frame each hat was released at (-1 for the others).
+    """
+    kind = events[:, EV_KIND]
+    hits = events[kind == EV_HIT]
+    labels = hits[:, EV_LABEL].astype(np.int64)
+    release_frames = np.full(hits.shape[0], -1, dtype=np.int64)
+    # a release carries its hit's onset frame, which no other hit shares (min interval)
+    row_of = {int(h[EV_ONSET]): i for i, h in enumerate(hits)}
+    for r in events[kind == EV_RELEASE]:
+        i = row_of[int(r[EV_ONSET])]
+        labels[i] = int(r[EV_LABEL])
+        release_frames[i] = int(r[-1])
+    return hits, labels, release_frames

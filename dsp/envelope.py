@@ -33,7 +33,8 @@ def reset(state: np.ndarray) -> None:
 
 
 @njit(nogil=True, cache=True)
-def _alpha(time_ms: float, sample_rate_hz: float) -> float:
+def decay_coef(time_ms: float, sample_rate_hz: float) -> float:
+    """Per-sample pole of a one-pole smoother with time constant ``time_ms`` (0 if none)."""
     n = time_ms * 1e-3 * sample_rate_hz
     return math.exp(-1.0 / n) if n > 0.0 else 0.0
 
@@ -48,10 +49,10 @@ def process(
     """
     if attack_ms != state[_ATTACK_MS]:
         state[_ATTACK_MS] = attack_ms
-        state[_ALPHA_A] = _alpha(attack_ms, state[_SR])
+        state[_ALPHA_A] = decay_coef(attack_ms, state[_SR])
     if release_ms != state[_RELEASE_MS]:
         state[_RELEASE_MS] = release_ms
-        state[_ALPHA_R] = _alpha(release_ms, state[_SR])
+        state[_ALPHA_R] = decay_coef(release_ms, state[_SR])
     aA, aR = state[_ALPHA_A], state[_ALPHA_R]
     rms = state[_MODE] == RMS
     for c in range(min(x.shape[0], int(state[_NCH]))):

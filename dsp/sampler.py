@@ -163,19 +163,16 @@ def _start(st, table, params, note, velocity) -> None:
     for k in range(_VOICE_SIZE):
         st[b + k] = 0.0
     mode = int(params[P_MODE])
-    transpose = params[P_PITCH_ST]
-    if mode == MODE_INDEX:
+    s = -1 if mode == MODE_INDEX else _nearest_slice(table, note)
+    if s < 0:  # index mode, or no pitched slice: notes count slices from BASE_NOTE
         s = (note - BASE_NOTE) % n_slices
-        semis = transpose
+    if mode == MODE_INDEX:
+        semis = 0.0
+    elif mode == MODE_GRANULAR or table[s, T_NOTE] == NO_PITCH:
+        semis = note - MIDDLE_C  # grains (and unpitched slices) sound at C4 for note 60
     else:
-        s = _nearest_slice(table, note)
-        if s < 0:  # no pitched slice: everything is "middle C"
-            s = (note - BASE_NOTE) % n_slices
-            semis = note - MIDDLE_C + transpose
-        else:
-            semis = note - table[s, T_NOTE] + transpose
-    if mode == MODE_GRANULAR:
-        semis = note - MIDDLE_C + transpose
+        semis = note - table[s, T_NOTE]
+    semis += params[P_PITCH_ST]
     st[_SERIAL] += 1.0
     st[b + _V_ACTIVE] = 1.0
     st[b + _V_NOTE] = note

@@ -11,6 +11,8 @@ chain hands them the parameter store's current values once per block.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -141,8 +143,23 @@ def master_bus(blob, offsets, p, x):
     limiter.process(lim, x, x)
 
 
+@njit(nogil=True, cache=True)
+def _pop_pair(data, idx):
+    """Take one (a, b) event from a 2-channel control ring: (False, 0, 0) when empty."""
+    if ring.readable(data, idx) == 0:
+        return False, 0.0, 0.0
+    r = idx[ring.READ] & (data.shape[1] - 1)
+    a, b = float(data[0, r]), float(data[1, r])
+    ring.discard(data, idx, 1)
+    return True, a, b
+
+
+@functools.cache
 def load_classifier() -> np.ndarray:
-    """The shipped beatbox classifier, flat (``dsp.beatbox.pack_weights`` layout)."""
+    """The shipped beatbox classifier, flat (``dsp.beatbox.pack_weights`` layout).
+
+    Read once per process: every Engine copies it into its own kernel blob.
+    """
     from models.beatbox.classifier import load_weights
 
     return load_weights()
@@ -177,11 +194,10 @@ def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_
             elif voice >= 0:
                 drums.trigger(st, voice, events[e, beatbox.EV_VELOCITY], offset)
     for _ in range(MAX_TRIGGERS_PER_BLOCK):
-        if ring.readable(trig_data, trig_idx) == 0:
+        ok, voice, velocity = _pop_pair(trig_data, trig_idx)
+        if not ok:
             break
-        r = trig_idx[ring.READ] & (trig_data.shape[1] - 1)
-        drums.trigger(st, int(trig_data[0, r]), float(trig_data[1, r]), 0)
-        ring.discard(trig_data, trig_idx, 1)
+        drums.trigger(st, int(voice), velocity, 0)
     params = _state(blob, offsets, K_DRUM_PARAMS).reshape((P_DRUM.shape[0], 3))
     for v in range(P_DRUM.shape[0]):
         for c in range(3):
@@ -198,15 +214,13 @@ def sampler_voice(blob, offsets, p, note_data, note_idx, bank, x):
     """
     st = _state(blob, offsets, K_SAMPLER)
     for _ in range(MAX_NOTES_PER_BLOCK):
-        if ring.readable(note_data, note_idx) == 0:
+        ok, note, vel = _pop_pair(note_data, note_idx)
+        if not ok:
             break
-        r = note_idx[ring.READ] & (note_data.shape[1] - 1)
-        note, vel = int(note_data[0, r]), float(note_data[1, r])
         if vel > 0.0:
-            sampler.note_on(st, note, vel, 0)
+            sampler.note_on(st, int(note), vel, 0)
         else:
-            sampler.note_off(st, note, 0)
-        ring.discard(note_data, note_idx, 1)
+            sampler.note_off(st, int(note), 0)
     params = _state(blob, offsets, K_SAMPLER_PARAMS)
     for k in range(P_SAMPLER.shape[0]):
         params[k] = p[P_SAMPLER[k]]

@@ -63,6 +63,11 @@ from presets.registry import DRUM_VOICES, INDEX, param
 RECORD_RING_SECONDS = 4.0
 
 
+def _push_pair(events: tuple[np.ndarray, np.ndarray], a: float, b: float) -> bool:
+    """Write one (a, b) event into a 2-channel control ring; False if it is full."""
+    return ring.write(*events, np.array([[a], [b]], dtype=np.float32), 0, 1) == 1
+
+
 class Engine:
     """One engine instance at a fixed sample rate and channel layout."""
 
@@ -163,8 +168,7 @@ class Engine:
         if not 0 <= voice < len(DRUM_VOICES) or not 0.0 < velocity <= 1.0:
             raise ValueError(f"drum voice {voice} / velocity {velocity} out of range "
                              f"(voice 0..{len(DRUM_VOICES) - 1}, velocity (0, 1])")
-        event = np.array([[voice], [velocity]], dtype=np.float32)
-        return ring.write(*self._triggers, event, 0, 1) == 1
+        return _push_pair(self._triggers, voice, velocity)
 
     # -- sampler ---------------------------------------------------------------------
     def note(self, note: int, velocity: float) -> bool:
@@ -175,8 +179,7 @@ class Engine:
         if not 0 <= note <= 127 or not 0.0 <= velocity <= 1.0:
             raise ValueError(f"note {note} / velocity {velocity} out of range "
                              "(note 0..127, velocity 0..1)")
-        event = np.array([[note], [velocity]], dtype=np.float32)
-        return ring.write(*self._notes, event, 0, 1) == 1
+        return _push_pair(self._notes, note, velocity)
 
     def read_hits(self) -> np.ndarray:
         """Beatbox trigger events since the last call, ``(k, dsp.beatbox.EV_SIZE)`` rows.

@@ -12,3 +12,6 @@ GM_DRUM_NOTES: dict[int, str] = {
     45: "tom_mid", 47: "tom_mid",
     48: "tom_high", 50: "tom_high",
 }
+# the note each voice sends (MIDI out): the GM standard kit's main note for it
+VOICE_NOTES: dict[str, int] = {"kick": 36, "snare": 38, "clap": 39, "hat_closed": 42,
+                               "hat_open": 46, "tom_low": 41, "tom_mid": 45, "tom_high": 48}

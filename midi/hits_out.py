@@ -15,15 +15,14 @@ import threading
 import time
 
 from dsp import beatbox, drums
-from midi.gm_drums import GM_DRUM_CHANNEL
+from midi.gm_drums import GM_DRUM_CHANNEL, VOICE_NOTES
 from midi.output import MidiOutput
 from presets.registry import INDEX
 
 POLL_S = 0.002
 NOTE_LENGTH_S = 0.05
-# the GM note each drum voice sends
-VOICE_NOTES = {drums.KICK: 36, drums.SNARE: 38, drums.HAT_CLOSED: 42, drums.HAT_OPEN: 46,
-               drums.TOM_LOW: 41, drums.TOM_MID: 45, drums.TOM_HIGH: 48, drums.CLAP: 39}
+# the GM note each drum voice (dsp.drums index) sends
+NOTE_OF_VOICE = {drums.VOICE_NAMES.index(name): note for name, note in VOICE_NOTES.items()}
 
 
 class HitsToMidi:
@@ -67,7 +66,7 @@ class HitsToMidi:
         """Send the notes for trigger event ``rows`` (``(k, EV_SIZE)``) at ``now_s``."""
         for row in rows:
             voice = int(row[beatbox.EV_VOICE])
-            note = VOICE_NOTES.get(voice)
+            note = NOTE_OF_VOICE.get(voice)
             if note is None:
                 continue  # "other": nothing played, nothing sent
             if row[beatbox.EV_KIND] == beatbox.EV_RELEASE:

@@ -37,20 +37,14 @@ def run_detect(args: argparse.Namespace) -> int:
     x, rate = read_audio(args.input)
     events, _ = beatbox.detect(x, rate, load_weights(), threshold_db=args.threshold_db)
     hits = []
-    for e in events:
-        if e[beatbox.EV_KIND] == beatbox.EV_HIT:
-            label = int(e[beatbox.EV_LABEL])
-            hits.append({"onset_s": round(e[beatbox.EV_ONSET] / rate, 4),
-                         "drum_s": round(e[-1] / rate, 4),
-                         "class": "hat" if label == beatbox.HAT_PENDING
-                         else beatbox.CLASSES[label],
-                         "velocity": round(float(e[beatbox.EV_VELOCITY]), 3)})
-        else:  # the release of a hat names its length class
-            for h in reversed(hits):
-                if h["onset_s"] == round(e[beatbox.EV_ONSET] / rate, 4):
-                    h["class"] = beatbox.CLASSES[int(e[beatbox.EV_LABEL])]
-                    h["length_s"] = round((e[-1] - e[beatbox.EV_ONSET]) / rate, 4)
-                    break
+    for e, label, released in zip(*beatbox.resolve_hits(events), strict=True):
+        hit = {"onset_s": round(e[beatbox.EV_ONSET] / rate, 4),
+               "drum_s": round(e[-1] / rate, 4),
+               "class": "hat" if label == beatbox.HAT_PENDING else beatbox.CLASSES[label],
+               "velocity": round(float(e[beatbox.EV_VELOCITY]), 3)}
+        if released >= 0:  # a hat: its length decided closed or open
+            hit["length_s"] = round((released - e[beatbox.EV_ONSET]) / rate, 4)
+        hits.append(hit)
     if args.json:
         print(json.dumps({"sample_rate_hz": rate, "hits": hits}, indent=2))
         return 0
@@ -70,10 +64,9 @@ def run_train(args: argparse.Namespace) -> int:
     out = args.out or WEIGHTS_PATH
     if not out.parent.is_dir():
         raise UsageError(f"{out.parent}: no such directory")
-    command = "musicmill beatbox train " + " ".join(sys.argv[3:]) if sys.argv[1:3] == [
-        "beatbox", "train"] else f"musicmill beatbox train --hits {args.hits} " \
-        f"--heldout {args.heldout} --seed {args.seed}"
-    record = train(out, args.hits, args.heldout, args.seed, command.strip())
+    command = (f"musicmill beatbox train --hits {args.hits} --heldout {args.heldout} "
+               f"--seed {args.seed}" + (f" --out {args.out}" if args.out else ""))
+    record = train(out, args.hits, args.heldout, args.seed, command)
     print(json.dumps(record, indent=2))
     return 0
 

@@ -126,14 +126,9 @@ def evaluate(weights: np.ndarray, corpus) -> Scores:
 
     sr = corpus.sample_rate_hz
     events, _ = beatbox.detect(corpus.audio, sr, weights)
-    kind = events[:, beatbox.EV_KIND]
-    hits = events[kind == beatbox.EV_HIT]
-    releases = events[kind == beatbox.EV_RELEASE]
-    # a hat's final label comes with its release, keyed by the hit's onset frame
-    hat_label = {int(r[beatbox.EV_ONSET]): int(r[beatbox.EV_LABEL]) for r in releases}
-    predicted = np.array([hat_label.get(int(h[beatbox.EV_ONSET]), beatbox.HAT_CLOSED)
-                          if h[beatbox.EV_LABEL] == beatbox.HAT_PENDING
-                          else int(h[beatbox.EV_LABEL]) for h in hits], dtype=np.int64)
+    hits, predicted, _ = beatbox.resolve_hits(events)
+    # a hat cut off by the end of the corpus counts as closed
+    predicted[predicted == beatbox.HAT_PENDING] = beatbox.HAT_CLOSED
     tol = round(MATCH_MS * 1e-3 * sr)
     idx = _match(hits[:, beatbox.EV_ONSET], corpus.onsets, tol)
     n_classes = len(beatbox.CLASSES)

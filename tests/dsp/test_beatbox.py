@@ -144,3 +144,18 @@ def test_no_allocation(assert_no_nrt_alloc):
     assert_no_nrt_alloc(beatbox.process, st, always(beatbox.M_HAT), x, 128, events,
                         np.zeros(F))
     assert_no_nrt_alloc(beatbox.set_params, st, -40.0, 9.0, 15.0)
+
+
+def test_resolve_hits_takes_each_hats_class_from_its_release():
+    x = bursts([(4800, 0.03, 0.3), (24000, 0.3, 0.3), (45000, 0.05, 0.3)], seconds=1.3)
+    # a steady hiss still going when the input ends
+    x[-4800:] += (0.2 * np.random.default_rng(2).standard_normal(4800)).astype(np.float32)
+    ev, _ = beatbox.detect(x, SR, always(beatbox.M_HAT))
+    hits, labels, released = beatbox.resolve_hits(ev)
+    assert hits.shape[0] == 4
+    np.testing.assert_array_equal(labels, [beatbox.HAT_CLOSED, beatbox.HAT_OPEN,
+                                           beatbox.HAT_CLOSED, beatbox.HAT_PENDING])
+    assert np.all(released[:3] > hits[:3, beatbox.EV_ONSET]) and released[3] == -1
+    kicks, kick_labels, kick_released = beatbox.resolve_hits(
+        beatbox.detect(x, SR, always(beatbox.M_KICK))[0])
+    assert np.all(kick_labels == beatbox.KICK) and np.all(kick_released == -1)

@@ -172,21 +172,27 @@ def test_bench_engine_reports_both_callbacks(jack_server):
     assert result["ours"]["callback_max_ms"] < 128 / 48
 
 
-def _run_with_virtual_midi(*args: str) -> tuple[subprocess.Popen, str]:
-    """Start `musicmill run` (8 s, no insert) with a virtual JACK MIDI input; find the port."""
+def _run_with_virtual_midi(*args: str, ours: str = "in") -> tuple[subprocess.Popen, str]:
+    """Start `musicmill run` (8 s, no insert, JACK MIDI) and find its virtual port.
+
+    ``ours="in"``: run gets a virtual input, and the name returned is the output we send
+    to; ``"out"``: run's virtual output (pass ``--midi-out virtual``), the input we read.
+    """
     import mido
 
+    virtual_in = ["--midi-in", "virtual"] if ours == "in" else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "8",
-         "--insert", "none", "--midi-in", "virtual", "--midi-backend", "jack", *args],
+         "--insert", "none", "--midi-backend", "jack", *virtual_in, *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
+    names = mido.get_output_names if ours == "in" else mido.get_input_names
     deadline = time.monotonic() + 90  # a cold Numba cache compiles the callback first
     name = None
     while name is None and time.monotonic() < deadline and proc.poll() is None:
-        name = next((n for n in mido.get_output_names() if "musicmill" in n), None)
+        name = next((n for n in names() if "musicmill" in n and ours in n), None)
         time.sleep(0.2)
-    assert name is not None, (mido.get_output_names(), proc.poll())
+    assert name is not None, (names(), proc.poll())
     return proc, name
 
 
@@ -256,19 +262,9 @@ def test_run_with_a_virtual_midi_input_sets_parameters_from_cc(jack_server, tmp_
 def test_run_sends_midi_clock_at_the_engine_tempo(jack_server, tmp_path):
     import mido
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "8",
-         "--insert", "none", "--midi-out", "virtual", "--clock-out", "--midi-backend", "jack",
-         "--set", "tempo_bpm=100", "--stats-json", str(tmp_path / "stats.json")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    mido.set_backend("mido.backends.rtmidi/UNIX_JACK")
-    deadline = time.monotonic() + 90
-    name = None
-    while name is None and time.monotonic() < deadline and proc.poll() is None:
-        name = next((n for n in mido.get_input_names() if "musicmill" in n and "out" in n),
-                    None)
-        time.sleep(0.2)
-    assert name is not None, (mido.get_input_names(), proc.poll())
+    proc, name = _run_with_virtual_midi(
+        "--midi-out", "virtual", "--clock-out", "--set", "tempo_bpm=100",
+        "--stats-json", str(tmp_path / "stats.json"), ours="out")
     ticks = []
     with mido.open_input(name) as port:
         end = time.monotonic() + 2.5

@@ -49,6 +49,14 @@ def test_hits_become_gm_drum_notes_on_channel_10():
     assert fwd.sent == 2
 
 
+def test_every_voice_sends_a_gm_note_that_plays_it_back():
+    from midi.gm_drums import GM_DRUM_NOTES, VOICE_NOTES
+
+    assert sorted(VOICE_NOTES) == sorted(drums.VOICE_NAMES)
+    for name, note in VOICE_NOTES.items():
+        assert GM_DRUM_NOTES[note] == name
+
+
 def test_the_engine_reports_every_trigger_event_of_the_example():
     x, rate = sf.read(EXAMPLE, dtype="float32", always_2d=True)
     _, engine = render_array(x, rate, {"beatbox_trigger": 1.0}, insert="none")
