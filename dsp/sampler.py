@@ -22,9 +22,12 @@ pitched and indexed voices also end with their slice. ``params[P_PITCH_ST]`` tra
 every mode. All parameters are read per block, so macros and LFOs may move them.
 
 Notes are queued with :func:`note_on` / :func:`note_off` at a frame offset into the next
-:func:`process` call (sample accurate). ``N_VOICES`` notes sound at once; another steals
-the oldest. Grains use a per-state xorshift generator, so the output depends only on the
-seed and the notes, not on the block size. Nothing allocates.
+:func:`process` call (sample accurate). :func:`trigger_slice` / :func:`release_slice` play
+one slice by number at its own pitch whatever the mode (a drum kit: the engine's beatbox
+and MIDI drum hits play a bank's kick, snare and hat slices this way). ``N_VOICES`` notes
+sound at once; another steals the oldest. Grains use a per-state xorshift generator, so
+the output depends only on the seed and the notes, not on the block size. Nothing
+allocates.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from dsp import events
 MODE_PITCH, MODE_INDEX, MODE_GRANULAR = 0, 1, 2
 MODES = ("pitch", "index", "granular")
 BASE_NOTE = 36  # index mode: this note plays slice 0 (C2, the first pad of most controllers)
+SLICE_NOTE = 128  # queued "notes" from here up are slice numbers (trigger_slice)
 MIDDLE_C = 60
 NO_PITCH = -1.0
 TABLE_COLS = 3
@@ -124,6 +128,24 @@ def note_off(st: np.ndarray, note: int, offset_frames: int) -> bool:
 
 
 @njit(nogil=True, cache=True)
+def trigger_slice(st: np.ndarray, slice_index: int, velocity: float, offset_frames: int) -> bool:
+    """Queue slice ``slice_index`` at its own pitch (any mode); velocity in (0, 1]."""
+    if slice_index < 0 or not velocity > 0.0:
+        return False
+    return events.push(st, _N_EVENTS, _MAX_EVENTS, _HEADER, SLICE_NOTE + slice_index,
+                       min(velocity, 1.0), offset_frames)
+
+
+@njit(nogil=True, cache=True)
+def release_slice(st: np.ndarray, slice_index: int, offset_frames: int) -> bool:
+    """Queue the release of every voice playing slice ``slice_index``."""
+    if slice_index < 0:
+        return False
+    return events.push(st, _N_EVENTS, _MAX_EVENTS, _HEADER, SLICE_NOTE + slice_index, 0.0,
+                       offset_frames)
+
+
+@njit(nogil=True, cache=True)
 def _uniform(st: np.ndarray, at: int) -> float:
     """Next uniform [0, 1) from the generator word stored at ``st[at]``."""
     w = events.xorshift32(np.int64(st[at]))
@@ -163,7 +185,13 @@ def _start(st, table, params, note, velocity) -> None:
     for k in range(_VOICE_SIZE):
         st[b + k] = 0.0
     mode = int(params[P_MODE])
-    s = -1 if mode == MODE_INDEX else _nearest_slice(table, note)
+    if note >= SLICE_NOTE:  # trigger_slice: that slice, as recorded
+        s = int(note) - SLICE_NOTE
+        if s >= n_slices:
+            return
+        mode = MODE_INDEX
+    else:
+        s = -1 if mode == MODE_INDEX else _nearest_slice(table, note)
     if s < 0:  # index mode, or no pitched slice: notes count slices from BASE_NOTE
         s = (note - BASE_NOTE) % n_slices
     if mode == MODE_INDEX:

@@ -22,8 +22,9 @@ from presets.registry import DRUM_VOICES, INDEX
 
 (K_DC, K_HPF, K_GATE, K_EQ_LOW, K_EQ_MID, K_EQ_HIGH, K_COMP, K_BUS_COMP, K_WIDTH,
  K_LIMITER, K_DRUMS, K_DRUM_PARAMS, K_BEATBOX, K_BEATBOX_WEIGHTS, K_BEATBOX_EVENTS,
- K_BEATBOX_FEATS, K_SAMPLER, K_SAMPLER_PARAMS, K_SAMPLER_TABLE) = range(19)
-N_KERNELS = 19
+ K_BEATBOX_FEATS, K_SAMPLER, K_SAMPLER_PARAMS, K_SAMPLER_TABLE, K_KIT, K_KIT_PARAMS,
+ K_KIT_MAP) = range(22)
+N_KERNELS = 22
 
 DC_CUTOFF_HZ = 5.0
 HPF_Q = 0.7071
@@ -54,6 +55,8 @@ P_LIMITER_RELEASE = INDEX["limiter_release_ms"]
 # (voice, column) -> parameter slot, in dsp.drums' params layout
 P_DRUM = np.array([[INDEX[f"drum_{v}_tune_st"], INDEX[f"drum_{v}_decay"],
                     INDEX[f"drum_{v}_level_db"]] for v in DRUM_VOICES], dtype=np.int64)
+P_KIT_ON = INDEX["drum_kit_samples"]
+KIT_RELEASE_MS = 15.0  # how fast a choked kit sample (an open hat cut by the voice) fades
 MAX_TRIGGERS_PER_BLOCK = 64
 P_BEATBOX_ON = INDEX["beatbox_trigger"]
 P_BEATBOX_THRESHOLD = INDEX["beatbox_threshold_db"]
@@ -67,8 +70,13 @@ MAX_NOTES_PER_BLOCK = 64
 
 
 def prepare(sample_rate_hz: float, values: np.ndarray,
-            bank_table: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Allocate every kernel, settled at the parameter ``values``; returns (blob, offsets)."""
+            bank_table: np.ndarray | None = None,
+            kit_map: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Allocate every kernel, settled at the parameter ``values``; returns (blob, offsets).
+
+    ``kit_map``: per drum voice, the bank slice its hits play instead of the synth (-1:
+    the synth), see ``engine.bank.pack.kit_map``.
+    """
     v = values
     states = [None] * N_KERNELS
     states[K_DC] = dc_blocker.prepare(2, sample_rate_hz, DC_CUTOFF_HZ)
@@ -96,6 +104,18 @@ def prepare(sample_rate_hz: float, values: np.ndarray,
     states[K_SAMPLER_PARAMS] = sampler.default_params()
     table = sampler.empty_bank()[1] if bank_table is None else bank_table
     states[K_SAMPLER_TABLE] = np.ascontiguousarray(table, dtype=np.float64).ravel()
+    # The drum kit: a second sampler over the same bank, playing slices at their own pitch
+    # into the drums stem, with its own fixed envelope (no attack ramp on a drum hit).
+    states[K_KIT] = sampler.prepare(sample_rate_hz)
+    kit_params = sampler.default_params()
+    kit_params[sampler.P_MODE] = sampler.MODE_INDEX
+    kit_params[sampler.P_ATTACK_MS] = 0.0
+    kit_params[sampler.P_RELEASE_MS] = KIT_RELEASE_MS
+    states[K_KIT_PARAMS] = kit_params
+    states[K_KIT_MAP] = (np.full(len(DRUM_VOICES), -1.0) if kit_map is None
+                         else np.asarray(kit_map, dtype=np.float64).copy())
+    if states[K_KIT_MAP].shape != (len(DRUM_VOICES),):
+        raise ValueError(f"kit_map needs one slice (or -1) per drum voice ({len(DRUM_VOICES)})")
     offsets = np.zeros(N_KERNELS + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([s.shape[0] for s in states])
     return np.concatenate(states), offsets
@@ -166,7 +186,21 @@ def load_classifier() -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_in, x):
+def _hit(st, kit, kit_slice, voice, velocity, offset, release) -> None:
+    """One drum hit (or a hat's choke): the kit's slice for the voice, else the synth."""
+    if kit_slice >= 0:
+        if release:
+            sampler.release_slice(kit, kit_slice, offset)
+        else:
+            sampler.trigger_slice(kit, kit_slice, velocity, offset)
+    elif release:
+        drums.release(st, voice, offset)
+    else:
+        drums.trigger(st, voice, velocity, offset)
+
+
+@njit(nogil=True, cache=True)
+def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_in, bank, x):
     """Start queued and beatbox-triggered hits and add the drum voices into ``x (2, n)``.
 
     The trigger ring carries (voice, velocity) pairs from one producer (the MIDI thread);
@@ -174,10 +208,14 @@ def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_
     (2, n)``, the unprocessed input, and starts its hits at the exact frame it decides;
     its events also go out through the hits ring (``EV_SIZE`` rows per event, the callback
     the only producer) for the MIDI-out thread. A full ring drops them: MIDI out is late,
-    the audio is not.
+    the audio is not. With ``drum_kit_samples`` on, voices that the kit map gives a bank
+    slice play that slice (a second sampler, into the same stem) instead of the synth.
     """
     st = _state(blob, offsets, K_DRUMS)
     bb = _state(blob, offsets, K_BEATBOX)
+    kit = _state(blob, offsets, K_KIT)
+    kit_map = _state(blob, offsets, K_KIT_MAP)
+    use_kit = p[P_KIT_ON] >= 0.5
     if p[P_BEATBOX_ON] >= 0.5:
         beatbox.set_params(bb, p[P_BEATBOX_THRESHOLD], p[P_BEATBOX_RISE], p[P_BEATBOX_GATE])
         events = _state(blob, offsets, K_BEATBOX_EVENTS).reshape(
@@ -188,21 +226,27 @@ def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_
             ring.write(hits_data, hits_idx, events.T, 0, n_ev)
         for e in range(n_ev):
             voice = int(events[e, beatbox.EV_VOICE])
-            offset = int(events[e, beatbox.EV_OFFSET])
-            if events[e, beatbox.EV_KIND] == beatbox.EV_RELEASE:
-                drums.release(st, voice, offset)
-            elif voice >= 0:
-                drums.trigger(st, voice, events[e, beatbox.EV_VELOCITY], offset)
+            if voice < 0:
+                continue
+            kit_slice = int(kit_map[voice]) if use_kit else -1
+            release = events[e, beatbox.EV_KIND] == beatbox.EV_RELEASE
+            _hit(st, kit, kit_slice, voice, events[e, beatbox.EV_VELOCITY],
+                 int(events[e, beatbox.EV_OFFSET]), release)
     for _ in range(MAX_TRIGGERS_PER_BLOCK):
         ok, voice, velocity = _pop_pair(trig_data, trig_idx)
         if not ok:
             break
-        drums.trigger(st, int(voice), velocity, 0)
+        kit_slice = int(kit_map[int(voice)]) if use_kit else -1
+        _hit(st, kit, kit_slice, int(voice), velocity, 0, False)
     params = _state(blob, offsets, K_DRUM_PARAMS).reshape((P_DRUM.shape[0], 3))
     for v in range(P_DRUM.shape[0]):
         for c in range(3):
             params[v, c] = p[P_DRUM[v, c]]
     drums.process(st, params, x)
+    table = _state(blob, offsets, K_SAMPLER_TABLE)
+    sampler.process(kit, bank, table.reshape((table.shape[0] // sampler.TABLE_COLS,
+                                              sampler.TABLE_COLS)),
+                    _state(blob, offsets, K_KIT_PARAMS), x)
 
 
 @njit(nogil=True, cache=True)

@@ -75,7 +75,8 @@ class Engine:
                  processor: Processor | None = None, headroom_frames: int | None = None,
                  blocksize: int = 128, input_strip: bool = True, master_bus: bool = True,
                  params: dict[str, float] | None = None,
-                 bank: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                 bank: tuple[np.ndarray, np.ndarray] | None = None,
+                 kit_map: np.ndarray | None = None) -> None:
         if not 0 <= in_channels <= 2 or not 1 <= out_channels <= 2:
             raise ValueError("only mono and stereo are supported, "
                              f"got {in_channels} in / {out_channels} out")
@@ -94,8 +95,9 @@ class Engine:
         # the pointer table holds this array's address: the attribute keeps it alive
         self.bank_audio = np.ascontiguousarray(bank_audio, dtype=np.float32)
         self.bank_slices = int(bank_table.shape[0])
+        # kit_map: per drum voice, the bank slice its hits play (-1: the synth voice)
         self.dsp_blob, self.dsp_offsets = chain.prepare(sample_rate_hz, self.params.current,
-                                                        bank_table)
+                                                        bank_table, kit_map)
         self.bus = resident_zeros((graph.N_ROWS, graph.MAX_BLOCK_FRAMES), np.float32)
         self.config = np.zeros(graph.CONFIG_LEN, dtype=np.int64)
         self.config[graph.C_IN_CH] = in_channels
@@ -115,7 +117,9 @@ class Engine:
         if processor is not None:
             w = processor.block_frames
             # The worker gets a whole block period to answer, and never less than two
-            # callback blocks, or a callback block would always find the ring short.
+            # callback blocks, or a callback block would always find the ring short. (One
+            # callback block was tried for the drum model, whose block takes ~0.3 ms: the
+            # worker's worst case, ~4 ms when the machine is busy, then underran live.)
             headroom = headroom_frames if headroom_frames is not None else max(w, 2 * blocksize)
             self.worker_latency_frames = w + headroom
             send = ring.make_ring(2, 4 * w + 2 * graph.MAX_BLOCK_FRAMES)
@@ -321,11 +325,19 @@ class Engine:
                 "blocks": self.worker.blocks,
                 "max_process_ms": 1e3 * self.worker.max_process_s,
                 "errors": self.worker.errors,
+                "realtime_priority": self.worker.realtime,
                 "last_error": self.worker.last_error,
                 # the least the return ring held at a callback: the measured safety margin
                 "min_return_fill_frames": min_fill if min_fill < 2**62 else None,
             }
             out["latency"]["processor_delay_frames"] = p.delay_frames
+            # Input to output through the worker path, inside the engine: the return ring,
+            # the processor's own delay (model delay, resampling FIFOs) and the master
+            # lookahead. The audio interface adds its buffers on top (``worker_path_ms`` in
+            # a live stream's snapshot adds PortAudio's input + output latency).
+            frames = self.worker_latency_frames + p.delay_frames + self.chain_latency_frames
+            out["latency"]["worker_engine_frames"] = frames
+            out["latency"]["worker_engine_ms"] = 1e3 * frames / sr
         if self.recorder is not None:
             out["recorded_frames"] = self.recorder.frames_written
         return out

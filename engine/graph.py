@@ -39,6 +39,7 @@ P_INPUT_GAIN = INDEX["input_gain_db"]
 P_STEM_GAIN = np.array([INDEX[f"stem_{s}_gain_db"] for s in STEMS], dtype=np.int64)
 P_STEM_PAN = np.array([INDEX[f"stem_{s}_pan"] for s in STEMS], dtype=np.int64)
 P_MASTER_GAIN = INDEX["master_gain_db"]
+P_DRUM_BLEND = INDEX["drum_blend"]
 
 # config (int64): set before the stream starts, read-only for the callback
 (C_WORKER_ACTIVE, C_WORKER_BLOCK, C_SEM_ADDR, C_RECORD_ON, C_IN_CH, C_OUT_CH, C_STRIP_ON,
@@ -191,24 +192,39 @@ def _pan_gains(pan):
     return math.sqrt(2.0) * math.cos(theta), math.sqrt(2.0) * math.sin(theta)
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _blend_gain(stem: int, blend: float) -> float:
+    """The drum blend's factor for a stem: 0 = trigger path (drums stem) alone, 1 = the
+    neural path (worker stem) alone, 0.5 = both at full level; other stems are untouched."""
+    if stem == STEM_DRUMS:
+        return min(1.0, 2.0 * (1.0 - blend))
+    if stem == STEM_WORKER:
+        return min(1.0, 2.0 * blend)
+    return 1.0
+
+
 @njit(nogil=True, cache=True)
 def _mix_stems(n, bus, p_target, p_current, p_step):
     m = ROW_MASTER
     for i in range(n):
         bus[m, i] = 0.0
         bus[m + 1, i] = 0.0
+    bslot = P_DRUM_BLEND
     for s in range(P_STEM_GAIN.shape[0]):
         gslot = P_STEM_GAIN[s]
         pslot = P_STEM_PAN[s]
+        blended = s == STEM_DRUMS or s == STEM_WORKER
         moving = (p_current[gslot] != p_target[gslot]) or (p_current[pslot] != p_target[pslot])
+        moving = moving or (blended and p_current[bslot] != p_target[bslot])
         if not moving and db_to_gain(p_current[gslot]) == 0.0:
             continue  # a closed fader costs nothing
-        g = db_to_gain(p_current[gslot])
+        g = db_to_gain(p_current[gslot]) * _blend_gain(s, p_current[bslot])
         gl, gr = _pan_gains(p_current[pslot])
         row = 2 * s
         for i in range(n):
             if moving:
                 g = db_to_gain(value_at(p_current, p_target, p_step, gslot, i))
+                g *= _blend_gain(s, value_at(p_current, p_target, p_step, bslot, i))
                 gl, gr = _pan_gains(value_at(p_current, p_target, p_step, pslot, i))
             bus[m, i] += bus[row, i] * g * gl
             bus[m + 1, i] += bus[row + 1, i] * g * gr
@@ -303,7 +319,7 @@ def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w
         for i in range(n):
             bus[row, i] = 0.0
     chain.drum_voices(dsp_blob, dsp_offsets, p_current, trig_data, trig_idx,
-                      hits_data, hits_idx, bus[ROW_RAW_INPUT: ROW_RAW_INPUT + 2, :n],
+                      hits_data, hits_idx, bus[ROW_RAW_INPUT: ROW_RAW_INPUT + 2, :n], bank,
                       bus[2 * STEM_DRUMS: 2 * STEM_DRUMS + 2, :n])
     chain.sampler_voice(dsp_blob, dsp_offsets, p_current, note_data, note_idx, bank,
                         bus[2 * STEM_SAMPLER: 2 * STEM_SAMPLER + 2, :n])

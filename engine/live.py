@@ -33,10 +33,10 @@ class LiveOptions:
     output_device: str | int | None = None
     samplerate: int = 48000
     blocksize: int = 128
-    insert: str = "reverb"
+    insert: str = "drums"  # engine.inserts.DEFAULT_INSERT: the shipped drum model
     model: Path | None = None
     bank: Path | None = None  # a sample bank directory for the sampler voice
-    rave_backend: str = "torchscript"
+    rave_backend: str = "auto"
     stats_json: Path | None = None
     record: Path | None = None
     record_input: Path | None = None
@@ -121,13 +121,14 @@ def _run(opts: LiveOptions) -> dict:
             raise
         in_ch = 0  # no input device at all: run output-only rather than refuse
     processor = make_insert(opts.insert, opts.samplerate, opts.model, opts.rave_backend)
-    bank = None
+    bank = kit = None
     if opts.bank is not None:
-        from engine.bank.pack import load_for_engine
+        from engine.bank.pack import kit_map, load_for_engine
 
         bank = load_for_engine(opts.bank, opts.samplerate)
+        kit = kit_map(opts.bank)
     engine = build_engine(opts.samplerate, in_ch, out_ch, processor, opts.preset,
-                          blocksize=opts.blocksize, bank=bank)
+                          blocksize=opts.blocksize, bank=bank, kit_map=kit)
     if opts.record is not None:
         engine.enable_recording(opts.record, opts.record_input)
 

@@ -41,7 +41,7 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
                  blocksize: int = 128, insert: str = "reverb",
                  preset: Preset | None = None,
                  model_path: Path | None = None,
-                 rave_backend: str = "torchscript") -> tuple[np.ndarray, Engine]:
+                 rave_backend: str = "auto") -> tuple[np.ndarray, Engine]:
     """Render ``x (frames, channels)`` through the engine; returns the output and engine.
 
     ``preset`` brings its macro assignments and LFO routes too; ``params`` override values.
@@ -61,7 +61,7 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
 
 def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 128,
                 float_output: bool = False, force: bool = False, insert: str = "reverb",
-                model_path: Path | None = None, rave_backend: str = "torchscript") -> Engine:
+                model_path: Path | None = None, rave_backend: str = "auto") -> Engine:
     """Render ``src`` to ``dst`` (WAV or FLAC); nothing is left at ``dst`` on failure."""
     dst = Path(dst)
     suffix = dst.suffix.lower()

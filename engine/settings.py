@@ -46,10 +46,11 @@ def resolve_preset(name: str | None, assignments: list[str] | None) -> Preset | 
 
 def build_engine(sample_rate_hz: int, in_channels: int, out_channels: int, processor,
                  preset: Preset | None = None, params: dict[str, float] | None = None,
-                 blocksize: int = 128, bank: tuple | None = None):
+                 blocksize: int = 128, bank: tuple | None = None, kit_map=None):
     """An Engine settled on ``preset`` (values, macro assignments, LFO routes) plus ``params``.
 
-    ``bank``: the sampler's ``(audio, table)`` from ``engine.bank.pack.load_for_engine``.
+    ``bank``: the sampler's ``(audio, table)`` from ``engine.bank.pack.load_for_engine``;
+    ``kit_map``: the bank slice each drum voice plays (``engine.bank.pack.kit_map``).
     """
     from engine.engine import Engine
     from presets.apply import apply_preset
@@ -57,7 +58,7 @@ def build_engine(sample_rate_hz: int, in_channels: int, out_channels: int, proce
     values = {**(preset.full_params() if preset else {}), **(params or {})}
     try:
         engine = Engine(sample_rate_hz, in_channels, out_channels, processor,
-                        blocksize=blocksize, params=values, bank=bank)
+                        blocksize=blocksize, params=values, bank=bank, kit_map=kit_map)
         if preset is not None:
             apply_preset(engine, dataclasses.replace(preset, params=values))
     except KeyError as exc:

@@ -76,9 +76,10 @@ class LiveStream:
         lat = out["latency"]
         lat["portaudio_input_ms"] = in_ms
         lat["portaudio_output_ms"] = out_ms
-        lat["dry_path_ms"] = in_ms + out_ms
-        lat["worker_path_ms"] = in_ms + out_ms + lat["worker_ring_ms"] + 1e3 * lat.get(
-            "processor_delay_frames", 0) / self.engine.sample_rate_hz
+        lookahead_ms = 1e3 * lat["master_lookahead_frames"] / self.engine.sample_rate_hz
+        lat["dry_path_ms"] = in_ms + out_ms + lookahead_ms
+        if "worker_engine_ms" in lat:  # mic to speaker through the worker (model) path
+            lat["worker_path_ms"] = in_ms + out_ms + lat["worker_engine_ms"]
         return out
 
     def __enter__(self) -> LiveStream:

@@ -10,6 +10,7 @@ to dry instead of waiting (engine/graph.py).
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -77,6 +78,21 @@ class PedalboardInsert:
         return self.board(block, self.sample_rate_hz, reset=False)
 
 
+# SCHED_FIFO priority of the worker thread: under JACK (jackd -P 70, its clients above)
+# and over every ordinary thread. At normal priority a busy 2-core machine preempted the
+# drum model's worker for several milliseconds now and then, and the return ring ran dry.
+WORKER_RT_PRIORITY = 10
+
+
+def _raise_priority() -> bool:
+    """Put the calling thread on SCHED_FIFO; False (and no change) where not permitted."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(WORKER_RT_PRIORITY))
+    except (AttributeError, OSError):  # not Linux, or no real-time rights (no rtkit/limits)
+        return False
+    return True
+
+
 class Worker:
     """Moves blocks from the send ring through a processor into the return ring."""
 
@@ -91,6 +107,7 @@ class Worker:
         self.errors = 0
         self.last_error = ""
         self.semaphore = Semaphore()
+        self.realtime = False  # whether the live thread got SCHED_FIFO
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -143,6 +160,7 @@ class Worker:
             self._thread = None
 
     def _run(self) -> None:
+        self.realtime = _raise_priority()
         while not self._stop.is_set():
             self.semaphore.wait(0.1)
             self.step()

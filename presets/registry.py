@@ -123,6 +123,13 @@ REGISTRY: tuple[Param, ...] = (
                     -60.0, 6.0, 0.0),
         )
     ),
+    # voice to drums: 0 = the trigger path (drums stem) alone, 1 = the neural drum model
+    # (worker stem) alone, 0.5 = both at full level (engine/graph.py, _blend_gain)
+    Param("drum_blend", "Trigger / model blend", "", 0.0, 1.0, 0.5),
+    # with a sample bank (--bank), drum hits play its kick / snare / hat slices instead of
+    # the synth voices (engine/bank/pack.py kit_map); no effect without a bank
+    Param("drum_kit_samples", "Bank samples for drums", "", 0.0, 1.0, 1.0, smoothing_ms=0.0,
+          discrete=True),
     # beatbox trigger (dsp/beatbox.py): mic hits -> drum voices, read every block
     # (off by default so a plain render is the voice chain alone; the factory presets,
     # and so `musicmill run`, turn it on)

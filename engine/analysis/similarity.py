@@ -10,7 +10,11 @@
 - ``centroid_diff_hz``: long-term spectral centroid, rendered minus original (brightness).
 - ``chroma_correlation`` (-1..1): Pearson correlation of the chromagrams averaged over
   CHROMA_BLOCK_S blocks (harmony, and its progression at that resolution).
+- ``centroid_rel_error``: ``|centroid_diff_hz|`` / original centroid (0.2 = 20 %); ``None``
+  for a silent original.
 - ``rms_ratio``: RMS(rendered) / RMS(original), linear amplitude (-6 dB -> 0.501).
+- ``rms_envelope_correlation`` (-1..1): Pearson correlation of the two RMS envelopes
+  (ENVELOPE_FRAME_S frames every ENVELOPE_HOP_S): do the levels rise and fall together.
 - ``onset_f_measure`` (0..1) and ``onset_offset_ms`` {"mean", "median", "matched"}: onsets
   from the causal detector :mod:`dsp.onset` on both, matched by ``mir_eval`` within
   ``onset_window_s`` (50 ms); offsets are rendered minus original (positive = late). Both
@@ -70,6 +74,8 @@ N_MFCC = 20
 CHROMA_BLOCK_S = 0.5
 MRSTFT_FFT_SIZES = (512, 1024, 2048)
 ONSET_WINDOW_S = 0.05
+ENVELOPE_FRAME_S = 0.02  # short enough to follow single drum hits
+ENVELOPE_HOP_S = 0.005
 MIN_RELIABLE_S = 0.5  # shorter clips get a note: a handful of frames, detector not warmed up
 _EPS_MAG = 1e-7  # magnitude floor before the log in the MR-STFT distance (-140 dBFS)
 
@@ -248,6 +254,10 @@ def compare_arrays(
         rms_ratio = rms_b / rms_a
     else:
         rms_ratio = 1.0 if rms_b == 0.0 else math.inf
+    env_frame = max(2, int(round(ENVELOPE_FRAME_S * sr)))
+    env_hop = max(1, int(round(ENVELOPE_HOP_S * sr)))
+    envelope_corr = _pearson(features.rms(ma, env_frame, env_hop),
+                             features.rms(mb, env_frame, env_hop))
     rms_score = min(rms_ratio, 1.0 / rms_ratio) if 0.0 < rms_ratio < math.inf else (
         1.0 if rms_ratio == 1.0 else 0.0)
     # Timing.
@@ -303,8 +313,10 @@ def compare_arrays(
         "mfcc_similarity": mfcc_similarity,
         "mfcc_distance": mfcc_distance,
         "centroid_diff_hz": cb - ca,
+        "centroid_rel_error": abs(cb - ca) / ca if ca > 0.0 else None,
         "chroma_correlation": chroma_corr,
         "rms_ratio": _finite_or_none(rms_ratio),
+        "rms_envelope_correlation": envelope_corr,
         "onset_f_measure": onset_f,
         "onset_offset_ms": onset_offset,
         "mrstft_distance": mrstft_distance(ma, mb),
@@ -317,11 +329,12 @@ def compare_files(
     path_a: str | Path,
     path_b: str | Path,
     weights: str | Mapping[str, float] | None = None,
+    onset_window_s: float = ONSET_WINDOW_S,
 ) -> dict[str, Any]:
     """:func:`compare_arrays` on two audio files (original, rendered); UsageError if unreadable."""
     a, sr_a = read_audio(path_a)
     b, sr_b = read_audio(path_b)
     try:
-        return compare_arrays(a, sr_a, b, sr_b, weights)
+        return compare_arrays(a, sr_a, b, sr_b, weights, onset_window_s)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

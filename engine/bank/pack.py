@@ -37,3 +37,25 @@ def load_for_engine(bank_dir: Path | str, sample_rate_hz: int) -> tuple[np.ndarr
         raise UsageError(f"sample bank {bank_dir}: {total_s:.0f} s of audio is over the "
                          f"{MAX_BANK_SECONDS:.0f} s a live bank may hold")
     return sampler.pack_bank(slices, [s.midi_note for s in index.slices])
+
+
+# Which bank class plays each drum voice (presets.registry.DRUM_VOICES order); toms have no
+# class of their own and stay on the synth.
+VOICE_CLASSES = ("kick", "snare", "hat", "hat", None, None, None, "snare")
+
+
+def kit_map(bank_dir: Path | str) -> np.ndarray:
+    """Per drum voice, the bank slice its hits play: the first slice of the voice's class
+    in index order (so a user picks a kit by the order of the files given to ``samples
+    build``), -1 where the bank has none. ``UsageError`` for a broken bank."""
+    from engine.bank.index import read_index
+
+    try:
+        index = read_index(Path(bank_dir))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"sample bank {bank_dir}: {exc}") from None
+    first: dict[str, int] = {}
+    for i, s in enumerate(index.slices):
+        first.setdefault(s.class_, i)
+    return np.array([first.get(c, -1) if c is not None else -1 for c in VOICE_CLASSES],
+                    dtype=np.float64)

@@ -31,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seconds", type=float, default=10.0, help="audio to process per runtime")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=run_rave)
+    dm = kinds.add_parser("drums", help="neural drum model encode+decode: TorchScript vs ONNX "
+                          "Runtime, 1 thread, one latent frame (256 samples) per call")
+    dm.add_argument("model", nargs="?", type=Path, default=None, metavar="MODEL",
+                    help="drum-model .ts (default: the shipped models/drum_ae/drums.ts)")
+    dm.add_argument("--seconds", type=float, default=10.0, help="audio to process per runtime")
+    dm.add_argument("--json", action="store_true")
+    dm.set_defaults(func=run_drums)
 
 
 def _ratio(a: float, b: float) -> str:
@@ -85,7 +92,25 @@ def run_rave(args: argparse.Namespace) -> int:
         raise UsageError(f"{model}: no such file")
     if args.seconds <= 0:
         raise UsageError("--seconds must be positive")
-    result = bench_rave_full(model, args.seconds)
+    return _print_model_bench(model, bench_rave_full(model, args.seconds), args)
+
+
+def run_drums(args: argparse.Namespace) -> int:
+    """The drum model's worker path on both runtimes (its ONNX graphs are our own export)."""
+    from engine.errors import UsageError
+    from models.drum_ae.shipped import SHIPPED_MODEL, drum_onnx_graphs
+    from models.rave.onnx_backend import bench_rave_full
+
+    model = args.model or SHIPPED_MODEL
+    if not Path(model).is_file():
+        raise UsageError(f"{model}: no such file")
+    if args.seconds <= 0:
+        raise UsageError("--seconds must be positive")
+    result = bench_rave_full(model, args.seconds, onnx_path=drum_onnx_graphs(model))
+    return _print_model_bench(model, result, args)
+
+
+def _print_model_bench(model: Path, result: dict, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"model": str(model), **result}, indent=2))
         return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.analysis.similarity import COMPONENTS, DEFAULT_WEIGHTS, compare_files
+from engine.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("original", type=Path, metavar="ORIGINAL", help="reference audio file")
     p.add_argument("rendered", type=Path, metavar="RENDERED", help="audio file to judge")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--onset-window-ms", type=float, default=50.0, metavar="MS",
+                   help="onsets within this many ms count as matched (default 50)")
     p.add_argument("--weights", metavar="NAME=W,...",
                    help=f"weights of the overall score (default {defaults})")
     p.set_defaults(func=run)
@@ -53,7 +56,10 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the comparison; 0 on success. Bad files raise UsageError (exit 2 in engine.cli)."""
-    result = compare_files(args.original, args.rendered, args.weights)
+    if not 0.0 < args.onset_window_ms <= 1000.0:
+        raise UsageError(f"--onset-window-ms {args.onset_window_ms:g} must be in (0, 1000]")
+    result = compare_files(args.original, args.rendered, args.weights,
+                           args.onset_window_ms / 1e3)
     if args.json:
         print(json.dumps(_json_safe(result)))
         return 0
@@ -64,8 +70,11 @@ def run(args: argparse.Namespace) -> int:
         ("MFCC similarity", _fmt(result["mfcc_similarity"], ".3f"), "0..1"),
         ("MFCC distance", _fmt(result["mfcc_distance"], ".2f"), "dB"),
         ("Centroid difference", _fmt(result["centroid_diff_hz"], "+.1f"), "Hz"),
+        ("Centroid error", _fmt(None if result["centroid_rel_error"] is None
+                                else 100.0 * result["centroid_rel_error"], ".1f"), "%"),
         ("Chroma correlation", _fmt(result["chroma_correlation"], ".3f"), "-1..1"),
         ("RMS ratio", _fmt(result["rms_ratio"], ".3f"), "x"),
+        ("RMS envelope corr.", _fmt(result["rms_envelope_correlation"], ".3f"), "-1..1"),
         ("Onset F-measure", _fmt(result["onset_f_measure"], ".3f"), "0..1"),
         ("Onset offset (median)", _fmt(offset["median"], "+.1f"), "ms"),
         ("Onset offset (mean)", _fmt(offset["mean"], "+.1f"), "ms"),

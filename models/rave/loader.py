@@ -20,7 +20,8 @@ How the properties are told:
   (transposed convolutions still report their stride alignment, so they are ignored).
   For non-streaming exports it is measured: an impulse at the end of a block that changes
   output *before* it means the convolutions look ahead (non-causal).
-* **delay_samples**: measured, not read. Two runs from the loaded state over blocks of the
+* **delay_samples**: measured, not read (unless the export declares ``latency_samples``, as
+  MusicMill's drum model does). Two runs from the loaded state over blocks of the
   compression ratio, one on silence and one with a unit impulse at the start of block 1,
   with the same random seeds per block (``encode`` samples the posterior, see
   ``models/rave/processor.py``). The first output sample that differs is where the input
@@ -81,6 +82,13 @@ class RaveModel:
         self.streaming = any("cache" in name.split(".") for name, _ in module.named_buffers())
         self._causal: bool | None = _structural_causal(module) if self.streaming else None
         self._delay: int | None = None
+        # MusicMill's own exports (models/drum_ae) declare both: a trained model's delay is
+        # where its output lands, which the first-influence probe below cannot see.
+        declared = _optional_number(module, ("latency_samples",))
+        if declared is not None:
+            self._delay = int(declared)
+        if isinstance(getattr(module, "is_causal", None), bool):
+            self._causal = bool(module.is_causal)
         if not self.streaming:
             warnings.warn(f"{path.name}: not a streaming export; run in blocks it restarts "
                           "every block from silence, so the output clicks at block edges",

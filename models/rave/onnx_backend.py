@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +53,15 @@ def _digest(path: Path) -> str:
 
 
 def onnx_graphs(ts_path: Path | str, onnx_path: Path | str | None = None,
-                cache: Path | None = None) -> Path:
+                cache: Path | None = None,
+                exporter: Callable[[Path, Path], Any] = export_onnx) -> Path:
     """The ``MODEL.onnx`` base name whose encode/decode graphs match ``ts_path``.
 
     With ``onnx_path`` the graphs must already exist there (``UsageError`` otherwise).
     Without, they are exported once into ``cache`` (default :func:`cache_dir`), keyed by
     the .ts content so an edited model file is never served stale graphs. The export
     writes each file atomically, so a crash mid-export leaves no half graph behind.
+    ``exporter(ts_path, base)`` writes the graphs (default: RAVE's, ``onnx_export``).
     """
     if onnx_path is not None:
         base = Path(onnx_path)
@@ -71,7 +74,7 @@ def onnx_graphs(ts_path: Path | str, onnx_path: Path | str | None = None,
     base = (cache or cache_dir()) / _digest(ts_path) / "model.onnx"
     if not all(p.is_file() for p in onnx_paths(base)):
         base.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(ts_path, base)
+        exporter(ts_path, base)
     return base
 
 

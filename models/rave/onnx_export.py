@@ -44,7 +44,7 @@ def onnx_paths(onnx_path: Path | str) -> tuple[Path, Path]:
     return path.with_name(f"{stem}.encode.onnx"), path.with_name(f"{stem}.decode.onnx")
 
 
-def _state_names(n: int) -> tuple[list[str], list[str]]:
+def state_names(n: int) -> tuple[list[str], list[str]]:
     return [f"state_in_{k}" for k in range(n)], [f"state_out_{k}" for k in range(n)]
 
 
@@ -55,10 +55,8 @@ def _export_one(module: StreamingEncoder | StreamingDecoder, inputs: list[torch.
     The states' saved values become defaults (initializers with the input's name), so the
     graph stays runnable without the caller knowing the export's warm-up caches.
     """
-    import onnx
-
     states = module.initial_states(1)
-    state_in, state_out = _state_names(len(states))
+    state_in, state_out = state_names(len(states))
     wrapper = FlatStateWrapper(module, len(inputs) - 1).eval()
     dynamic: dict[str, dict[int, str]] = {name: {0: "batch", 2: "time"} for name in input_names}
     dynamic[output_name] = {0: "batch", 2: "time"}
@@ -72,11 +70,19 @@ def _export_one(module: StreamingEncoder | StreamingDecoder, inputs: list[torch.
                           input_names=input_names + state_in,
                           output_names=[output_name, *state_out],
                           dynamic_axes=dynamic, opset_version=OPSET)
-        model = onnx.load(str(tmp))
-        for name, value in zip(state_in, states, strict=True):
-            model.graph.initializer.append(onnx.numpy_helper.from_array(value.numpy(), name))
-        onnx.checker.check_model(model)
-        onnx.save(model, str(tmp))
+        store_state_defaults(tmp, state_in, states)
+
+
+def store_state_defaults(path: Path, names: list[str], states: list[torch.Tensor]) -> None:
+    """Give the graph at ``path`` its states' values as defaults of the ``names`` inputs
+    (initializers with the input's name), check it and save it back."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for name, value in zip(names, states, strict=True):
+        model.graph.initializer.append(onnx.numpy_helper.from_array(value.numpy(), name))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def export_onnx(ts_path: Path | str, onnx_path: Path | str,

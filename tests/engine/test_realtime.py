@@ -99,6 +99,46 @@ def test_soak_no_late_blocks_no_underruns_and_every_sample_recorded(metronome, t
     np.testing.assert_allclose(y, expected, atol=1e-6)
 
 
+def test_soak_with_the_shipped_drum_model_on_the_worker(metronome):
+    """The default neural path live: the drum model on ONNX Runtime on the worker, the
+    beatbox trigger in the callback, clicks at the input; nothing late, nothing short."""
+    from models.drum_ae.shipped import make_drums_insert
+
+    engine = Engine(48000, 2, 2, make_drums_insert(48000), blocksize=128,
+                    params={"beatbox_trigger": 1.0})
+    before = _ports()
+    stream = LiveStream(engine)
+    stream.start()
+    try:
+        for port in sorted(p for p in _ports() - before if ":in_" in p):
+            subprocess.run(["jack_connect", metronome, port], check=True)
+        time.sleep(WARMUP_S)
+        warm = engine.snapshot()
+        time.sleep(SOAK_S / 2)
+        snap = stream.snapshot()
+    finally:
+        stream.stop()
+    final = engine.snapshot()
+    assert final["over_budget_blocks"] - warm["over_budget_blocks"] == 0
+    assert snap["late_blocks"] - warm["late_blocks"] <= SOAK_S / 4
+    # The model takes ~1.5 ms of each 5.3 ms block live here (0.6 ms offline: the 2-vCPU
+    # VM shares its cores with jackd and the callback) and now and then 3-6 ms, so the
+    # return ring (3 callback periods of slack) ran short 0-6 times in 10 s at normal
+    # priority; with the worker on SCHED_FIFO 0 in most runs, at worst 1 so far. A gap,
+    # recorded in the README: a dropout of the model stem, not of the output.
+    assert snap["worker"]["realtime_priority"]
+    assert snap["worker_underruns"] - warm["worker_underruns"] <= 2
+    assert final["worker"]["errors"] == 0
+    assert final["nonfinite_replaced"] == 0
+    lat = snap["latency"]
+    # 128-frame blocks: ring 256 + 256 frames, the model's 112-sample delay, the limiter's
+    # 96-frame lookahead (15.0 ms), then PortAudio's own input + output buffering.
+    assert lat["worker_ring_frames"] == 512
+    assert lat["worker_engine_ms"] == pytest.approx(1e3 * (512 + 112 + 96) / 48000)
+    assert lat["worker_path_ms"] == pytest.approx(
+        lat["worker_engine_ms"] + lat["portaudio_input_ms"] + lat["portaudio_output_ms"])
+
+
 def test_run_command_writes_stats_json(jack_server, tmp_path):
     stats_path = tmp_path / "stats.json"
     proc = subprocess.run(

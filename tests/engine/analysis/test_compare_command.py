@@ -12,7 +12,8 @@ from engine import cli
 
 SR = 44100
 KEYS = {"overall", "mfcc_similarity", "mfcc_distance", "centroid_diff_hz", "chroma_correlation",
-        "rms_ratio", "onset_f_measure", "onset_offset_ms", "mrstft_distance", "bands", "notes"}
+        "rms_ratio", "onset_f_measure", "onset_offset_ms", "mrstft_distance", "bands", "notes",
+        "centroid_rel_error", "rms_envelope_correlation"}
 
 
 @pytest.fixture(autouse=True)
@@ -75,3 +76,19 @@ def test_bad_weights_exit_2(files, capsys):
     a, b = files
     assert cli.main(["compare", str(a), str(b), "--weights", "loudness=1"]) == 2
     assert "unknown component" in capsys.readouterr().err
+
+
+def test_onset_window_option(files, tmp_path, capsys):
+    import soundfile as sf
+
+    a, _ = files
+    x, sr = sf.read(a)
+    late = tmp_path / "late.wav"
+    sf.write(late, np.concatenate([np.zeros(int(0.03 * sr)), x])[: x.shape[0]], sr)
+    # Hits 30 ms late match within the default 50 ms and miss at 20 ms.
+    assert cli.main(["compare", str(a), str(late), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["onset_f_measure"] == 1.0
+    assert cli.main(["compare", str(a), str(late), "--json", "--onset-window-ms", "20"]) == 0
+    assert json.loads(capsys.readouterr().out)["onset_f_measure"] == 0.0
+    assert cli.main(["compare", str(a), str(late), "--onset-window-ms", "0"]) == 2
+    assert "--onset-window-ms" in capsys.readouterr().err

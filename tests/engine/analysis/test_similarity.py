@@ -14,7 +14,8 @@ from engine.resample import resample
 
 SR = 44100
 KEYS = {"overall", "mfcc_similarity", "mfcc_distance", "centroid_diff_hz", "chroma_correlation",
-        "rms_ratio", "onset_f_measure", "onset_offset_ms", "mrstft_distance", "bands", "notes"}
+        "rms_ratio", "onset_f_measure", "onset_offset_ms", "mrstft_distance", "bands", "notes",
+        "centroid_rel_error", "rms_envelope_correlation"}
 
 
 def percussive(sr: int = SR, seconds: float = 3.0, seed: int = 0) -> np.ndarray:
@@ -46,8 +47,10 @@ def test_identity_scores_one_with_zero_distances(drums):
     assert r["mfcc_similarity"] == pytest.approx(1.0)
     assert r["mfcc_distance"] == 0.0
     assert r["centroid_diff_hz"] == 0.0
+    assert r["centroid_rel_error"] == 0.0
     assert r["chroma_correlation"] == pytest.approx(1.0)
     assert r["rms_ratio"] == pytest.approx(1.0)
+    assert r["rms_envelope_correlation"] == pytest.approx(1.0)
     assert r["onset_f_measure"] == 1.0
     assert r["onset_offset_ms"]["mean"] == 0.0 and r["onset_offset_ms"]["median"] == 0.0
     assert r["onset_offset_ms"]["matched"] >= 10
@@ -78,6 +81,26 @@ def test_gain_change_only_moves_rms_ratio(drums):
     assert r["onset_offset_ms"]["median"] == pytest.approx(0.0, abs=1.0)
     assert r["centroid_diff_hz"] == pytest.approx(0.0, abs=1e-6)
     assert all(b["diff_db"] == pytest.approx(-6.0, abs=0.01) for b in r["bands"])
+    assert r["rms_envelope_correlation"] == pytest.approx(1.0)
+
+
+def test_envelope_correlation_follows_timing_and_centroid_error_is_relative(drums):
+    # Hits 30 ms late no longer line up with the 20 ms envelope frames: correlation drops.
+    d = int(round(0.030 * SR))
+    late = np.concatenate((np.zeros(d), drums))[: drums.shape[0]]
+    assert compare_arrays(drums, SR, late, SR)["rms_envelope_correlation"] < 0.5
+    # Steady noise has no envelope in common with the hits.
+    noise = 0.1 * np.random.default_rng(3).standard_normal(drums.shape[0])
+    assert abs(compare_arrays(drums, SR, noise, SR)["rms_envelope_correlation"]) < 0.2
+    # A one-pole low-pass darkens the clip: the relative error is |diff| / original.
+    from scipy.signal import lfilter
+    dark = lfilter([0.2], [1.0, -0.8], drums)
+    r = compare_arrays(drums, SR, dark, SR)
+    assert r["centroid_diff_hz"] < 0.0
+    from dsp.features import spectral_centroid_hz
+    orig = spectral_centroid_hz(drums, SR)
+    assert r["centroid_rel_error"] == pytest.approx(-r["centroid_diff_hz"] / orig)
+    assert 0.2 < r["centroid_rel_error"] < 1.0
 
 
 def test_white_noise_against_sine_scores_low():

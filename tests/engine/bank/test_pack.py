@@ -41,3 +41,25 @@ def test_slices_are_laid_end_to_end_at_the_engine_rate(bank, rate):
 def test_a_missing_bank_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="absent: no such directory"):
         load_for_engine(tmp_path / "absent", 48000)
+
+
+def test_kit_map_takes_the_first_slice_of_each_voice_class(tmp_path):
+    from engine.bank.index import BankIndex, Slice, write_bank
+    from engine.bank.pack import kit_map
+    from presets.registry import DRUM_VOICES
+
+    def make_slice(i, cls, pitch_hz=None):
+        return Slice(file=f"slices/{i:04d}.wav", source="in.wav", start_s=0.5 * i,
+                     duration_s=0.01, pitch_hz=pitch_hz,
+                     midi_note=None if pitch_hz is None else 57.0, peak_dbfs=-6.0,
+                     rms_db=-12.5, loudness_lufs=None, centroid_hz=321.5, class_=cls)
+
+    slices = (make_slice(0, "tonal", 220.0), make_slice(1, "hat"), make_slice(2, "kick"),
+              make_slice(3, "hat"))
+    audio = [np.zeros(480, np.float32) for _ in slices]
+    write_bank(tmp_path / "kit", BankIndex(slices=slices), audio)
+    m = dict(zip(DRUM_VOICES, kit_map(tmp_path / "kit"), strict=True))
+    assert m == {"kick": 2, "snare": -1, "hat_closed": 1, "hat_open": 1, "tom_low": -1,
+                 "tom_mid": -1, "tom_high": -1, "clap": -1}
+    with pytest.raises(UsageError, match="absent"):
+        kit_map(tmp_path / "absent")

@@ -1,0 +1,71 @@
+"""The drum model that ships with MusicMill, as the engine's default worker insert.
+
+``drums.ts`` beside this file is the trained model (``musicmill drum-model train``, command
+and results in the README and docs/BENCHMARKS.md) in the RAVE TorchScript interface. The
+worker runs it through the RAVE worker insert (``models/rave``: resampling, latent controls,
+dry/wet), on ONNX Runtime by default: the graphs are exported from the ``.ts`` once into
+the user cache (``$XDG_CACHE_HOME/musicmill/drum-onnx/<sha256>/``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import torch
+
+from engine.errors import UsageError
+from models.drum_ae.network import DrumAE
+
+SHIPPED_MODEL = Path(__file__).with_name("drums.ts")
+
+
+def load_network(ts_path: Path | str) -> DrumAE:
+    """The :class:`DrumAE` inside a drum-model ``.ts`` (weights only; the file's code is
+    not run). ``UsageError`` if the file is not one of our drum-model exports."""
+    ts_path = Path(ts_path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module = torch.jit.load(str(ts_path), map_location="cpu")
+        weights = {k[len("model."):]: v for k, v in module.state_dict().items()
+                   if k.startswith("model.")}
+        net = DrumAE()
+        net.load_state_dict(weights)
+    except (RuntimeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{ts_path}: not a MusicMill drum-model export: {first}") from None
+    return net.eval()
+
+
+def _export(ts_path: Path, base: Path) -> None:
+    from models.drum_ae.export import export_onnx
+
+    export_onnx(load_network(ts_path), base)
+
+
+def drum_onnx_graphs(ts_path: Path | str) -> Path:
+    """The cached ``MODEL.onnx`` base name of the graphs for ``ts_path`` (exported once)."""
+    from models.rave.onnx_backend import cache_dir, onnx_graphs
+
+    return onnx_graphs(ts_path, cache=cache_dir().parent / "drum-onnx", exporter=_export)
+
+
+def make_drums_insert(sample_rate_hz: float, model_path: Path | str | None = None,
+                      backend: str = "onnx", seed: int | None = None):
+    """The worker insert playing the drum model (default: the shipped one).
+
+    ``backend``: ``"onnx"`` (ONNX Runtime, the default: several times faster) or
+    ``"torchscript"``. One latent frame (256 samples at 48 kHz) per model call.
+    """
+    from models.rave.loader import load_rave
+
+    path = Path(model_path) if model_path is not None else SHIPPED_MODEL
+    model = load_rave(path)
+    if backend == "onnx":
+        from models.rave.onnx_backend import RaveOnnxProcessor
+
+        return RaveOnnxProcessor(model, drum_onnx_graphs(path), sample_rate_hz, seed=seed)
+    from models.rave.processor import RaveProcessor
+
+    return RaveProcessor(model, sample_rate_hz, seed=seed)
