@@ -6,6 +6,7 @@ numbers. Everything works on mono float32 at :data:`SAMPLE_RATE_HZ`, offline.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from dsp import loudness, onset, pitch
 from dsp.features import spectral_centroid_hz
 from engine.audio_io import read_audio
 from engine.bank.index import (
+    CLASSES,
     SAMPLE_RATE_HZ,
     SLICES_DIR,
     BankIndex,
@@ -292,13 +294,24 @@ def _why_empty(source: str, peak_dbfs: float, min_ms: float) -> str:
 
 def build_bank(inputs: Sequence[str | Path], bank_dir: str | Path, min_ms: float = 30.0,
                max_ms: float = 2000.0, force: bool = False,
-               warn: Callable[[str], None] | None = None) -> BankIndex:
+               warn: Callable[[str], None] | None = None,
+               classes: Sequence[str] | None = None) -> BankIndex:
     """Slice and analyse ``inputs``, write the bank to ``bank_dir``, return its index.
 
-    Raises :class:`UsageError` (one line) for an unusable input, a BANK_DIR that may not be
-    written, or when no input gives a slice; nothing is left behind then. An input without
-    slices among others that have some is reported through ``warn`` and skipped.
+    ``classes``: one class per input, given to every slice of that input instead of the
+    estimated one (a drum kit: ``kick``, ``snare``, ``hat``). Raises :class:`UsageError`
+    (one line) for an unusable input or class list, a BANK_DIR that may not be written, or
+    when no input gives a slice; nothing is left behind then. An input without slices
+    among others that have some is reported through ``warn`` and skipped.
     """
+    if classes is not None:
+        if len(classes) != len(inputs):
+            raise UsageError(f"--classes has {len(classes)} entries for {len(inputs)} inputs; "
+                             "give one class per input")
+        bad = [c for c in classes if c not in CLASSES]
+        if bad:
+            raise UsageError(f"unknown class {bad[0]!r}; choose from {', '.join(CLASSES)}")
+    forced = dict(zip((str(p) for p in inputs), classes or (), strict=False))
     check_target(bank_dir, force)  # before the slow part
     sources: list[str] = []
     seen: set[Path] = set()
@@ -322,6 +335,8 @@ def build_bank(inputs: Sequence[str | Path], bank_dir: str | Path, min_ms: float
     found.sort(key=lambda item: (item[0], item[1]))
     entries = [analyse(audio, f"{SLICES_DIR}/{i:04d}.wav", source, start)
                for i, (source, start, audio) in enumerate(found)]
+    entries = [dataclasses.replace(e, class_=forced[e.source]) if e.source in forced else e
+               for e in entries]
     index = BankIndex(slices=tuple(entries))
     write_bank(bank_dir, index, [audio for _, _, audio in found], force)
     return index

@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="cut slices longer than this (default 2000)")
     b.add_argument("--force", action="store_true",
                    help="replace an existing bank at BANK_DIR (only a folder with index.json)")
+    b.add_argument("--classes", metavar="C1,C2,...",
+                   help="one class per input (tonal, kick, snare, hat), instead of the "
+                   "estimated ones: e.g. a drum kit for the beatbox and MIDI drum hits")
     b.add_argument("--json", action="store_true", help="print the index instead of a summary")
     b.set_defaults(func=run_build)
 
@@ -50,7 +53,9 @@ def run_build(args: argparse.Namespace) -> int:
     def warn(message: str) -> None:
         print(f"musicmill: warning: {message}", file=sys.stderr)
 
-    index = build_bank(args.inputs, args.output, args.min_ms, args.max_ms, args.force, warn)
+    classes = None if args.classes is None else [c.strip() for c in args.classes.split(",")]
+    index = build_bank(args.inputs, args.output, args.min_ms, args.max_ms, args.force, warn,
+                       classes)
     if args.json:
         print(json.dumps(index_to_json(index), indent=2))
         return 0

@@ -227,3 +227,20 @@ def test_quiet_sound_below_minus_60_dbfs_gives_no_slice(tmp_path):
     with pytest.raises(UsageError, match=r"quiet.wav: no slices \(silent: peak -65.0 dBFS"):
         build.build_bank([tmp_path / "quiet.wav"], tmp_path / "b")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["quiet.wav"]
+
+
+def test_classes_given_per_input_replace_the_estimate(tmp_path):
+    tones, _ = notes()
+    sf.write(tmp_path / "a.wav", tones, SR, subtype="FLOAT")
+    sf.write(tmp_path / "b.wav", drums()[0], SR, subtype="FLOAT")
+    index = build.build_bank([tmp_path / "a.wav", tmp_path / "b.wav"], tmp_path / "k",
+                             classes=["kick", "hat"])
+    by = {s.source: s.class_ for s in index.slices}
+    assert set(by.values()) == {"kick", "hat"}
+    assert {s.class_ for s in index.slices if s.source.endswith("a.wav")} == {"kick"}
+    assert {s.class_ for s in index.slices if s.source.endswith("b.wav")} == {"hat"}
+    with pytest.raises(UsageError, match="one class per input"):
+        build.build_bank([tmp_path / "a.wav"], tmp_path / "x", classes=["kick", "hat"])
+    with pytest.raises(UsageError, match="unknown class 'boom'"):
+        build.build_bank([tmp_path / "a.wav"], tmp_path / "x", classes=["boom"])
+    assert not (tmp_path / "x").exists()
