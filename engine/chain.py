@@ -185,6 +185,14 @@ def load_classifier() -> np.ndarray:
     return load_weights()
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _bank_table(blob, offsets):
+    """The bank's slice table ``(slices, sampler.TABLE_COLS)``, shared by the sampler voice
+    and the drum kit."""
+    table = _state(blob, offsets, K_SAMPLER_TABLE)
+    return table.reshape((table.shape[0] // sampler.TABLE_COLS, sampler.TABLE_COLS))
+
+
 @njit(nogil=True, cache=True)
 def _hit(st, kit, kit_slice, voice, velocity, offset, release) -> None:
     """One drum hit (or a hat's choke): the kit's slice for the voice, else the synth."""
@@ -243,10 +251,8 @@ def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_
         for c in range(3):
             params[v, c] = p[P_DRUM[v, c]]
     drums.process(st, params, x)
-    table = _state(blob, offsets, K_SAMPLER_TABLE)
-    sampler.process(kit, bank, table.reshape((table.shape[0] // sampler.TABLE_COLS,
-                                              sampler.TABLE_COLS)),
-                    _state(blob, offsets, K_KIT_PARAMS), x)
+    sampler.process(kit, bank, _bank_table(blob, offsets), _state(blob, offsets, K_KIT_PARAMS),
+                    x)
 
 
 @njit(nogil=True, cache=True)
@@ -268,9 +274,7 @@ def sampler_voice(blob, offsets, p, note_data, note_idx, bank, x):
     params = _state(blob, offsets, K_SAMPLER_PARAMS)
     for k in range(P_SAMPLER.shape[0]):
         params[k] = p[P_SAMPLER[k]]
-    table = _state(blob, offsets, K_SAMPLER_TABLE)
-    sampler.process(st, bank, table.reshape((table.shape[0] // sampler.TABLE_COLS,
-                                             sampler.TABLE_COLS)), params, x)
+    sampler.process(st, bank, _bank_table(blob, offsets), params, x)
 
 
 def gain_reduction_db(blob: np.ndarray, offsets: np.ndarray) -> dict[str, float]:

@@ -38,7 +38,7 @@ from models.drum_ae.network import (
     SAMPLE_RATE_HZ,
     DrumAE,
 )
-from models.rave.onnx_export import OPSET, onnx_paths, state_names, store_state_defaults
+from models.rave.onnx_export import export_graph, onnx_paths
 
 NOISE_SEED = 20261123
 
@@ -170,26 +170,15 @@ class _FlatDecoder(nn.Module):
         return (audio, *new)
 
 
-def _export_graph(module: nn.Module, inputs: list[Tensor], names: list[str], output: str,
-                  states: list[Tensor], path: Path) -> None:
-    state_in, state_out = state_names(len(states))
-    dynamic: dict[str, dict[int, str]] = {n: {2: "time"} for n in [*names, output]}
-    with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(module.eval(), (*inputs, *states), str(tmp), dynamo=False,
-                          input_names=names + state_in, output_names=[output, *state_out],
-                          dynamic_axes=dynamic, opset_version=OPSET)
-        # Zero defaults for the states: a caller may start without knowing their shapes.
-        store_state_defaults(tmp, state_in, states)
-
-
 def export_onnx(model: DrumAE, onnx_path: Path | str) -> tuple[Path, Path]:
     """Write ``MODEL.encode.onnx`` and ``MODEL.decode.onnx`` for ``-o MODEL.onnx``."""
     model = model.eval()
     enc_path, dec_path = onnx_paths(onnx_path)
-    _export_graph(_FlatEncoder(model),
-                  [torch.zeros(1, 1, COMPRESSION), torch.zeros(1, LATENT_DIMS, 1)],
-                  ["audio", "eps"], "z", model.encoder_states(1), enc_path)
-    _export_graph(_FlatDecoder(model), [torch.zeros(1, LATENT_DIMS, 1)], ["z"], "audio",
-                  decoder_states(model), dec_path)
+    # Batch 1 throughout, as the engine runs them; the states' defaults are zeros, so a
+    # caller may start without knowing their shapes.
+    export_graph(_FlatEncoder(model),
+                 [torch.zeros(1, 1, COMPRESSION), torch.zeros(1, LATENT_DIMS, 1)],
+                 ["audio", "eps"], "z", model.encoder_states(1), enc_path, dynamic_batch=False)
+    export_graph(_FlatDecoder(model), [torch.zeros(1, LATENT_DIMS, 1)], ["z"], "audio",
+                 decoder_states(model), dec_path, dynamic_batch=False)
     return enc_path, dec_path

@@ -7,7 +7,7 @@ is written atomically every ``checkpoint_every`` steps and at the end; ``resume=
 continues from it. The finished model is exported as a RAVE-compatible TorchScript file.
 
 Target alignment: the model is trained to reproduce its input delayed by the PQMF bank's
-own delay (``ALIGN_SAMPLES``), so the identity through the bands is what it learns; the
+own delay (``network.DELAY_SAMPLES``), so the identity through the bands is what it learns; the
 engine reports that delay as part of the path's latency.
 """
 
@@ -28,7 +28,6 @@ from models.drum_ae import corpus
 from models.drum_ae.export import export_torchscript
 from models.drum_ae.network import COMPRESSION, DELAY_SAMPLES, DrumAE
 
-ALIGN_SAMPLES = DELAY_SAMPLES
 STFT_SIZES = (2048, 1024, 512, 256, 128, 64)
 LOG_FLOOR = 1e-5
 
@@ -108,8 +107,8 @@ def loss_terms(model: DrumAE, audio: torch.Tensor, shape_weight: float = 0.0
     """(reconstruction, KL) for a batch ``(B, 1, T)``; ``shape_weight`` adds
     :func:`shape_loss` to the reconstruction."""
     y, mean, std = model(audio)
-    target = audio[..., : audio.shape[-1] - ALIGN_SAMPLES].squeeze(1)
-    out = y[..., ALIGN_SAMPLES:].squeeze(1)
+    target = audio[..., : audio.shape[-1] - DELAY_SAMPLES].squeeze(1)
+    out = y[..., DELAY_SAMPLES:].squeeze(1)
     recon = mrstft_loss(out, target)
     if shape_weight > 0.0:
         recon = recon + shape_weight * shape_loss(out, target)

@@ -55,18 +55,31 @@ def _export_one(module: StreamingEncoder | StreamingDecoder, inputs: list[torch.
     The states' saved values become defaults (initializers with the input's name), so the
     graph stays runnable without the caller knowing the export's warm-up caches.
     """
-    states = module.initial_states(1)
+    wrapper = FlatStateWrapper(module, len(inputs) - 1)
+    export_graph(wrapper, inputs, input_names, output_name, module.initial_states(1), path)
+
+
+def export_graph(wrapper: torch.nn.Module, inputs: list[torch.Tensor], input_names: list[str],
+                 output_name: str, states: list[torch.Tensor], path: Path,
+                 dynamic_batch: bool = True) -> None:
+    """Export ``wrapper(*inputs, *states) -> (output, *new_states)`` to ``path`` atomically.
+
+    States are named ``state_in_k``/``state_out_k`` and ``states`` become their defaults
+    (:func:`store_state_defaults`). The time axis (2) of the inputs and the output is
+    dynamic, and with ``dynamic_batch`` the batch axis (0) of everything too.
+    """
     state_in, state_out = state_names(len(states))
-    wrapper = FlatStateWrapper(module, len(inputs) - 1).eval()
-    dynamic: dict[str, dict[int, str]] = {name: {0: "batch", 2: "time"} for name in input_names}
-    dynamic[output_name] = {0: "batch", 2: "time"}
-    for a, b in zip(state_in, state_out, strict=True):
-        dynamic[a] = dynamic[b] = {0: "batch"}
+    axes = {0: "batch", 2: "time"} if dynamic_batch else {2: "time"}
+    dynamic: dict[str, dict[int, str]] = {name: dict(axes) for name in input_names}
+    dynamic[output_name] = dict(axes)
+    if dynamic_batch:
+        for a, b in zip(state_in, state_out, strict=True):
+            dynamic[a] = dynamic[b] = {0: "batch"}
     with atomic_path(path) as tmp, torch.no_grad(), warnings.catch_warnings():
         # The TorchScript-based exporter is deprecated in favour of dynamo, but our modules
         # have no data-dependent control flow and it needs no onnxscript; hide the notice.
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(wrapper, (*inputs, *states), str(tmp), dynamo=False,
+        torch.onnx.export(wrapper.eval(), (*inputs, *states), str(tmp), dynamo=False,
                           input_names=input_names + state_in,
                           output_names=[output_name, *state_out],
                           dynamic_axes=dynamic, opset_version=OPSET)
