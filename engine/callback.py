@@ -21,8 +21,9 @@ from engine.pointers import address_of, f32_ptr, f64_ptr, i64_ptr, void_ptr
  T_FROM_W_IDX, T_REC_DATA, T_REC_IDX, T_CONFIG, T_STATE, T_STATS, T_METERS, T_HIST,
  T_CLOCK, T_DSP_BLOB, T_DSP_OFFSETS, T_EFFECTIVE, T_META, T_ASSIGN, T_ROUTES, T_LFO_STATES,
  T_LFO_VALUES, T_RETRIGGER, T_MOD_OFFSETS, T_MORPH_AB, T_MORPH_STATE, T_TRIG_DATA,
- T_TRIG_IDX, T_NOTE_DATA, T_NOTE_IDX, T_BANK, T_HITS_DATA, T_HITS_IDX) = range(35)
-N_TABLE_ROWS = 35
+ T_TRIG_IDX, T_NOTE_DATA, T_NOTE_IDX, T_BANK, T_HITS_DATA, T_HITS_IDX, T_VOICE_DATA,
+ T_VOICE_IDX) = range(37)
+N_TABLE_ROWS = 37
 TABLE_ROW = 3
 
 # callback time histogram: 2 us bins up to 40 ms, the last bin catches the rest
@@ -117,6 +118,7 @@ def run_frames(inp, out, n_frames, table):
             _f32_2d(table, T_TRIG_DATA), _i64(table, T_TRIG_IDX),
             _f32_2d(table, T_NOTE_DATA), _i64(table, T_NOTE_IDX), _f32_2d(table, T_BANK),
             _f32_2d(table, T_HITS_DATA), _i64(table, T_HITS_IDX),
+            _f32_2d(table, T_VOICE_DATA), _i64(table, T_VOICE_IDX),
         )
         done += n
     if wake and config[graph.C_SEM_ADDR] != 0:

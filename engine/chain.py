@@ -16,15 +16,26 @@ import functools
 import numpy as np
 from numba import njit
 
-from dsp import beatbox, biquad, compressor, dc_blocker, drums, gate, limiter, sampler, stereo
+from dsp import (
+    beatbox,
+    biquad,
+    compressor,
+    dc_blocker,
+    drums,
+    gate,
+    limiter,
+    sampler,
+    stereo,
+    transcriber,
+)
 from engine import ring
 from presets.registry import DRUM_VOICES, INDEX
 
 (K_DC, K_HPF, K_GATE, K_EQ_LOW, K_EQ_MID, K_EQ_HIGH, K_COMP, K_BUS_COMP, K_WIDTH,
  K_LIMITER, K_DRUMS, K_DRUM_PARAMS, K_BEATBOX, K_BEATBOX_WEIGHTS, K_BEATBOX_EVENTS,
  K_BEATBOX_FEATS, K_SAMPLER, K_SAMPLER_PARAMS, K_SAMPLER_TABLE, K_KIT, K_KIT_PARAMS,
- K_KIT_MAP) = range(22)
-N_KERNELS = 22
+ K_KIT_MAP, K_TRANSCRIBER, K_TRANSCRIBER_EVENTS) = range(24)
+N_KERNELS = 24
 
 DC_CUTOFF_HZ = 5.0
 HPF_Q = 0.7071
@@ -114,6 +125,8 @@ def prepare(sample_rate_hz: float, values: np.ndarray,
     states[K_KIT_PARAMS] = kit_params
     states[K_KIT_MAP] = (np.full(len(DRUM_VOICES), -1.0) if kit_map is None
                          else np.asarray(kit_map, dtype=np.float64).copy())
+    states[K_TRANSCRIBER] = transcriber.prepare(sample_rate_hz)
+    states[K_TRANSCRIBER_EVENTS] = np.zeros(transcriber.MAX_EVENTS * transcriber.EV_SIZE)
     if states[K_KIT_MAP].shape != (len(DRUM_VOICES),):
         raise ValueError(f"kit_map needs one slice (or -1) per drum voice ({len(DRUM_VOICES)})")
     offsets = np.zeros(N_KERNELS + 1, dtype=np.int64)
@@ -275,6 +288,19 @@ def sampler_voice(blob, offsets, p, note_data, note_idx, bank, x):
     for k in range(P_SAMPLER.shape[0]):
         params[k] = p[P_SAMPLER[k]]
     sampler.process(st, bank, _bank_table(blob, offsets), params, x)
+
+
+@njit(nogil=True, cache=True)
+def transcribe_voice(blob, offsets, raw_in, notes_data, notes_idx):
+    """Run the note transcriber on ``raw_in (2, n)``, the unprocessed input, and write its
+    events (``dsp.transcriber`` rows, the callback the only producer) to the voice-notes
+    ring for the MIDI-out thread. A full ring drops them."""
+    events = _state(blob, offsets, K_TRANSCRIBER_EVENTS).reshape(
+        (transcriber.MAX_EVENTS, transcriber.EV_SIZE))
+    n_ev = transcriber.process(_state(blob, offsets, K_TRANSCRIBER), raw_in, raw_in.shape[1],
+                               events)
+    if n_ev > 0:
+        ring.write(notes_data, notes_idx, events.T, 0, n_ev)
 
 
 def gain_reduction_db(blob: np.ndarray, offsets: np.ndarray) -> dict[str, float]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dsp import beatbox, sampler
+from dsp import beatbox, sampler, transcriber
 from engine import chain, graph, ring
 from engine.callback import (
     HIST_BIN_NS,
@@ -50,6 +50,8 @@ from engine.callback import (
     T_TO_W_IDX,
     T_TRIG_DATA,
     T_TRIG_IDX,
+    T_VOICE_DATA,
+    T_VOICE_IDX,
     make_table,
     run_frames,
 )
@@ -143,6 +145,9 @@ class Engine:
         # beatbox trigger events out (callback -> MIDI-out thread), dsp.beatbox rows
         self._hits = ring.make_ring(beatbox.EV_SIZE, 256)
         self._hits_out = np.zeros((beatbox.EV_SIZE, 256), dtype=np.float32)
+        # transcribed voice notes out (callback -> MIDI-out thread), dsp.transcriber rows
+        self._voice = ring.make_ring(transcriber.EV_SIZE, 1024)
+        self._voice_out = np.zeros((transcriber.EV_SIZE, 1024), dtype=np.float32)
         self._build_table()
 
     def _build_table(self) -> None:
@@ -163,6 +168,7 @@ class Engine:
             T_TRIG_DATA: self._triggers[0], T_TRIG_IDX: self._triggers[1],
             T_NOTE_DATA: self._notes[0], T_NOTE_IDX: self._notes[1],
             T_HITS_DATA: self._hits[0], T_HITS_IDX: self._hits[1],
+            T_VOICE_DATA: self._voice[0], T_VOICE_IDX: self._voice[1],
             T_BANK: self.bank_audio,
         })
 
@@ -194,6 +200,22 @@ class Engine:
         """
         k = ring.read(*self._hits, self._hits_out, 0, self._hits_out.shape[1])
         return self._hits_out[:, :k].T.copy()
+
+    # -- transcription -----------------------------------------------------------------
+    def enable_transcription(self, on: bool = True) -> None:
+        """Run the note transcriber on the raw input (``dsp.transcriber``); its events
+        are read with :meth:`read_voice_notes`. Set before starting, or between blocks:
+        the callback reads the switch once per block."""
+        self.config[graph.C_TRANSCRIBE_ON] = int(on)
+
+    def read_voice_notes(self) -> np.ndarray:
+        """Transcriber events since the last call, ``(k, dsp.transcriber.EV_SIZE)`` rows.
+
+        For one consumer thread (MIDI out). The position column is float32: frame-exact
+        for the first 6 minutes, and the sender does not need it (events go out as they
+        come)."""
+        k = ring.read(*self._voice, self._voice_out, 0, self._voice_out.shape[1])
+        return self._voice_out[:, :k].T.copy()
 
     # -- presets ---------------------------------------------------------------------
     def recall(self, values: dict[str, float], morph_ms: float = 0.0) -> None:

@@ -43,8 +43,8 @@ P_DRUM_BLEND = INDEX["drum_blend"]
 
 # config (int64): set before the stream starts, read-only for the callback
 (C_WORKER_ACTIVE, C_WORKER_BLOCK, C_SEM_ADDR, C_RECORD_ON, C_IN_CH, C_OUT_CH, C_STRIP_ON,
- C_MASTER_ON) = range(8)
-CONFIG_LEN = 8
+ C_MASTER_ON, C_TRANSCRIBE_ON) = range(9)
+CONFIG_LEN = 9
 
 # state (float64): the callback's own scalars
 (S_SAMPLE_RATE, S_FALLBACK_MIX, S_FALLBACK_STEP, S_LAST_WET_L, S_LAST_WET_R, S_SAFETY_GAIN,
@@ -297,7 +297,7 @@ def _write_output(out, n, bus, meters, decay_block):
 def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w_idx,
                   from_w_data, from_w_idx, rec_data, rec_idx, config, state, stats, meters,
                   dsp_blob, dsp_offsets, trig_data, trig_idx, note_data, note_idx, bank,
-                  hits_data, hits_idx):
+                  hits_data, hits_idx, voice_data, voice_idx):
     """Process ``n <= MAX_BLOCK_FRAMES`` frames; returns True when the worker should wake.
 
     ``inp`` is ``(n, in_ch)`` and ``out`` ``(n, out_ch)`` interleaved float32, as PortAudio
@@ -323,6 +323,9 @@ def process_block(inp, out, n, p_target, p_current, p_step, bus, to_w_data, to_w
                       bus[2 * STEM_DRUMS: 2 * STEM_DRUMS + 2, :n])
     chain.sampler_voice(dsp_blob, dsp_offsets, p_current, note_data, note_idx, bank,
                         bus[2 * STEM_SAMPLER: 2 * STEM_SAMPLER + 2, :n])
+    if config[C_TRANSCRIBE_ON]:
+        chain.transcribe_voice(dsp_blob, dsp_offsets, bus[ROW_RAW_INPUT: ROW_RAW_INPUT + 2, :n],
+                               voice_data, voice_idx)
     _mix_stems(n, bus, p_target, p_current, p_step)
     _master(n, bus, p_target, p_current, p_step, dsp_blob, dsp_offsets, config)
     _safety(n, bus, state, stats, meters)

@@ -47,6 +47,8 @@ class LiveOptions:
     midi_map: Path | None = None
     midi_out: str | None = None  # a port name, "virtual", or None for no MIDI out
     clock_out: bool = False  # send MIDI clock (at tempo_bpm) on the MIDI output
+    send_notes: bool = False  # transcribe the input and send its notes on the MIDI output
+    notes_channel: int = 0  # MIDI channel (0-15) of the transcribed notes
     morph_ms: float = 500.0  # program changes glide to the new preset over this long
 
 
@@ -131,6 +133,8 @@ def _run(opts: LiveOptions) -> dict:
                           blocksize=opts.blocksize, bank=bank, kit_map=kit)
     if opts.record is not None:
         engine.enable_recording(opts.record, opts.record_input)
+    if opts.send_notes:
+        engine.enable_transcription()
 
     midi = _start_midi(opts, engine)
     midi_out = _start_midi_out(opts, engine)
@@ -178,6 +182,8 @@ def _run(opts: LiveOptions) -> dict:
                         "arrival_to_target_us": d.stats.snapshot()}
     if midi_out is not None:
         snap["midi_out"] = {"notes_sent": midi_out.sent}
+        if midi_out.voice is not None:
+            snap["midi_out"]["voice_notes_sent"] = midi_out.voice.sent
     if opts.stats_json:
         _write_json(opts.stats_json, snap)
     if not opts.quiet:
@@ -239,12 +245,14 @@ def _midi_backend(opts: LiveOptions) -> str:
 
 
 def _start_midi_out(opts: LiveOptions, engine: Engine):
-    """The MIDI-out thread (beatbox hits as drum notes, optional clock), or None."""
+    """The MIDI-out thread (beatbox hits as drum notes, the transcribed voice's notes,
+    optional clock), or None."""
     if opts.midi_out is None:
         return None
     from midi.hits_out import HitsToMidi
     from midi.output import MidiOutput
     from midi.ports import open_output
+    from midi.voice_out import VoiceToMidi
 
     virtual = opts.midi_out == "virtual"
     try:
@@ -252,7 +260,12 @@ def _start_midi_out(opts: LiveOptions, engine: Engine):
                            backend=_midi_backend(opts))
     except OSError as exc:
         raise UsageError(f"MIDI output {opts.midi_out!r}: {exc}") from None
-    return HitsToMidi(engine, MidiOutput(port), clock=opts.clock_out).start()
+    output = MidiOutput(port, channels=(opts.notes_channel,))
+    voice = None
+    if opts.send_notes:
+        output.notes.send_bend_range()  # so the receiver reads our bends as we mean them
+        voice = VoiceToMidi(output.notes)
+    return HitsToMidi(engine, output, clock=opts.clock_out, voice=voice).start()
 
 
 def _with_warmup(snap: dict, warm: dict | None) -> dict:

@@ -41,10 +41,12 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
                  blocksize: int = 128, insert: str = "reverb",
                  preset: Preset | None = None,
                  model_path: Path | None = None,
-                 rave_backend: str = "auto") -> tuple[np.ndarray, Engine]:
+                 rave_backend: str = "auto",
+                 transcribe: bool = False) -> tuple[np.ndarray, Engine]:
     """Render ``x (frames, channels)`` through the engine; returns the output and engine.
 
     ``preset`` brings its macro assignments and LFO routes too; ``params`` override values.
+    ``transcribe`` runs the note transcriber (``engine.read_voice_notes()`` after).
     """
     channels = x.shape[1]
     if channels > 2:
@@ -52,6 +54,7 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
     engine = build_engine(sample_rate_hz, channels, channels,
                           make_insert(insert, sample_rate_hz, model_path, rave_backend),
                           preset, params)
+    engine.enable_transcription(transcribe)
     y = np.zeros_like(x)
     chunk = min(blocksize, engine.max_offline_chunk)
     for start in range(0, x.shape[0], chunk):

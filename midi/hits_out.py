@@ -6,7 +6,9 @@ it. Kick and snare send note-on and, ``NOTE_LENGTH_S`` later, note-off; a hat se
 open hat's note-on at its onset and note-off when the performer's "ts"/"tsss" ends (the
 trigger's release), so receivers that honour note-off follow the hat's length. Notes go
 out on GM channel 10. With ``clock`` the thread also keeps the MIDI clock at the engine's
-``tempo_bpm`` (set by tap, MIDI clock in, presets or MIDI CC).
+``tempo_bpm`` (set by tap, MIDI clock in, presets or MIDI CC). With ``voice`` (a
+:class:`midi.voice_out.VoiceToMidi`) the same thread also sends the transcribed voice's
+notes from the engine's voice-notes ring.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from dsp import beatbox, drums
 from midi.gm_drums import GM_DRUM_CHANNEL, VOICE_NOTES
 from midi.output import MidiOutput
+from midi.voice_out import VoiceToMidi
 from presets.registry import INDEX
 
 POLL_S = 0.002
@@ -28,10 +31,12 @@ NOTE_OF_VOICE = {drums.VOICE_NAMES.index(name): note for name, note in VOICE_NOT
 class HitsToMidi:
     """Forward ``engine.read_hits()`` to ``output`` as drum notes (see module doc)."""
 
-    def __init__(self, engine, output: MidiOutput, clock: bool = False) -> None:
+    def __init__(self, engine, output: MidiOutput, clock: bool = False,
+                 voice: VoiceToMidi | None = None) -> None:
         self.engine = engine
         self.output = output
         self.clock = clock
+        self.voice = voice
         self.sent = 0  # note-ons sent
         self._pending_off: list[tuple[float, int]] = []  # (due time, note)
         self._stop = threading.Event()
@@ -50,6 +55,8 @@ class HitsToMidi:
         for _, note in self._pending_off:
             self._send_off(note)
         self._pending_off.clear()
+        if self.voice is not None:
+            self.voice.end()
 
     def _tempo(self) -> float:
         return float(self.engine.params.target[INDEX["tempo_bpm"]])
@@ -80,6 +87,8 @@ class HitsToMidi:
         while not self._stop.wait(POLL_S):
             now = time.monotonic()
             self.forward(self.engine.read_hits(), now)
+            if self.voice is not None:
+                self.voice.forward(self.engine.read_voice_notes())
             due = [p for p in self._pending_off if p[0] <= now]
             if due:
                 self._pending_off = [p for p in self._pending_off if p[0] > now]

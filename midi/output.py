@@ -31,8 +31,14 @@ def split_pitch(pitch: float, bend_range_semitones: float = 2.0) -> tuple[int, i
     if not bend_range_semitones > 0:
         raise ValueError(f"bend range {bend_range_semitones!r} must be positive (semitones)")
     note = min(max(int(round(pitch)), 0), 127)
-    bend = round((pitch - note) / bend_range_semitones * 8192.0)
-    return note, min(max(bend, -8192), 8191)
+    return note, bend_value(pitch - note, bend_range_semitones)
+
+
+def bend_value(offset_semitones: float, bend_range_semitones: float = 2.0) -> int:
+    """The signed 14-bit bend (-8192..8191) that moves a note by ``offset_semitones``,
+    capped at the bend range."""
+    bend = round(offset_semitones / bend_range_semitones * 8192.0)
+    return min(max(bend, -8192), 8191)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,16 @@ class NoteOutput:
         voice = Voice(note, channel, float(pitch))
         self._sounding[channel] = voice
         return voice
+
+    def bend(self, voice: Voice, pitch: float) -> Voice:
+        """Move sounding ``voice`` to float MIDI ``pitch`` with a pitch bend on its channel
+        (capped at the bend range about its note). Returns the voice at its new pitch."""
+        value = bend_value(pitch - voice.note, self.bend_range_semitones) + BEND_CENTER
+        self._send([0xE0 | voice.channel, value & 0x7F, value >> 7])
+        moved = Voice(voice.note, voice.channel, float(pitch))
+        if self._sounding.get(voice.channel) == voice:
+            self._sounding[voice.channel] = moved
+        return moved
 
     def note_off(self, voice: Voice, velocity: int = 0) -> None:
         """End ``voice`` (release velocity 0-127)."""

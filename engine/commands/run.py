@@ -37,14 +37,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="send beatbox hits as GM drum notes to this port ('virtual' creates one)")
     p.add_argument("--clock-out", action="store_true",
                    help="also send MIDI clock at the engine tempo on --midi-out")
+    p.add_argument("--send-notes", action="store_true",
+                   help="transcribe the input (voice) and send its notes, with pitch bend, "
+                        "on --midi-out")
+    p.add_argument("--notes-channel", type=int, default=1, metavar="1-16",
+                   help="MIDI channel of the transcribed notes (default 1)")
     p.add_argument("--no-jack-autostart", action="store_true",
                    help="fail instead of starting a JACK dummy server when there is no device")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.clock_out and args.midi_out is None:
-        raise UsageError("--clock-out needs --midi-out PORT (or --midi-out virtual)")
+    for flag, given in (("--clock-out", args.clock_out), ("--send-notes", args.send_notes)):
+        if given and args.midi_out is None:
+            raise UsageError(f"{flag} needs --midi-out PORT (or --midi-out virtual)")
+    if not 1 <= args.notes_channel <= 16:
+        raise UsageError(f"--notes-channel {args.notes_channel}: must be 1-16")
     opts = LiveOptions(
         preset=resolve_preset(args.preset, args.assignments), seconds=args.seconds,
         input_device=args.input, output_device=args.output, samplerate=args.samplerate,
@@ -53,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         record=args.record, record_input=args.record_input,
         jack_autostart=not args.no_jack_autostart, midi_in=args.midi_in,
         midi_backend=args.midi_backend, midi_map=args.midi_map, midi_out=args.midi_out,
-        clock_out=args.clock_out)
+        clock_out=args.clock_out, send_notes=args.send_notes,
+        notes_channel=args.notes_channel - 1)
     snap = run_live(opts)
     summary = {k: snap[k] for k in ("seconds", "blocks", "late_blocks", "late_blocks_after_warmup",
                                     "worker_underruns", "callback_max_ms", "callback_p99_ms",

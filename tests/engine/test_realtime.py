@@ -322,3 +322,52 @@ def test_run_sends_midi_clock_at_the_engine_tempo(jack_server, tmp_path):
     # 24 ticks per beat: the mean tick period gives the tempo (timing jitter averages out)
     bpm = 60.0 / (24 * (ticks[-1] - ticks[0]) / (len(ticks) - 1))
     assert abs(bpm - 100.0) < 1.0, bpm
+
+
+def test_run_sends_the_transcribed_notes_of_a_sung_tone_on_midi_out(jack_server, tmp_path):
+    """A JACK client sings A4 (440 Hz, 250 ms every 500 ms) into `musicmill run
+    --send-notes`; its virtual MIDI output plays A4 notes back, in tune, each ended."""
+    import mido
+
+    name = f"mm_tone_{os.getpid()}"
+    tone = subprocess.Popen(["jack_metro", "-n", name, "-b", "120", "-f", "440", "-D", "250",
+                             "-A", "0.3", "-a", "4", "-d", "10"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_port(f"{name}:120_bpm")
+        before = _ports()
+        proc, midi_name = _run_with_virtual_midi(
+            "--midi-out", "virtual", "--send-notes", "--stats-json",
+            str(tmp_path / "stats.json"), ours="out")
+        deadline = time.monotonic() + 30
+        ours: list[str] = []
+        while not ours and time.monotonic() < deadline:
+            ours = sorted(p for p in _ports() - before if ":in_" in p)
+            time.sleep(0.1)
+        for port in ours:
+            subprocess.run(["jack_connect", f"{name}:120_bpm", port], check=True)
+        msgs = []
+        with mido.open_input(midi_name) as port:
+            end = time.monotonic() + 3.5
+            while time.monotonic() < end:
+                msgs += [m for m in port.iter_pending() if m.type != "clock"]
+                time.sleep(0.002)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        tone.terminate()
+        tone.wait(timeout=10)
+    assert proc.returncode == 0, err
+    ons = [m for m in msgs if m.type == "note_on" and m.velocity > 0]
+    offs = [m for m in msgs if m.type == "note_off"]
+    bends = [m.pitch for m in msgs if m.type == "pitchwheel"]
+    assert len(ons) >= 5, msgs[:20]  # 2 tones a second for 3.5 s
+    assert {m.note for m in ons} == {69}
+    assert len(offs) >= len(ons) - 1
+    # in tune (2-semitone bend range: 4096 per semitone): a note-on's bend comes from the
+    # attack's first frames, which read a few cents sharp (up to 11 measured); the bends
+    # that follow the tone through its 25 ms decay stay near A4 (median 2-4 cents)
+    cents = [100 * b / 4096 for b in bends]
+    assert cents and max(abs(c) for c in cents) < 15, cents
+    assert abs(float(np.median(cents))) < 6, cents
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["midi_out"]["voice_notes_sent"] >= len(ons)

@@ -1,0 +1,1 @@
+"""Continuo: streaming transcription of a voice into notes, and the notes themselves."""
