@@ -40,6 +40,7 @@ import numpy as np
 from numba import njit
 
 from dsp import drums, envelope
+from dsp.events import append_row
 
 CLASSES = ("kick", "snare", "hat_closed", "hat_open", "other")
 KICK, SNARE, HAT_CLOSED, HAT_OPEN, OTHER = range(5)
@@ -212,15 +213,10 @@ def pack_weights(mean: np.ndarray, std: np.ndarray, w1: np.ndarray, b1: np.ndarr
 
 @njit(nogil=True, cache=True)
 def _emit(events, n_ev, kind, voice, velocity, offset, label, onset) -> int:
-    if n_ev >= events.shape[0]:
-        return n_ev  # more than MAX_EVENTS in one block cannot happen at min_interval >= 1 ms
-    events[n_ev, EV_KIND] = kind
-    events[n_ev, EV_VOICE] = voice
-    events[n_ev, EV_VELOCITY] = velocity
-    events[n_ev, EV_OFFSET] = offset
-    events[n_ev, EV_LABEL] = label
-    events[n_ev, EV_ONSET] = onset
-    return n_ev + 1
+    # columns in EV_* order; more than MAX_EVENTS in one block cannot happen at
+    # min_interval >= 1 ms
+    return append_row(events, n_ev, (float(kind), float(voice), float(velocity),
+                                     float(offset), float(label), float(onset)))
 
 
 @njit(nogil=True, cache=True)

@@ -500,15 +500,13 @@ def process(state: np.ndarray, params: np.ndarray, out: np.ndarray) -> None:
     n = out.shape[1]
     pos = 0
     while True:
-        best = events.earliest(state, _N_EVENTS, _HEADER, n)
-        best_off = n if best < 0 else events.offset(state, _HEADER, best)
+        best, best_off = events.next_due(state, _N_EVENTS, _HEADER, n)
         _render(state, params, out, pos, best_off)
         if best < 0:
             break
         pos = best_off
-        e = _HEADER + events.EV_SIZE * best
-        voice, velocity = int(state[e]), state[e + 1]
-        events.pop(state, _N_EVENTS, _HEADER, best)
+        a, velocity = events.take(state, _N_EVENTS, _HEADER, best)
+        voice = int(a)
         if velocity == _RELEASE:
             _choke(state, voice)
         else:

@@ -6,6 +6,9 @@ and capacity at ``state[max_at]``. Producers push with an offset; ``process`` re
 takes the earliest event inside the block (in push order among equal offsets), renders up
 to it, applies it and pops it; whatever is left is aged by the block length, so an offset
 past the block waits for a later call. Used by the drum synth and the sampler voice.
+
+:func:`append_row` is the other direction: a detector kernel (beatbox trigger, note
+transcriber) writing the events it found in this block as rows of a caller's array.
 """
 
 from __future__ import annotations
@@ -33,6 +36,17 @@ def push(state: np.ndarray, n_at: int, max_at: int, base: int, a: float, b: floa
 
 
 @njit(nogil=True, cache=True)
+def append_row(rows: np.ndarray, n: int, values) -> int:
+    """Write the float tuple ``values`` (one per column) as row ``n`` of ``rows``; returns
+    the new row count. A full array drops the row (the caller sizes it for a block)."""
+    if n >= rows.shape[0]:
+        return n
+    for c in range(len(values)):
+        rows[n, c] = values[c]
+    return n + 1
+
+
+@njit(nogil=True, cache=True)
 def earliest(state: np.ndarray, n_at: int, base: int, n_frames: int) -> int:
     """Index of the first event due before frame ``n_frames`` of this call, else -1."""
     best = -1
@@ -47,6 +61,23 @@ def earliest(state: np.ndarray, n_at: int, base: int, n_frames: int) -> int:
 @njit(nogil=True, cache=True)
 def offset(state: np.ndarray, base: int, e: int) -> int:
     return int(state[base + EV_SIZE * e + 2])
+
+
+@njit(nogil=True, cache=True)
+def next_due(state: np.ndarray, n_at: int, base: int, n_frames: int) -> tuple[int, int]:
+    """The earliest event due in this call and its frame offset; ``(-1, n_frames)`` when
+    none is: render up to the offset, then :func:`take` the event (if any)."""
+    best = earliest(state, n_at, base, n_frames)
+    return best, (n_frames if best < 0 else offset(state, base, best))
+
+
+@njit(nogil=True, cache=True)
+def take(state: np.ndarray, n_at: int, base: int, e: int) -> tuple[float, float]:
+    """Event ``e``'s payload ``(a, b)``, removing it from the queue."""
+    k = base + EV_SIZE * e
+    a, b = state[k], state[k + 1]
+    pop(state, n_at, base, e)
+    return a, b
 
 
 @njit(nogil=True, cache=True)

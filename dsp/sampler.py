@@ -321,15 +321,13 @@ def process(st: np.ndarray, bank: np.ndarray, table: np.ndarray, params: np.ndar
     n = out.shape[1]
     pos = 0
     while True:
-        best = events.earliest(st, _N_EVENTS, _HEADER, n)
-        best_off = n if best < 0 else events.offset(st, _HEADER, best)
+        best, best_off = events.next_due(st, _N_EVENTS, _HEADER, n)
         _render(st, bank, params, out, pos, best_off)
         if best < 0:
             break
         pos = best_off
-        e = _HEADER + events.EV_SIZE * best
-        note, vel = int(st[e]), st[e + 1]
-        events.pop(st, _N_EVENTS, _HEADER, best)
+        a, vel = events.take(st, _N_EVENTS, _HEADER, best)
+        note = int(a)
         if vel > 0.0:
             _start(st, table, params, note, vel)
         else:

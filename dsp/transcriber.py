@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from dsp import pitch
+from dsp.events import append_row
 
 EV_NOTE_ON, EV_NOTE_OFF, EV_BEND = 1.0, 2.0, 3.0
 EV_SIZE = 5
@@ -134,14 +135,6 @@ def reset(st: np.ndarray) -> None:
     st[_LEVEL_POS] = 0.0
 
 
-def latency_frames(st: np.ndarray) -> int:
-    """Input frames from a steady note's start to its note-on: the YIN window's half (the
-    frame stamp) plus the confirming frames. The first voiced frame comes a little later
-    than the stamp implies while the window still holds silence; measured, not bounded."""
-    ps = st[int(st[_O_PITCH]):]
-    return int(pitch.latency_samples(ps)) + int(st[_CONFIRM]) * int(st[_HOP])
-
-
 @njit(nogil=True, cache=True, inline="always")
 def _pitch_state(st):
     return st[int(st[_O_PITCH]): int(st[_O_ROWS])]
@@ -149,14 +142,9 @@ def _pitch_state(st):
 
 @njit(nogil=True, cache=True)
 def _emit(events, n_ev, kind, midi, velocity, offset, position) -> int:
-    if n_ev >= events.shape[0]:
-        return n_ev  # more events than rows in one block: drop (never in practice)
-    events[n_ev, EV_KIND] = kind
-    events[n_ev, EV_PITCH] = midi
-    events[n_ev, EV_VELOCITY] = velocity
-    events[n_ev, EV_OFFSET] = offset
-    events[n_ev, EV_POSITION] = position
-    return n_ev + 1
+    # columns in EV_* order; a full block's rows drop the event (never in practice)
+    return append_row(events, n_ev, (float(kind), float(midi), float(velocity),
+                                     float(offset), float(position)))
 
 
 @njit(nogil=True, cache=True)

@@ -70,6 +70,13 @@ def _push_pair(events: tuple[np.ndarray, np.ndarray], a: float, b: float) -> boo
     return ring.write(*events, np.array([[a], [b]], dtype=np.float32), 0, 1) == 1
 
 
+def _drain(events: tuple[np.ndarray, np.ndarray], buffer: np.ndarray) -> np.ndarray:
+    """Everything waiting in an event ring (callback -> one reader thread), as
+    ``(k, channels)`` rows; ``buffer (channels, capacity)`` is the reader's scratch."""
+    k = ring.read(*events, buffer, 0, buffer.shape[1])
+    return buffer[:, :k].T.copy()
+
+
 class Engine:
     """One engine instance at a fixed sample rate and channel layout."""
 
@@ -198,8 +205,7 @@ class Engine:
         the first 6 minutes only, so use it to pair a hat's release with its hit, not to
         time anything.
         """
-        k = ring.read(*self._hits, self._hits_out, 0, self._hits_out.shape[1])
-        return self._hits_out[:, :k].T.copy()
+        return _drain(self._hits, self._hits_out)
 
     # -- transcription -----------------------------------------------------------------
     def enable_transcription(self, on: bool = True) -> None:
@@ -214,8 +220,7 @@ class Engine:
         For one consumer thread (MIDI out). The position column is float32: frame-exact
         for the first 6 minutes, and the sender does not need it (events go out as they
         come)."""
-        k = ring.read(*self._voice, self._voice_out, 0, self._voice_out.shape[1])
-        return self._voice_out[:, :k].T.copy()
+        return _drain(self._voice, self._voice_out)
 
     # -- presets ---------------------------------------------------------------------
     def recall(self, values: dict[str, float], morph_ms: float = 0.0) -> None:

@@ -41,6 +41,15 @@ def bend_value(offset_semitones: float, bend_range_semitones: float = 2.0) -> in
     return min(max(bend, -8192), 8191)
 
 
+def bend_range_rpn(bend_range_semitones: float) -> list[tuple[int, int]]:
+    """The (controller, value) pairs that set a receiver's bend range: RPN 0 (pitch-bend
+    sensitivity) to whole semitones and cents, then RPN null so later data entry is
+    ignored."""
+    semis = int(bend_range_semitones)
+    cents = min(int(round((bend_range_semitones - semis) * 100)), 127)
+    return [(101, 0), (100, 0), (6, min(semis, 127)), (38, cents), (101, 127), (100, 127)]
+
+
 @dataclass(frozen=True)
 class Voice:
     """A sounding note: what :meth:`NoteOutput.note_off` needs to end it."""
@@ -73,8 +82,7 @@ class NoteOutput:
         velocity = min(max(int(velocity), 1), 127)
         note, bend = split_pitch(pitch, self.bend_range_semitones)
         channel = self._take_channel()
-        value = bend + BEND_CENTER
-        self._send([0xE0 | channel, value & 0x7F, value >> 7])
+        self._send_bend(channel, bend)
         self._send([0x90 | channel, note, velocity])
         voice = Voice(note, channel, float(pitch))
         self._sounding[channel] = voice
@@ -83,8 +91,7 @@ class NoteOutput:
     def bend(self, voice: Voice, pitch: float) -> Voice:
         """Move sounding ``voice`` to float MIDI ``pitch`` with a pitch bend on its channel
         (capped at the bend range about its note). Returns the voice at its new pitch."""
-        value = bend_value(pitch - voice.note, self.bend_range_semitones) + BEND_CENTER
-        self._send([0xE0 | voice.channel, value & 0x7F, value >> 7])
+        self._send_bend(voice.channel, bend_value(pitch - voice.note, self.bend_range_semitones))
         moved = Voice(voice.note, voice.channel, float(pitch))
         if self._sounding.get(voice.channel) == voice:
             self._sounding[voice.channel] = moved
@@ -105,12 +112,13 @@ class NoteOutput:
 
     def send_bend_range(self) -> None:
         """Tell the receiver our bend range (RPN 0 on each channel), then RPN null."""
-        semis = int(self.bend_range_semitones)
-        cents = min(int(round((self.bend_range_semitones - semis) * 100)), 127)
         for ch in self.channels:
-            for cc, v in ((101, 0), (100, 0), (6, min(semis, 127)), (38, cents),
-                          (101, 127), (100, 127)):
+            for cc, v in bend_range_rpn(self.bend_range_semitones):
                 self._send([0xB0 | ch, cc, v])
+
+    def _send_bend(self, channel: int, bend: int) -> None:
+        value = bend + BEND_CENTER
+        self._send([0xE0 | channel, value & 0x7F, value >> 7])
 
     def _take_channel(self) -> int:
         # round robin, preferring a channel with nothing sounding on it

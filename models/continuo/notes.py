@@ -22,7 +22,7 @@ import mido
 import numpy as np
 
 from engine.atomic_file import atomic_path
-from midi.output import bend_value, split_pitch
+from midi.output import bend_range_rpn, bend_value, split_pitch
 
 TICKS_PER_BEAT = 960
 TEMPO_US = 500_000  # 120 BPM: one tick is 1/1920 s
@@ -66,10 +66,7 @@ def write_midi(notes: Sequence[Note], path: Path | str, channel: int = 0,
     if not 0 <= channel <= 15:
         raise ValueError(f"channel {channel} must be 0-15")
     timed: list[tuple[int, int, mido.Message]] = []  # (tick, order, message)
-    semis = int(bend_range_semitones)
-    cents = min(round((bend_range_semitones - semis) * 100), 127)
-    for order, (cc, v) in enumerate(((101, 0), (100, 0), (6, semis), (38, cents),
-                                     (101, 127), (100, 127))):
+    for order, (cc, v) in enumerate(bend_range_rpn(bend_range_semitones)):
         timed.append((0, order - 100, mido.Message("control_change", channel=channel,
                                                     control=cc, value=v)))
     for k, n in enumerate(sorted(notes, key=lambda n: n.start_s)):

@@ -18,7 +18,7 @@ KEYS = {"overall", "mfcc_similarity", "mfcc_distance", "centroid_diff_hz", "chro
 
 @pytest.fixture(autouse=True)
 def only_compare(monkeypatch):
-    # The integrator adds "compare" to COMMANDS; until then register just this one.
+    # Importing every other subcommand (torch, PortAudio) is not what these tests are about.
     monkeypatch.setattr(cli, "COMMANDS", ("compare",))
 
 
