@@ -108,25 +108,29 @@ class RaveOnnxProcessor(RaveProcessor):
         self._dec.states = dict(self._dec_initial)
         super().reset()
 
-    def _run_model(self, x: np.ndarray) -> np.ndarray:
-        """One model block ``(1, model_block)`` -> same shape, through the two graphs."""
-        if self.seed is not None:
-            torch.manual_seed(self.seed + self._blocks)
-        self._blocks += 1
+    def _encode(self, x: np.ndarray) -> np.ndarray:
+        """``(channels, model_block)`` -> ``(latent_dims, frames)`` through the encode graph.
+
+        ``eps`` is drawn from torch's generator, where RAVE's ``encode`` draws it.
+        """
         model = self.model
         frames = x.shape[1] // model.compression_ratio
         if self.encode_mode == "mean":
             eps = np.zeros((1, model.full_latent_dims, frames), np.float32)
         else:
             eps = torch.randn(1, model.full_latent_dims, frames).numpy()
-        z = self._enc(audio=x[None], eps=eps)
-        zc = np.ascontiguousarray(self._controls(z[0])[None], dtype=np.float32)
+        return self._enc(audio=x[None], eps=eps)[0]
+
+    def _decode(self, z: np.ndarray) -> np.ndarray:
+        """``(latent_dims, frames)`` -> audio through the decode graph, padding latents
+        with noise drawn next from the same generator, as RAVE's ``decode`` does."""
+        model = self.model
+        zc = np.ascontiguousarray(z[None], dtype=np.float32)
         if model.full_latent_dims > model.latent_dims:
-            noise = torch.randn(1, model.full_latent_dims - model.latent_dims, frames).numpy()
-            y = self._dec(z=zc, latent_noise=noise)
-        else:
-            y = self._dec(z=zc)
-        return y[0]
+            pad = model.full_latent_dims - model.latent_dims
+            noise = torch.randn(1, pad, z.shape[1]).numpy()
+            return self._dec(z=zc, latent_noise=noise)[0]
+        return self._dec(z=zc)[0]
 
 
 def make_rave_onnx_insert(path: str | Path, sample_rate_hz: float,

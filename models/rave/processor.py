@@ -248,18 +248,30 @@ class RaveProcessor:
             z = latent.chaos(z, self.chaos, self._chaos_rng)
         return z
 
-    def _run_model(self, x: np.ndarray) -> np.ndarray:
-        """One model block ``(channels, model_block)`` -> same shape, at the model rate."""
-        if self.seed is not None:
-            torch.manual_seed(self.seed + self._blocks)
-        self._blocks += 1
+    def _encode(self, x: np.ndarray) -> np.ndarray:
+        """``(channels, model_block)`` at the model rate -> ``(latent_dims, frames)``."""
         with torch.inference_mode():
             x_t = torch.from_numpy(x)[None]
             z = (self.model.encode_mean(x_t) if self.encode_mode == "mean"
                  else self.model.module.encode(x_t))
-            zc = self._controls(z[0].numpy())
-            y = self.model.module.decode(torch.from_numpy(zc)[None])
+        return z[0].numpy()
+
+    def _decode(self, z: np.ndarray) -> np.ndarray:
+        """``(latent_dims, frames)`` -> ``(channels, frames x compression)``, model rate."""
+        with torch.inference_mode():
+            y = self.model.module.decode(torch.from_numpy(np.ascontiguousarray(z))[None])
         return y[0].numpy()
+
+    def _run_model(self, x: np.ndarray) -> np.ndarray:
+        """One model block ``(channels, model_block)`` -> same shape, at the model rate.
+
+        Seeded per block before the encode, so the encode's posterior sample and the
+        decode's latent padding noise are the same on every run (module doc).
+        """
+        if self.seed is not None:
+            torch.manual_seed(self.seed + self._blocks)
+        self._blocks += 1
+        return self._decode(self._controls(self._encode(x)))
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """``(2, block_frames)`` float32 at the engine rate in, the same shape out.
