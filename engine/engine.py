@@ -55,6 +55,7 @@ from engine.callback import (
     make_table,
     run_frames,
 )
+from engine.errors import UsageError
 from engine.memory import resident_zeros
 from engine.modulation import Modulation
 from engine.params import ParameterStore
@@ -63,6 +64,9 @@ from engine.worker import Processor, Worker
 from presets.registry import DRUM_VOICES, INDEX, param
 
 RECORD_RING_SECONDS = 4.0
+# Latency a model hot-swap may add to the worker path: a 2048-sample model block at
+# 44.1 kHz is 2229 frames at 48 kHz; this covers two of those.
+SWAP_HEADROOM_FRAMES = 4096
 
 
 def _push_pair(events: tuple[np.ndarray, np.ndarray], a: float, b: float) -> bool:
@@ -123,6 +127,7 @@ class Engine:
         self.recorder: Recorder | None = None
         self.worker: Worker | None = None
         self.worker_latency_frames = 0
+        self._swap_padded = 0  # frames hot-swaps have added to the worker path
         if processor is not None:
             w = processor.block_frames
             # The worker gets a whole block period to answer, and never less than two
@@ -132,7 +137,9 @@ class Engine:
             headroom = headroom_frames if headroom_frames is not None else max(w, 2 * blocksize)
             self.worker_latency_frames = w + headroom
             send = ring.make_ring(2, 4 * w + 2 * graph.MAX_BLOCK_FRAMES)
-            ret = ring.make_ring(2, self.worker_latency_frames + 4 * w + 2 * graph.MAX_BLOCK_FRAMES)
+            # SWAP_HEADROOM_FRAMES: room for the silence a hot-swapped slower model adds
+            ret = ring.make_ring(2, self.worker_latency_frames + 4 * w
+                                 + 2 * graph.MAX_BLOCK_FRAMES + SWAP_HEADROOM_FRAMES)
             ring.write_value(*ret, 0.0, self.worker_latency_frames)
             bind = getattr(processor, "bind", None)
             if bind is not None:  # processors with registry parameters read them live
@@ -251,6 +258,39 @@ class Engine:
         self.modulation.disarm_morph()
         self._pending_recall = None
         return True
+
+    def swap_processor(self, processor: Processor) -> int:
+        """Replace the worker's processor while audio runs (a model hot-swap).
+
+        ``processor`` must use the current worker block (``UsageError`` otherwise). It is
+        bound to the live parameters and warmed up here, on the caller's thread, then
+        handed to the worker between two blocks. When its natural block (a model with a
+        longer compression block) needs more time to answer than the path's latency
+        allows, the return path is lengthened by that much silence (at most
+        ``SWAP_HEADROOM_FRAMES``); it is never shortened again, which would drop audio.
+        Returns the frames added.
+        """
+        if self.worker is None:
+            raise UsageError("there is no worker insert to swap (--insert none)")
+        w = self.worker.processor.block_frames
+        if processor.block_frames != w:
+            raise UsageError(f"the new model must run {w}-frame worker blocks, "
+                             f"not {processor.block_frames}")
+        bind = getattr(processor, "bind", None)
+        if bind is not None:
+            bind(self.effective)
+        processor.process(np.zeros((2, w), dtype=np.float32))  # pay first-call costs here
+        reset = getattr(processor, "reset", None)
+        if reset is not None:
+            reset()  # every model starts from its loaded state
+        natural = int(getattr(processor, "natural_block_frames", w))
+        needed = w + max(natural, 2 * self.blocksize)
+        pad = min(max(0, needed - self.worker_latency_frames),
+                  SWAP_HEADROOM_FRAMES - self._swap_padded)
+        self._swap_padded += pad
+        self.worker_latency_frames += pad
+        self.worker.request_swap(processor, pad)
+        return pad
 
     # -- recording -----------------------------------------------------------------
     def enable_recording(self, path: Path, input_path: Path | None = None) -> None:

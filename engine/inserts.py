@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from engine.errors import UsageError
@@ -17,8 +18,9 @@ WORKER_BLOCK_FRAMES = 256
 
 
 def make_insert(name: str, sample_rate_hz: float, model_path: Path | None = None,
-                backend: str = "auto", onnx_path: Path | None = None
-                ) -> Processor | None:
+                backend: str = "auto", onnx_path: Path | None = None,
+                references: Sequence[Path] = (), match: Path | None = None,
+                block_frames: int | None = None) -> Processor | None:
     """Build the named worker insert; ``none`` means no worker path at all.
 
     ``rave`` streams the RAVE export at ``model_path`` (a .ts file is code: load only
@@ -28,8 +30,49 @@ def make_insert(name: str, sample_rate_hz: float, model_path: Path | None = None
     ``drums`` plays the shipped neural drum model (``models/drum_ae``), or the drum-model
     export at ``model_path`` (from ``musicmill drum-model train``), through the same RAVE
     insert. The RAVE processors have ``bind(values)``: the engine hands them its parameter
-    array so the ``rave_*`` parameters drive them.
+    array so the ``rave_*`` parameters drive them. ``references`` (style blend) and
+    ``match`` (latent statistics to pull toward) are audio files for those two, encoded
+    by the model once here (:func:`load_references`). ``block_frames``: the model
+    inserts' worker block (default their model block; a hot-swap keeps the running one).
     """
+    processor = _build(name, sample_rate_hz, model_path, backend, onnx_path, block_frames)
+    if references or match is not None:
+        load_references(processor, name, references, match)
+    return processor
+
+
+def load_references(processor: Processor | None, name: str, references: Sequence[Path],
+                    match: Path | None) -> None:
+    """Encode style references and the match reference with the insert's model.
+
+    Files are read whole, downmixed or spread to the model's channels and resampled to its
+    rate; a bad file is a ``UsageError`` naming it.
+    """
+    from engine.audio_io import read_audio
+    from engine.resample import resample
+    from models.rave.processor import RaveProcessor
+
+    if not isinstance(processor, RaveProcessor):
+        raise UsageError(f"--reference/--match need a model insert (rave or drums), "
+                         f"not --insert {name}")
+    model = processor.model
+
+    def at_model_rate(path: Path):
+        x, rate = read_audio(path)
+        y = resample(x, rate, model.sample_rate).T
+        if y.shape[1] < model.compression_ratio:
+            raise UsageError(f"{path}: too short to encode (under one latent frame, "
+                             f"{model.compression_ratio} samples at {model.sample_rate} Hz)")
+        return y
+
+    if references:
+        processor.set_style_references([at_model_rate(p) for p in references])
+    if match is not None:
+        processor.set_match_reference(at_model_rate(match))
+
+
+def _build(name: str, sample_rate_hz: float, model_path: Path | None, backend: str,
+           onnx_path: Path | None, block_frames: int | None) -> Processor | None:
     if backend not in RAVE_BACKENDS:
         raise UsageError(f"unknown RAVE backend {backend!r}; "
                          f"choose one of {', '.join(RAVE_BACKENDS)}")
@@ -46,17 +89,19 @@ def make_insert(name: str, sample_rate_hz: float, model_path: Path | None = None
         from models.drum_ae.shipped import make_drums_insert
 
         return make_drums_insert(sample_rate_hz, model_path,
-                                 "torchscript" if backend == "torchscript" else "onnx")
+                                 "torchscript" if backend == "torchscript" else "onnx",
+                                 block_frames=block_frames)
     if name == "rave":
         if model_path is None:
             raise UsageError("--insert rave needs --model PATH (a RAVE .ts export)")
         if backend == "onnx":  # "auto" keeps TorchScript for RAVE exports
             from models.rave.onnx_backend import make_rave_onnx_insert
 
-            return make_rave_onnx_insert(model_path, sample_rate_hz, onnx_path=onnx_path)
+            return make_rave_onnx_insert(model_path, sample_rate_hz, onnx_path=onnx_path,
+                                         block_frames=block_frames)
         from models.rave.processor import make_rave_insert
 
-        return make_rave_insert(model_path, sample_rate_hz)
+        return make_rave_insert(model_path, sample_rate_hz, block_frames=block_frames)
     raise ValueError(f"unknown insert {name!r}; choose one of {', '.join(INSERT_NAMES)}")
 
 
@@ -70,3 +115,8 @@ def add_insert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rave-backend", choices=RAVE_BACKENDS, default="auto",
                    help="model runtime: TorchScript or ONNX Runtime (auto: ONNX for the "
                    "drum model, TorchScript for RAVE exports)")
+    p.add_argument("--reference", type=Path, action="append", default=[], metavar="FILE",
+                   help="style reference audio for the model insert (repeat for more; "
+                   "rave_style blends them, rave_generator=3 plays the blend)")
+    p.add_argument("--match", type=Path, metavar="FILE",
+                   help="reference audio whose latent statistics rave_match pulls toward")

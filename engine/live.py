@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine import jack
@@ -37,6 +37,8 @@ class LiveOptions:
     model: Path | None = None
     bank: Path | None = None  # a sample bank directory for the sampler voice
     rave_backend: str = "auto"
+    references: list[Path] = field(default_factory=list)  # style references for the model
+    match: Path | None = None  # the model's match reference
     stats_json: Path | None = None
     record: Path | None = None
     record_input: Path | None = None
@@ -122,7 +124,8 @@ def _run(opts: LiveOptions) -> dict:
         if in_dev is not None:
             raise
         in_ch = 0  # no input device at all: run output-only rather than refuse
-    processor = make_insert(opts.insert, opts.samplerate, opts.model, opts.rave_backend)
+    processor = make_insert(opts.insert, opts.samplerate, opts.model, opts.rave_backend,
+                            references=opts.references, match=opts.match)
     bank = kit = None
     if opts.bank is not None:
         from engine.bank.pack import kit_map, load_for_engine
@@ -147,6 +150,11 @@ def _run(opts: LiveOptions) -> dict:
         for s, h in previous.items():
             signal.signal(s, h)
         raise UsageError(f"could not start audio: {exc}") from None
+    if sys.stdin is not None and not sys.stdin.closed:
+        from engine.console import Console
+
+        Console(engine, opts.insert, opts.rave_backend, opts.references, opts.match,
+                on_quit=stop.set).start(sys.stdin, sys.stdout)
     t0 = time.monotonic()
     warm = None
     last_write = 0.0

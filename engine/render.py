@@ -7,6 +7,7 @@ after every chunk, so the result equals a live run whose worker is never late.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -42,17 +43,20 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
                  preset: Preset | None = None,
                  model_path: Path | None = None,
                  rave_backend: str = "auto",
-                 transcribe: bool = False) -> tuple[np.ndarray, Engine]:
+                 transcribe: bool = False, references: Sequence[Path] = (),
+                 match: Path | None = None) -> tuple[np.ndarray, Engine]:
     """Render ``x (frames, channels)`` through the engine; returns the output and engine.
 
     ``preset`` brings its macro assignments and LFO routes too; ``params`` override values.
     ``transcribe`` runs the note transcriber (``engine.read_voice_notes()`` after).
+    ``references``/``match``: audio for the model insert's style blend and match.
     """
     channels = x.shape[1]
     if channels > 2:
         raise UsageError(f"{channels} channels: only mono and stereo are supported")
     engine = build_engine(sample_rate_hz, channels, channels,
-                          make_insert(insert, sample_rate_hz, model_path, rave_backend),
+                          make_insert(insert, sample_rate_hz, model_path, rave_backend,
+                                      references=references, match=match),
                           preset, params)
     engine.enable_transcription(transcribe)
     y = np.zeros_like(x)
@@ -64,7 +68,8 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
 
 def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 128,
                 float_output: bool = False, force: bool = False, insert: str = "reverb",
-                model_path: Path | None = None, rave_backend: str = "auto") -> Engine:
+                model_path: Path | None = None, rave_backend: str = "auto",
+                references: Sequence[Path] = (), match: Path | None = None) -> Engine:
     """Render ``src`` to ``dst`` (WAV or FLAC); nothing is left at ``dst`` on failure."""
     dst = Path(dst)
     suffix = dst.suffix.lower()
@@ -79,7 +84,7 @@ def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 12
     check_duration(src, force)
     x, rate = read_audio(src)
     y, engine = render_array(x, rate, None, blocksize, insert, preset, model_path,
-                             rave_backend)
+                             rave_backend, references=references, match=match)
     subtype = OUTPUT_SUBTYPES[suffix][1 if float_output else 0]
     with atomic_path(dst) as tmp:
         sf.write(tmp, y, rate, subtype=subtype)

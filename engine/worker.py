@@ -110,16 +110,43 @@ class Worker:
         self.realtime = False  # whether the live thread got SCHED_FIFO
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pending: tuple[Processor, int] | None = None
+        self.swaps = 0
+
+    def request_swap(self, processor: Processor, pad_frames: int = 0) -> None:
+        """Hand over a new processor (same ``block_frames``); the worker thread takes it
+        before its next block, so a block is never split between two processors.
+
+        ``pad_frames`` of silence go into the return ring first: the worker is that
+        ring's only writer, so only it may lengthen the path's latency (a model with a
+        longer block needs more time to answer). One attribute store: atomic under the
+        GIL, no lock shared with the thread.
+        """
+        if processor.block_frames != self.processor.block_frames:
+            raise ValueError(f"a swapped-in processor must use {self.processor.block_frames}-"
+                             f"frame blocks, not {processor.block_frames}")
+        self._pending = (processor, pad_frames)
+
+    def _take_pending(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.processor, pad = pending
+            if pad:
+                ring.write_value(*self.ret, 0.0, pad)
+            self.swaps += 1
 
     def step(self) -> int:
         """Process every whole block waiting; returns blocks processed (offline calls this)."""
-        n = self.processor.block_frames
+        if self._pending is not None:
+            self._take_pending()
+        proc = self.processor
+        n = proc.block_frames
         done = 0
         while ring.readable(*self.send) >= n and ring.writable(*self.ret) >= n:
             ring.read(*self.send, self._in, 0, n)
             t0 = time.perf_counter()
             try:
-                out = self.processor.process(self._in)
+                out = proc.process(self._in)
                 out = np.ascontiguousarray(out, dtype=np.float32).reshape(2, n)
             except Exception as exc:  # a broken model must not take the engine down
                 self.errors += 1

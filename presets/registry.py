@@ -62,6 +62,11 @@ CURVE_CODES = {name: i for i, name in enumerate(CURVES)}
 
 N_LFOS = 4
 LFO_SHAPES = ("sine", "triangle", "square", "saw", "sample_hold", "smooth_random")
+# What drives the RAVE decoder when rave_source is up (models/rave/generate.py).
+RAVE_GENERATORS = ("walk", "lfo", "pattern", "style")
+# Latent dimensions with their own bias/scale parameters: RAVE exports keep 4..16 after
+# the PCA crop in practice; dimensions past this keep their code-set bias/scale.
+RAVE_LATENT_CONTROLS = 16
 # Tempo-sync choices for LFOs: index 0 is free-running; the rest are note values as
 # (label, whole notes, multiplier for dotted/triplet).
 SYNC_DIVISIONS: tuple[tuple[str, float, float], ...] = (("free", 0.0, 1.0),) + tuple(
@@ -185,6 +190,18 @@ REGISTRY: tuple[Param, ...] = (
     Param("rave_chaos", "RAVE chaos", "", 0.0, 1.0, 0.0),
     Param("rave_texture", "RAVE texture", "", 0.0, 1.0, 0.0),
     Param("rave_match", "RAVE match", "", 0.0, 1.0, 0.0),
+    # 0 = the voice's latents, 1 = the generator's: the model plays on its own
+    Param("rave_source", "RAVE source", "", 0.0, 1.0, 0.0),
+    Param("rave_generator", "RAVE generator", "", 0, len(RAVE_GENERATORS) - 1, 0,
+          smoothing_ms=0.0, discrete=True),
+    # Playback speed of generated material (time-axis interpolation of the latents)
+    Param("rave_tempo", "RAVE tempo", "x", 0.5, 2.0, 1.0, "log"),
+    # Position across the loaded style references: 0 the first, 1 the last
+    Param("rave_style", "RAVE style blend", "", 0.0, 1.0, 0.0),
+    *(Param(f"rave_bias_{d}", f"RAVE latent {d} bias", "", -3.0, 3.0, 0.0)
+      for d in range(1, RAVE_LATENT_CONTROLS + 1)),
+    *(Param(f"rave_scale_{d}", f"RAVE latent {d} scale", "x", 0.0, 2.0, 1.0)
+      for d in range(1, RAVE_LATENT_CONTROLS + 1)),
 )
 
 INDEX: dict[str, int] = {p.id: i for i, p in enumerate(REGISTRY)}

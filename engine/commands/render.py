@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     preset = resolve_preset(args.preset, args.assignments)
     render_file(args.input, args.output, preset, args.blocksize, args.float_output,
-                args.force, args.insert, args.model, args.rave_backend)
+                args.force, args.insert, args.model, args.rave_backend,
+                references=args.reference, match=args.match)
     print(f"wrote {args.output}")
     return 0

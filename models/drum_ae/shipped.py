@@ -52,7 +52,8 @@ def drum_onnx_graphs(ts_path: Path | str) -> Path:
 
 
 def make_drums_insert(sample_rate_hz: float, model_path: Path | str | None = None,
-                      backend: str = "onnx", seed: int | None = None):
+                      backend: str = "onnx", seed: int | None = None,
+                      block_frames: int | None = None):
     """The worker insert playing the drum model (default: the shipped one).
 
     ``backend``: ``"onnx"`` (ONNX Runtime, the default: several times faster) or
@@ -65,7 +66,8 @@ def make_drums_insert(sample_rate_hz: float, model_path: Path | str | None = Non
     if backend == "onnx":
         from models.rave.onnx_backend import RaveOnnxProcessor
 
-        return RaveOnnxProcessor(model, drum_onnx_graphs(path), sample_rate_hz, seed=seed)
+        return RaveOnnxProcessor(model, drum_onnx_graphs(path), sample_rate_hz, seed=seed,
+                                 block_frames=block_frames)
     from models.rave.processor import RaveProcessor
 
-    return RaveProcessor(model, sample_rate_hz, seed=seed)
+    return RaveProcessor(model, sample_rate_hz, seed=seed, block_frames=block_frames)

@@ -135,7 +135,8 @@ class RaveOnnxProcessor(RaveProcessor):
 
 def make_rave_onnx_insert(path: str | Path, sample_rate_hz: float,
                           onnx_path: Path | str | None = None, latent_frames: int = 1,
-                          seed: int | None = None) -> RaveOnnxProcessor:
+                          seed: int | None = None, block_frames: int | None = None
+                          ) -> RaveOnnxProcessor:
     """The ONNX worker insert: load the .ts at ``path`` and run its ONNX graphs.
 
     ``onnx_path``: prebuilt graphs (``MODEL.onnx`` base name); ``None`` exports to the cache
@@ -146,7 +147,7 @@ def make_rave_onnx_insert(path: str | Path, sample_rate_hz: float,
     model = load_rave(path)
     base = onnx_graphs(path, onnx_path)
     return RaveOnnxProcessor(model, base, sample_rate_hz, latent_frames=latent_frames,
-                             seed=seed)
+                             seed=seed, block_frames=block_frames)
 
 
 def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,

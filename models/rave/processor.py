@@ -6,7 +6,8 @@ Signal path per worker call (``block`` is ``(2, block_frames)`` at the engine ra
 2. resample engine -> model rate (``StreamResampler``; skipped when the rates match) into
    an input FIFO;
 3. whenever ``model_block`` (= compression ratio x ``latent_frames``) samples are queued:
-   ``encode`` -> latent controls (``models/rave/latent.py``) -> ``decode``;
+   ``encode`` (and/or a generator, ``source``) -> latent controls
+   (``models/rave/latent.py``) -> ``decode``;
 4. resample model -> engine rate into an output FIFO that was primed with silence, and pop
    exactly ``block_frames``; mono -> both channels;
 5. dry/wet against the dry input delayed by ``delay_frames`` (so they line up), output gain.
@@ -27,6 +28,13 @@ thread is the only torch user in the engine, so seeding the global generator is 
 ``encode_mode="mean"`` instead rebuilds ``encode`` from the export's submodules without the
 sampling step (the posterior mean): deterministic with no seed at all.
 
+Playing without input: ``source`` crossfades the decoder's latents from the voice's (0)
+to a generator's (1, ``models/rave/generate.py``): a random walk, per-dimension LFOs, the
+captured pattern (:meth:`RaveProcessor.capture_pattern`: the voice's last seconds of
+latents, looped) or the style blend of encoded references
+(:meth:`RaveProcessor.set_style_references`), all at ``tempo``. The input keeps clocking
+the model blocks (the engine always delivers input, silence included).
+
 Live controls: :meth:`RaveProcessor.bind` hands the processor the engine's parameter array
 (``Engine.effective``: this block's targets with macros, LFOs and preset morphs applied,
 indexed by ``presets.registry.INDEX``). While bound, every ``process`` call first copies the
@@ -43,8 +51,9 @@ import torch
 
 from engine.resample import StreamResampler
 from models.rave import latent
+from models.rave.generate import LfoPattern, RandomWalk, SequencePlayer, StyleBank
 from models.rave.loader import RaveModel
-from presets.registry import INDEX, REGISTRY
+from presets.registry import INDEX, RAVE_GENERATORS, RAVE_LATENT_CONTROLS, REGISTRY
 
 # Registry parameter -> processor attribute, read once per ``process`` call while bound.
 PARAM_ATTRS: tuple[tuple[str, str], ...] = (
@@ -55,12 +64,27 @@ PARAM_ATTRS: tuple[tuple[str, str], ...] = (
     ("rave_chaos", "chaos"),
     ("rave_texture", "texture"),
     ("rave_match", "match_amount"),
+    ("rave_source", "source"),
+    ("rave_generator", "generator"),
+    ("rave_tempo", "tempo"),
+    ("rave_style", "style"),
 )
 # (slot, attribute, min, max) resolved once, so the per-block read is plain indexing.
 _SLOTS: tuple[tuple[int, str, float, float], ...] = tuple(
     (INDEX[pid], attr, REGISTRY[INDEX[pid]].min, REGISTRY[INDEX[pid]].max)
     for pid, attr in PARAM_ATTRS
 )
+
+# Registry slots of the per-dimension controls, dimension order.
+_BIAS_SLOTS = np.array([INDEX[f"rave_bias_{d}"] for d in range(1, RAVE_LATENT_CONTROLS + 1)])
+_SCALE_SLOTS = np.array([INDEX[f"rave_scale_{d}"] for d in range(1, RAVE_LATENT_CONTROLS + 1)])
+_BIAS_RANGE = (REGISTRY[_BIAS_SLOTS[0]].min, REGISTRY[_BIAS_SLOTS[0]].max)
+_SCALE_RANGE = (REGISTRY[_SCALE_SLOTS[0]].min, REGISTRY[_SCALE_SLOTS[0]].max)
+
+# Encoded voice latents kept for pattern capture: 16 s at 2048 samples / 44.1 kHz.
+HISTORY_FRAMES = 344
+# Pattern mode with nothing captured loops the last this-many seconds of the voice.
+DEFAULT_PATTERN_S = 4.0
 
 # Running latent statistics for ``match``: exponential average per latent frame, ~2 s at
 # 2048 samples / 44.1 kHz. They start at the VAE prior (mean 0, std 1) so the first
@@ -93,8 +117,11 @@ class RaveProcessor:
     Plain attributes, set between calls or pulled from the bound parameter array
     (:meth:`bind`, registry ids in ``PARAM_ATTRS``): ``input_gain_db``, ``output_gain_db``
     (dB), ``dry_wet`` (0 dry .. 1 wet), ``energy`` (0.3..2 x), ``chaos`` (0..1), ``texture``
-    (0..1), ``match_amount`` (0..1). ``bias`` and ``scale`` (``(latent_dims,)`` float32)
-    have no registry parameter and stay plain attributes.
+    (0..1), ``match_amount`` (0..1), ``source`` (0 voice .. 1 generator), ``generator``
+    (index into ``RAVE_GENERATORS``), ``tempo`` (0.5..2 x, generated material), ``style``
+    (0..1 across the style references). ``bias`` and ``scale`` (``(latent_dims,)``
+    float32): while bound, their first ``RAVE_LATENT_CONTROLS`` dimensions come from the
+    ``rave_bias_N``/``rave_scale_N`` parameters; the rest stay as set.
     """
 
     def __init__(self, model: RaveModel, engine_rate_hz: float = 48000.0,
@@ -121,9 +148,9 @@ class RaveProcessor:
         self.resampling = self.engine_rate_hz != model.sample_rate
         ratio = model.sample_rate / self.engine_rate_hz  # model samples per engine frame
         self._ratio = ratio
-        if block_frames is None:
-            block_frames = int(math.floor(self.model_block / ratio))
-        self.block_frames = int(block_frames)
+        # The model block at the engine rate, rounded down so no call needs two model calls.
+        self.natural_block_frames = int(math.floor(self.model_block / ratio))
+        self.block_frames = int(block_frames or self.natural_block_frames)
         self.seed = seed
         self.texture_seed = texture_seed
 
@@ -134,11 +161,17 @@ class RaveProcessor:
         self.chaos = 0.0
         self.texture = 0.0
         self.match_amount = 0.0
+        self.source = 0.0
+        self.generator = 0.0  # index into RAVE_GENERATORS (a float: it is a parameter)
+        self.tempo = 1.0
+        self.style = 0.0
         self.bias, self.scale = latent.neutral_bias_scale(model.latent_dims)
+        self._styles: StyleBank | None = None
+        self._pattern_player: SequencePlayer | None = None
         self._params: np.ndarray | None = None
         self._ref_mean: np.ndarray | None = None
         self._ref_std: np.ndarray | None = None
-        self._pattern = latent.texture_pattern(model.latent_dims, texture_seed)
+        self._texture_pattern = latent.texture_pattern(model.latent_dims, texture_seed)
 
         self.reset()  # builds the resamplers, FIFOs and counters
         model_delay = model.delay_samples * self.engine_rate_hz / model.sample_rate
@@ -183,22 +216,73 @@ class RaveProcessor:
         self._chaos_rng = np.random.default_rng(self.seed)
         self._live_mean = np.zeros(self.model.latent_dims, np.float32)
         self._live_sq = np.ones(self.model.latent_dims, np.float32)
+        frame_s = self.model.compression_ratio / self.model.sample_rate
+        gen_seed = 0 if self.seed is None else self.seed
+        self._walk = RandomWalk(self.model.latent_dims, frame_s, seed=gen_seed)
+        self._lfo = LfoPattern(self.model.latent_dims, frame_s, seed=gen_seed)
+        self._style_player: SequencePlayer | None = None
+        self._style_at = -1.0  # blend position the style player holds
+        if getattr(self, "_pattern_player", None) is not None:
+            self._pattern_player.rewind()  # the pattern itself is memory: it stays
+        self._history = np.zeros((self.model.latent_dims, HISTORY_FRAMES), np.float32)
+        self._history_frames = 0  # encoded frames written so far
         self.underruns = 0
         if hasattr(self, "_dry"):
             self._dry[:] = 0.0
 
-    def set_match_reference(self, audio: np.ndarray) -> None:
-        """Reference for ``match_amount``: ``(channels, samples)`` at the model rate.
+    def encode_reference(self, audio: np.ndarray) -> np.ndarray:
+        """``(channels, samples)`` at the model rate -> its latents ``(latent_dims, frames)``.
 
         Encoded offline (the live caches are saved and restored), deterministic when
-        ``seed`` is set.
+        ``seed`` is set; a reference shorter than one latent frame is an error.
         """
-        x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim != 2 or audio.shape[1] < self.model.compression_ratio:
+            raise ValueError(f"a reference must be (channels, >= "
+                             f"{self.model.compression_ratio} samples), got {audio.shape}")
+        if audio.shape[0] != self.model.channels:  # downmix or spread to the model's width
+            audio = np.broadcast_to(audio.mean(axis=0, keepdims=True),
+                                    (self.model.channels, audio.shape[1]))
+        x = torch.from_numpy(np.ascontiguousarray(audio))[None]
         with torch.random.fork_rng(devices=[]):
             if self.seed is not None:
                 torch.manual_seed(self.seed)
-            z = self.model.encode_offline(x)[0].numpy()
-        self._ref_mean, self._ref_std = latent.latent_stats(z)
+            return self.model.encode_offline(x)[0].numpy()
+
+    def set_match_reference(self, audio: np.ndarray) -> None:
+        """Reference for ``match_amount`` ("match this track"): ``(channels, samples)`` at
+        the model rate; the live latent is pulled toward its per-dimension statistics."""
+        self._ref_mean, self._ref_std = latent.latent_stats(self.encode_reference(audio))
+
+    def set_style_references(self, audios: list[np.ndarray]) -> None:
+        """References for the style blend (``style`` slider, ``style`` generator): each
+        ``(channels, samples)`` at the model rate, encoded once here, off the audio path."""
+        self._styles = StyleBank([self.encode_reference(a) for a in audios])
+        self._style_at = -1.0
+
+    def set_pattern(self, z: np.ndarray) -> None:
+        """Latents ``(latent_dims, frames)`` for the ``pattern`` generator to loop."""
+        z = latent._as_z(z)
+        if z.shape[0] != self.model.latent_dims:
+            raise ValueError(f"a pattern for this model has {self.model.latent_dims} latent "
+                             f"dims, got {z.shape[0]}")
+        if self._pattern_player is None:
+            self._pattern_player = SequencePlayer(z)
+        else:
+            self._pattern_player.set(z)
+
+    def capture_pattern(self, seconds: float = DEFAULT_PATTERN_S) -> np.ndarray | None:
+        """Store the voice's last ``seconds`` of latents as the pattern and return them
+        ``(latent_dims, frames)``; None when nothing has been encoded yet."""
+        frames = min(self._history_frames, HISTORY_FRAMES, max(1, int(round(
+            seconds * self.model.sample_rate / self.model.compression_ratio))))
+        if frames == 0:
+            return None
+        end = self._history_frames % HISTORY_FRAMES
+        idx = np.arange(end - frames, end) % HISTORY_FRAMES
+        z = self._history[:, idx].copy()
+        self.set_pattern(z)
+        return z
 
     def bind(self, values: np.ndarray | None) -> None:
         """Read the controls from ``values`` (the engine's live parameter array) from now on.
@@ -228,6 +312,9 @@ class RaveProcessor:
             return
         for slot, attr, lo, hi in _SLOTS:
             setattr(self, attr, min(hi, max(lo, float(values[slot]))))
+        n = min(self.model.latent_dims, RAVE_LATENT_CONTROLS)
+        self.bias[:n] = np.clip(values[_BIAS_SLOTS[:n]], *_BIAS_RANGE)
+        self.scale[:n] = np.clip(values[_SCALE_SLOTS[:n]], *_SCALE_RANGE)
 
     # --- per block ----------------------------------------------------------------------
     def _controls(self, z: np.ndarray) -> np.ndarray:
@@ -243,10 +330,66 @@ class RaveProcessor:
         if self.energy != 1.0:
             z = latent.energy(z, self.energy)
         if self.texture > 0.0:
-            z = latent.texture(z, self.texture, self._pattern)
+            z = latent.texture(z, self.texture, self._texture_pattern)
         if self.chaos > 0.0:
             z = latent.chaos(z, self.chaos, self._chaos_rng)
         return z
+
+    def _remember(self, z: np.ndarray) -> None:
+        """Append encoded voice frames to the capture history ring."""
+        for frame in z.T:
+            self._history[:, self._history_frames % HISTORY_FRAMES] = frame
+            self._history_frames += 1
+
+    def _generated(self, frames: int) -> np.ndarray:
+        """``frames`` latent frames from the selected generator at ``tempo``.
+
+        ``pattern`` with nothing stored first captures the voice's last
+        ``DEFAULT_PATTERN_S``; ``pattern`` or ``style`` with nothing to play give the
+        latent origin (the model's neutral sound) rather than failing mid-performance.
+        """
+        mode = RAVE_GENERATORS[min(len(RAVE_GENERATORS) - 1, max(0, round(self.generator)))]
+        if mode == "walk":
+            return self._walk.next(frames, self.tempo)
+        if mode == "lfo":
+            return self._lfo.next(frames, self.tempo)
+        if mode == "pattern":
+            if self._pattern_player is None:
+                self.capture_pattern()
+            player = self._pattern_player
+        else:
+            player = self._style_player_at(self.style)
+        if player is None:
+            return np.zeros((self.model.latent_dims, frames), np.float32)
+        return player.next(frames, self.tempo)
+
+    def _style_player_at(self, position: float) -> SequencePlayer | None:
+        """The style blend's player, re-blended when the slider has moved."""
+        if self._styles is None:
+            return None
+        if abs(position - self._style_at) > 1e-4:
+            blend = self._styles.blend(position)
+            if self._style_player is None:
+                self._style_player = SequencePlayer(blend)
+            else:
+                self._style_player.set(blend)
+            self._style_at = position
+        return self._style_player
+
+    def _latents(self, x: np.ndarray) -> np.ndarray:
+        """The model block's latents: the voice's (encoded), the generator's, or a mix
+        (``source`` 0..1). At ``source`` 1 the encoder is skipped: the model plays alone."""
+        frames = x.shape[1] // self.model.compression_ratio
+        voice = None
+        if self.source < 1.0:
+            voice = self._encode(x)
+            self._remember(voice)
+            if self.source <= 0.0:
+                return voice
+        gen = self._generated(frames)
+        if voice is None:
+            return gen
+        return ((1.0 - self.source) * voice + self.source * gen).astype(np.float32)
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
         """``(channels, model_block)`` at the model rate -> ``(latent_dims, frames)``."""
@@ -271,7 +414,7 @@ class RaveProcessor:
         if self.seed is not None:
             torch.manual_seed(self.seed + self._blocks)
         self._blocks += 1
-        return self._decode(self._controls(self._encode(x)))
+        return self._decode(self._controls(self._latents(x)))
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """``(2, block_frames)`` float32 at the engine rate in, the same shape out.
@@ -309,13 +452,15 @@ class RaveProcessor:
 
 
 def make_rave_insert(path: str, sample_rate_hz: float, latent_frames: int = 1,
-                     seed: int | None = None) -> RaveProcessor:
+                     seed: int | None = None, block_frames: int | None = None
+                     ) -> RaveProcessor:
     """The worker insert for ``engine/inserts.py``: load ``path`` and wrap it.
 
-    ``sample_rate_hz``: the engine rate. Errors loading the file are ``RaveLoadError``
-    (a ``UsageError``: one line, exit 2 from the CLI).
+    ``sample_rate_hz``: the engine rate; ``block_frames``: the worker block (default the
+    model block). Errors loading the file are ``RaveLoadError`` (a ``UsageError``: one
+    line, exit 2 from the CLI).
     """
     from models.rave.loader import load_rave
 
     return RaveProcessor(load_rave(path), sample_rate_hz, latent_frames=latent_frames,
-                         seed=seed)
+                         seed=seed, block_frames=block_frames)

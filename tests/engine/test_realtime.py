@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -373,3 +374,34 @@ def test_run_sends_the_transcribed_notes_of_a_sung_tone_on_midi_out(jack_server,
     assert abs(float(np.median(cents))) < 6, cents
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["midi_out"]["voice_notes_sent"] >= len(ons)
+
+
+def test_run_swaps_models_live_from_typed_commands(jack_server, tmp_path):
+    """`model PATH` typed into a running `musicmill run --insert rave`: a broken file is
+    refused while the first model plays on, a good one takes over, audio never stops."""
+    rave = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "rave"
+    stats_path = tmp_path / "stats.json"
+    bad = tmp_path / "broken.ts"
+    bad.write_bytes(b"PK\x03\x04 not a model")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "12",
+         "--insert", "rave", "--model", str(rave / "rave_v2_tiny_causal_streaming.ts"),
+         "--stats-json", str(stats_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90  # a cold Numba cache compiles the callback first
+    while not stats_path.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert stats_path.exists(), proc.poll()
+    proc.stdin.write(f"model {bad}\n")
+    proc.stdin.write(f"model {rave / 'rave_v2_tiny_streaming.ts'}\n")
+    proc.stdin.write("set rave_energy 1.5\n")
+    proc.stdin.flush()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    answers = out.splitlines()
+    assert answers[0].startswith(f"error: {bad}: ") and "still playing" in answers[0]
+    assert answers[1].startswith("playing rave_v2_tiny_streaming.ts")
+    assert answers[2] == "rave_energy = 1.5 x"
+    stats = json.loads(stats_path.read_text())
+    assert stats["worker"]["errors"] == 0
+    assert stats["worker"]["processor"] == "RaveProcessor"

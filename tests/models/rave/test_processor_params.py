@@ -27,12 +27,33 @@ def test_registry_has_the_rave_parameters():
     expect = {"rave_dry_wet": (0.0, 1.0, 1.0), "rave_input_gain_db": (-24.0, 12.0, 0.0),
               "rave_output_gain_db": (-24.0, 12.0, 0.0), "rave_energy": (0.3, 2.0, 1.0),
               "rave_chaos": (0.0, 1.0, 0.0), "rave_texture": (0.0, 1.0, 0.0),
-              "rave_match": (0.0, 1.0, 0.0)}
+              "rave_match": (0.0, 1.0, 0.0), "rave_source": (0.0, 1.0, 0.0),
+              "rave_tempo": (0.5, 2.0, 1.0), "rave_style": (0.0, 1.0, 0.0)}
     for pid, (lo, hi, default) in expect.items():
         p = param(pid)
         assert (p.min, p.max, p.default, p.smoothing_ms) == (lo, hi, default, 20.0)
-    assert param("rave_energy").curve == "log"
-    assert {pid for pid, _ in PARAM_ATTRS} == set(expect)
+    assert param("rave_energy").curve == param("rave_tempo").curve == "log"
+    gen = param("rave_generator")
+    assert (gen.min, gen.max, gen.discrete) == (0, 3, True)
+    assert {pid for pid, _ in PARAM_ATTRS} == set(expect) | {"rave_generator"}
+    for d in (1, 16):
+        assert (param(f"rave_bias_{d}").min, param(f"rave_bias_{d}").max) == (-3.0, 3.0)
+        assert param(f"rave_scale_{d}").default == 1.0
+    assert "rave_bias_17" not in INDEX
+
+
+def test_bound_bias_and_scale_reach_their_dimensions(causal):
+    proc = RaveProcessor(causal, engine_rate_hz=44100, seed=1)
+    values = _defaults()
+    values[INDEX["rave_bias_3"]] = 1.25
+    values[INDEX["rave_scale_16"]] = 0.5
+    values[INDEX["rave_bias_1"]] = -9.0  # modulation overshoot: clamped to -3
+    proc.bind(values)
+    assert causal.latent_dims == 16
+    expect_bias = np.zeros(16, np.float32)
+    expect_bias[[0, 2]] = (-3.0, 1.25)
+    np.testing.assert_array_equal(proc.bias, expect_bias)
+    assert proc.scale[15] == 0.5 and np.all(proc.scale[:15] == 1.0)
 
 
 def test_bind_pulls_values_and_clamps(causal):
