@@ -190,6 +190,9 @@ REGISTRY: tuple[Param, ...] = (
     Param("rave_chaos", "RAVE chaos", "", 0.0, 1.0, 0.0),
     Param("rave_texture", "RAVE texture", "", 0.0, 1.0, 0.0),
     Param("rave_match", "RAVE match", "", 0.0, 1.0, 0.0),
+    # 1 = the dry voice in the RAVE mix waits for the model (in time with the wet), 0 = it
+    # plays at once (no added latency; wet and dry then sound apart by the model's delay)
+    Param("rave_align_dry", "RAVE align dry", "", 0, 1, 1, smoothing_ms=0.0, discrete=True),
     # 0 = the voice's latents, 1 = the generator's: the model plays on its own
     Param("rave_source", "RAVE source", "", 0.0, 1.0, 0.0),
     Param("rave_generator", "RAVE generator", "", 0, len(RAVE_GENERATORS) - 1, 0,

@@ -10,7 +10,8 @@ Signal path per worker call (``block`` is ``(2, block_frames)`` at the engine ra
    (``models/rave/latent.py``) -> ``decode``;
 4. resample model -> engine rate into an output FIFO that was primed with silence, and pop
    exactly ``block_frames``; mono -> both channels;
-5. dry/wet against the dry input delayed by ``delay_frames`` (so they line up), output gain.
+5. dry/wet against the dry input delayed by ``delay_frames`` (so they line up; with
+   ``align_dry`` 0 the dry plays undelayed), output gain.
 
 Length accounting: the output FIFO starts with ``prime_frames`` of silence, enough that it
 never runs dry whatever the resamplers hold back (bound in ``_prime_frames``); every call
@@ -64,6 +65,7 @@ PARAM_ATTRS: tuple[tuple[str, str], ...] = (
     ("rave_chaos", "chaos"),
     ("rave_texture", "texture"),
     ("rave_match", "match_amount"),
+    ("rave_align_dry", "align_dry"),
     ("rave_source", "source"),
     ("rave_generator", "generator"),
     ("rave_tempo", "tempo"),
@@ -116,7 +118,8 @@ class RaveProcessor:
 
     Plain attributes, set between calls or pulled from the bound parameter array
     (:meth:`bind`, registry ids in ``PARAM_ATTRS``): ``input_gain_db``, ``output_gain_db``
-    (dB), ``dry_wet`` (0 dry .. 1 wet), ``energy`` (0.3..2 x), ``chaos`` (0..1), ``texture``
+    (dB), ``dry_wet`` (0 dry .. 1 wet), ``align_dry`` (1: the dry waits for the wet,
+    0: it plays at once), ``energy`` (0.3..2 x), ``chaos`` (0..1), ``texture``
     (0..1), ``match_amount`` (0..1), ``source`` (0 voice .. 1 generator), ``generator``
     (index into ``RAVE_GENERATORS``), ``tempo`` (0.5..2 x, generated material), ``style``
     (0..1 across the style references). ``bias`` and ``scale`` (``(latent_dims,)``
@@ -161,6 +164,7 @@ class RaveProcessor:
         self.chaos = 0.0
         self.texture = 0.0
         self.match_amount = 0.0
+        self.align_dry = 1.0  # 1: the dry signal waits delay_frames, in time with the wet
         self.source = 0.0
         self.generator = 0.0  # index into RAVE_GENERATORS (a float: it is a parameter)
         self.tempo = 1.0
@@ -444,9 +448,12 @@ class RaveProcessor:
             out = np.pad(out, ((0, 0), (0, n - out.shape[1])))
         wet, self._out = out[:, :n], out[:, n:]
         wet = np.broadcast_to(wet, (2, n)) if wet.shape[0] == 1 else wet
-        # The dry signal waits delay_frames too, so dry and wet stay in time.
+        # The dry signal waits delay_frames too, so dry and wet stay in time; the line
+        # runs either way so switching alignment on mid-stream has its history ready.
         dry_line = np.concatenate([self._dry, block], axis=1)
         dry, self._dry = dry_line[:, :n], dry_line[:, n:]
+        if self.align_dry < 0.5:
+            dry = block
         mix = self.dry_wet * wet + (1.0 - self.dry_wet) * dry
         return (mix * _db(self.output_gain_db)).astype(np.float32)
 

@@ -66,6 +66,9 @@ def test_dry_is_delayed_to_line_up_and_gains_apply(causal):
     gain = 10 ** (-6 / 20)
     np.testing.assert_allclose(out[:, d:], x[:, :-d] * gain, rtol=1e-6)
     np.testing.assert_array_equal(out[:, :d], 0.0)
+    proc.reset()
+    proc.align_dry = 0.0  # the performer's choice: dry at once, no added latency
+    np.testing.assert_allclose(_run(proc, x), x * gain, rtol=1e-6)
 
 
 def test_latent_controls_change_the_output_and_neutral_does_not(causal):

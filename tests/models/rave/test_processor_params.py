@@ -35,7 +35,9 @@ def test_registry_has_the_rave_parameters():
     assert param("rave_energy").curve == param("rave_tempo").curve == "log"
     gen = param("rave_generator")
     assert (gen.min, gen.max, gen.discrete) == (0, 3, True)
-    assert {pid for pid, _ in PARAM_ATTRS} == set(expect) | {"rave_generator"}
+    align = param("rave_align_dry")
+    assert (align.default, align.discrete) == (1, True)
+    assert {pid for pid, _ in PARAM_ATTRS} == set(expect) | {"rave_generator", "rave_align_dry"}
     for d in (1, 16):
         assert (param(f"rave_bias_{d}").min, param(f"rave_bias_{d}").max) == (-3.0, 3.0)
         assert param(f"rave_scale_{d}").default == 1.0
