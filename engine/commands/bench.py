@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r = kinds.add_parser("rave", help="RAVE encode+decode: TorchScript vs ONNX Runtime, 1 thread")
     r.add_argument("model", nargs="?", type=Path, default=None, metavar="MODEL",
                    help="streaming RAVE .ts (default: the causal streaming test fixture)")
+    r.add_argument("--full-size", action="store_true",
+                   help="instead of MODEL: a full-size v2 (capacity 96, random weights) built "
+                   "here, its scripted stateful peer vs our ONNX graphs")
     r.add_argument("--seconds", type=float, default=10.0, help="audio to process per runtime")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=run_rave)
@@ -83,6 +86,10 @@ def run_rave(args: argparse.Namespace) -> int:
     from engine.errors import UsageError
     from models.rave.onnx_backend import bench_rave_full
 
+    if args.seconds <= 0:
+        raise UsageError("--seconds must be positive")
+    if args.full_size:
+        return _run_rave_full_size(args)
     model = args.model
     if model is None:
         if not DEFAULT_RAVE.is_file():
@@ -90,9 +97,26 @@ def run_rave(args: argparse.Namespace) -> int:
         model = DEFAULT_RAVE
     if not Path(model).is_file():
         raise UsageError(f"{model}: no such file")
-    if args.seconds <= 0:
-        raise UsageError("--seconds must be positive")
     return _print_model_bench(model, bench_rave_full(model, args.seconds), args)
+
+
+def _run_rave_full_size(args: argparse.Namespace) -> int:
+    """A random-weight full-size v2: its scripted stateful peer vs our ONNX graphs."""
+    from engine.errors import UsageError
+    from models.rave.v2_full import bench_v2_full
+
+    if args.model is not None:
+        raise UsageError("--full-size builds its own model: leave MODEL out")
+    result = bench_v2_full(args.seconds)
+    if args.json:
+        print(json.dumps({"model": "v2 full size (random weights)", **result}, indent=2))
+        return 0
+    print(f"RAVE v2 full size, {result['params'] / 1e6:.1f} M parameters, random weights: "
+          f"{result['blocks']} blocks of {result['block']} samples ({args.seconds:g} s), "
+          "encode+decode, 1 thread each")
+    print(f"  TorchScript {result['torchscript_rtf']:.2f}x real time, ONNX Runtime "
+          f"{result['onnx_rtf']:.2f}x real time, ONNX speedup {result['speedup']:.2f}x")
+    return 0
 
 
 def run_drums(args: argparse.Namespace) -> int:

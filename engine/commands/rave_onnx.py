@@ -18,7 +18,8 @@ def register_export(rave_subparsers: argparse._SubParsersAction) -> argparse.Arg
     """Add ``export-onnx`` to the ``rave`` subcommand group; sets ``func=run_export``."""
     p = rave_subparsers.add_parser(
         "export-onnx", help="convert a streaming RAVE .ts to ONNX with explicit state")
-    p.add_argument("model", type=Path, help="RAVE TorchScript export (.ts), streaming v2 mono")
+    p.add_argument("model", type=Path, help="RAVE TorchScript export (.ts), streaming: "
+                   "v1, v2, v2 causal or v2_small, mono or stereo")
     p.add_argument("-o", "--output", type=Path, required=True,
                    help="MODEL.onnx: writes MODEL.encode.onnx and MODEL.decode.onnx")
     p.add_argument("--verify", action="store_true",

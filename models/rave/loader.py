@@ -1,12 +1,13 @@
 """Loading acids-ircam RAVE TorchScript exports (``.ts``) and reading what they are.
 
 A RAVE export is a ``torch.jit`` archive with ``encode``, ``decode`` and ``forward``
-methods. v2 exports (acids-rave >= 2) carry attributes ``sr``, ``latent_size``,
-``full_latent_size``, ``n_channels``, ``stereo_mode`` and the buffers
-``encode_params = [in_ch, in_ratio, L, compression]`` and
-``decode_params = [L, compression, out_ch, out_ratio]``; v1 exports carry
-``sampling_rate`` and ``latent_size`` buffers instead. Shapes:
-``encode: (B, ch, T) -> (B, L, T / compression)``, ``decode`` the inverse.
+methods. acids-rave 2.x exports (of every config: v1, v2, v2_small...) carry attributes
+``sr``, ``latent_size``, ``full_latent_size``, ``n_channels``, ``stereo_mode`` and the
+buffers ``encode_params = [in_ch, in_ratio, L, compression]`` and
+``decode_params = [L, compression, out_ch, out_ratio]``; exports of the older RAVE 1.x
+code carry ``sampling_rate`` and ``latent_size`` buffers instead. Shapes:
+``encode: (B, ch, T) -> (B, L, T / compression)``, ``decode`` the inverse; ``ch`` is 2 for
+a model trained on stereo (``n_channels``).
 
 How the properties are told:
 
@@ -135,8 +136,9 @@ class RaveModel:
     def has_mean_path(self) -> bool:
         """Whether :meth:`encode_mean` can rebuild ``encode`` from the export's submodules.
 
-        True for the common v2 layout (PQMF input, no stereo mode, no AdaIN): the one
-        ``encode`` reads as ``pqmf -> encoder -> reparametrize -> (z - latent_mean) @ pca``.
+        True for acids-rave 2.x variational exports (v1 and v2 configs, mono or stereo) with
+        PQMF input, no stereo mode and no AdaIN: the ones whose ``encode`` reads as
+        ``pqmf -> encoder -> reparametrize -> (z - latent_mean) @ pca``.
         """
         m = self.module
         needed = ("pqmf", "encoder", "latent_mean", "latent_pca")

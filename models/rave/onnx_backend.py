@@ -34,7 +34,13 @@ import torch
 
 from engine.errors import UsageError
 from models.rave.loader import RaveModel
-from models.rave.onnx_export import OnnxStream, export_onnx, onnx_paths
+from models.rave.onnx_export import (
+    OnnxStream,
+    draw_decode_noise,
+    export_onnx,
+    graph_noise_layout,
+    onnx_paths,
+)
 from models.rave.processor import RaveProcessor
 
 
@@ -82,7 +88,7 @@ class RaveOnnxProcessor(RaveProcessor):
     """``RaveProcessor`` whose encode/decode run on ONNX Runtime (see module doc).
 
     One intra-op thread, like the TorchScript path on the worker (FACTS: two were erratic).
-    Mono models only, as ``onnx_export`` exports them.
+    Mono and stereo, every family ``onnx_export`` rebuilds.
     """
 
     def __init__(self, model: RaveModel, onnx_path: Path | str,
@@ -90,12 +96,11 @@ class RaveOnnxProcessor(RaveProcessor):
                  block_frames: int | None = None, seed: int | None = None,
                  texture_seed: int = 0, encode_mode: str = "sample") -> None:
         """``onnx_path``: the ``MODEL.onnx`` base name of graphs exported from ``model``."""
-        if model.channels != 1:
-            raise UsageError(f"{model.path.name}: the ONNX backend handles mono models only")
         enc_path, dec_path = onnx_paths(onnx_path)
         # Before super().__init__: it calls reset(), which rewinds these streams.
         self._enc = OnnxStream(enc_path, threads=1)
         self._dec = OnnxStream(dec_path, threads=1)
+        self._noise_layout = graph_noise_layout(self._dec)
         self._enc_initial = dict(self._enc.states)
         self._dec_initial = dict(self._dec.states)
         super().__init__(model, engine_rate_hz, latent_frames=latent_frames,
@@ -122,15 +127,11 @@ class RaveOnnxProcessor(RaveProcessor):
         return self._enc(audio=x[None], eps=eps)[0]
 
     def _decode(self, z: np.ndarray) -> np.ndarray:
-        """``(latent_dims, frames)`` -> audio through the decode graph, padding latents
-        with noise drawn next from the same generator, as RAVE's ``decode`` does."""
-        model = self.model
+        """``(latent_dims, frames)`` -> audio through the decode graph. Its random inputs
+        (latent padding, the noise branch) are drawn next from the same generator, in the
+        order and shapes RAVE's ``decode`` draws them."""
         zc = np.ascontiguousarray(z[None], dtype=np.float32)
-        if model.full_latent_dims > model.latent_dims:
-            pad = model.full_latent_dims - model.latent_dims
-            noise = torch.randn(1, pad, z.shape[1]).numpy()
-            return self._dec(z=zc, latent_noise=noise)[0]
-        return self._dec(z=zc)[0]
+        return self._dec(z=zc, **draw_decode_noise(self._noise_layout, z.shape[1]))[0]
 
 
 def make_rave_onnx_insert(path: str | Path, sample_rate_hz: float,
@@ -165,10 +166,10 @@ def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
 
     ts = torch.jit.load(str(ts_path), map_location="cpu").eval()
     ratio, sr = int(ts.decode_params[1]), int(ts.sr)
-    full = int(ts.full_latent_size)
+    full, channels = int(ts.full_latent_size), int(ts.n_channels)
     n_blocks = max(1, int(seconds * sr / ratio))
     rng = np.random.default_rng(0)
-    audio = (0.1 * rng.standard_normal((n_blocks, 1, 1, ratio))).astype(np.float32)
+    audio = (0.1 * rng.standard_normal((n_blocks, 1, channels, ratio))).astype(np.float32)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -184,14 +185,11 @@ def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
                 export_onnx(ts_path, onnx_path)
             enc_path, dec_path = onnx_paths(onnx_path)
             enc, dec = OnnxStream(enc_path, threads=1), OnnxStream(dec_path, threads=1)
-            pad = full - int(ts.latent_size)  # latent dims decode pads with noise
+            layout = graph_noise_layout(dec)
 
             def step(x: np.ndarray) -> None:
                 z = enc(audio=x, eps=torch.randn(1, full, 1).numpy())
-                if pad:
-                    dec(z=z, latent_noise=torch.randn(1, pad, 1).numpy())
-                else:
-                    dec(z=z)
+                dec(z=z, **draw_decode_noise(layout, 1))  # drawn in the loop, as RAVE does
 
             step(audio[0])  # warm-up: ORT plans its buffers on the first run
             start = time.perf_counter()

@@ -13,6 +13,14 @@ they are not zeros; starting from zeros is valid but sounds different for the fi
 
 ``from_torchscript`` walks the scripted module tree by class name (``original_name``) and
 builds the matching layer; anything it does not know is refused by name rather than guessed.
+It rebuilds acids-rave 2.x streaming exports of the v1 and v2 families (v2, v2 causal,
+v2_small with its noise branch, v1 with its loudness and noise branches), mono or
+multichannel (``rave train --channels 2``).
+
+Randomness is explicit too: the posterior noise of ``encode`` (``eps``), the latent dims
+``decode`` adds when the export keeps fewer than the model has (``latent_noise``) and the
+uniform noise a noise branch filters (``noise``) are inputs, so a caller can feed what the
+TorchScript would have drawn and compare block by block.
 """
 
 from __future__ import annotations
@@ -23,6 +31,17 @@ import torch
 from torch import Tensor, nn
 
 States = list[Tensor]
+
+
+def fold_channels(x: Tensor, n_channels: int) -> Tensor:
+    """(B, n * C, T) -> (B * n, C, T): each audio channel its own batch row, the way RAVE
+    runs its PQMF on multichannel audio. Mono tensors pass unchanged."""
+    return x if n_channels == 1 else x.reshape(x.shape[0] * n_channels, -1, x.shape[-1])
+
+
+def unfold_channels(x: Tensor, n_channels: int) -> Tensor:
+    """(B * n, C, T) -> (B, n * C, T), the inverse of :func:`fold_channels`."""
+    return x if n_channels == 1 else x.reshape(-1, n_channels * x.shape[1], x.shape[-1])
 
 
 class StreamingModule(nn.Module):
@@ -47,17 +66,42 @@ class StreamingModule(nn.Module):
         return len(self.cache_names())
 
 
+class StateCursor:
+    """Hands children consecutive slices of a flat state list and collects what they return.
+
+    A parent must run its state children in ``state_children()`` order, so the slices line
+    up with ``cache_names()``.
+    """
+
+    def __init__(self, states: States) -> None:
+        self.states = states
+        self.used = 0
+        self.new: States = []
+
+    def run(self, module: StreamingModule, x: Tensor, *extra: Tensor | None) -> Tensor:
+        """``module(x, *extra, its_states)``; keeps its new states, returns its output."""
+        n = module.n_states()
+        y, new = module(x, *extra, self.states[self.used : self.used + n])
+        self.used += n
+        self.new += new
+        return y
+
+
 class CachedPadding(StreamingModule):
     """Left-pads with the last ``padding`` samples of the previous block (cached_conv's
     ``CachedPadding1d``). With ``crop`` the output keeps the input length: a pure delay,
-    used to align a residual branch with a convolution's latency."""
+    used to align a residual branch with a convolution's latency.
 
-    def __init__(self, initial: Tensor, crop: bool) -> None:
+    ``rows`` > 1 keeps that many rows of the export's buffer, laid out as channels
+    (:func:`unfold_channels`): a layer run once per audio channel keeps one row each.
+    """
+
+    def __init__(self, initial: Tensor, crop: bool, rows: int = 1) -> None:
         super().__init__()
         self.padding = int(initial.shape[-1])
         self.crop = crop
-        # The first row of the export's (max_batch, C, padding) buffer.
-        self.register_buffer("initial", initial[:1].detach().clone())
+        # The first rows of the export's (max_batch, C, padding) buffer.
+        self.register_buffer("initial", unfold_channels(initial[:rows].detach().clone(), rows))
 
     def cache_names(self) -> list[str]:
         return ["pad"]
@@ -87,16 +131,13 @@ class StreamingConv1d(StreamingModule):
         self.cache = cache
 
     def forward(self, x: Tensor, states: States) -> tuple[Tensor, States]:
-        out: States = []
-        i = 0
+        cursor = StateCursor(states)
         for pad in (self.delay, self.cache):
             if pad is not None:
-                x, new = pad(x, states[i : i + 1])
-                out += new
-                i += 1
+                x = cursor.run(pad, x)
         y = nn.functional.conv1d(x, self.weight, self.bias, self.stride, 0, self.dilation,
                                  self.groups)
-        return y, out
+        return y, cursor.new
 
 
 class StreamingConvTranspose1d(StreamingModule):
@@ -154,19 +195,15 @@ class StreamingSequential(StreamingModule):
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
     def forward(self, x: Tensor, states: States) -> tuple[Tensor, States]:
-        out: States = []
-        i = 0
+        cursor = StateCursor(states)
         for layer in self.layers:
-            n = layer.n_states()
-            x, new = layer(x, states[i : i + n])
-            out += new
-            i += n
-        return x, out
+            x = cursor.run(layer, x)
+        return x, cursor.new
 
 
-class StreamingResidual(StreamingModule):
-    """``sum(branch_k(delay_k(x)))``: cached_conv's ``Residual(AlignBranches(...))``, where
-    the delays give every branch the same latency before the sum."""
+class AlignedBranches(StreamingModule):
+    """cached_conv's ``AlignBranches``: ``branch_k(delay_k(x))`` for every k, where the
+    delays give every branch the same latency."""
 
     def __init__(self, branches: list[StreamingModule], delays: list[StreamingModule]) -> None:
         super().__init__()
@@ -179,24 +216,23 @@ class StreamingResidual(StreamingModule):
         return [item for k, (delay, branch) in enumerate(pairs)
                 for item in ((f"delays.{k}", delay), (f"branches.{k}", branch))]
 
+    def branch_outputs(self, x: Tensor, cursor: StateCursor) -> list[Tensor]:
+        """Every branch's output, in order, taking the states from ``cursor``."""
+        return [cursor.run(branch, cursor.run(delay, x))
+                for delay, branch in zip(self.delays, self.branches, strict=True)]
+
+
+class StreamingResidual(AlignedBranches):
+    """``sum(branch_k(delay_k(x)))``: cached_conv's ``Residual(AlignBranches(...))`` and
+    RAVE v1's ``ResidualStack``."""
+
     def forward(self, x: Tensor, states: States) -> tuple[Tensor, States]:
-        out: States = []
-        outputs: list[Tensor] = []
-        i = 0
-        for delay, branch in zip(self.delays, self.branches, strict=True):
-            n = delay.n_states()
-            h, new = delay(x, states[i : i + n])
-            out += new
-            i += n
-            n = branch.n_states()
-            h, new = branch(h, states[i : i + n])
-            out += new
-            i += n
-            outputs.append(h)
+        cursor = StateCursor(states)
+        outputs = self.branch_outputs(x, cursor)
         total = outputs[0]
         for h in outputs[1:]:
             total = total + h
-        return total, out
+        return total, cursor.new
 
 
 def reverse_half(x: Tensor) -> Tensor:
@@ -208,34 +244,172 @@ def reverse_half(x: Tensor) -> Tensor:
 
 
 class StreamingPQMFAnalysis(StreamingModule):
-    """Mono audio (B, 1, N) to ``n_band`` sub-bands (B, n_band, N / n_band)."""
+    """Audio (B, n_channels, N) to ``n_band`` sub-bands per channel (B, n_channels * n_band,
+    N / n_band), channel-major, as RAVE lays them out for its encoder."""
 
-    def __init__(self, conv: StreamingConv1d) -> None:
+    def __init__(self, conv: StreamingConv1d, n_channels: int = 1) -> None:
         super().__init__()
         self.conv = conv
+        self.n_channels = n_channels
 
     def forward(self, x: Tensor, states: States) -> tuple[Tensor, States]:
-        y, out = self.conv(x, states)
-        return reverse_half(y), out
+        n = self.n_channels
+        y, out = self.conv(fold_channels(x, n), [fold_channels(s, n) for s in states])
+        return unfold_channels(reverse_half(y), n), [unfold_channels(s, n) for s in out]
 
 
 class StreamingPQMFSynthesis(StreamingModule):
-    """Sub-bands (B, n_band, T) back to audio (B, 1, T * n_band): polyphase synthesis."""
+    """Sub-bands (B, n_channels * n_band, T) back to audio (B, n_channels, T * n_band):
+    polyphase synthesis, one channel at a time."""
 
-    def __init__(self, conv: StreamingConv1d, n_band: int) -> None:
+    def __init__(self, conv: StreamingConv1d, n_band: int, n_channels: int = 1) -> None:
         super().__init__()
         self.conv = conv
         self.n_band = n_band
+        self.n_channels = n_channels
 
     def forward(self, x: Tensor, states: States) -> tuple[Tensor, States]:
-        y, out = self.conv(reverse_half(x), states)
+        n = self.n_channels
+        y, out = self.conv(reverse_half(fold_channels(x, n)),
+                           [fold_channels(s, n) for s in states])
         y = torch.flip(y * self.n_band, [1]).permute(0, 2, 1)
         y = y.reshape(y.shape[0], y.shape[1], -1, self.n_band).permute(0, 2, 1, 3)
-        return y.reshape(y.shape[0], y.shape[1], -1), out
+        y = y.reshape(y.shape[0], y.shape[1], -1)
+        return unfold_channels(y, n), [unfold_channels(s, n) for s in out]
+
+
+# --- noise branches -----------------------------------------------------------------------
+
+
+def mod_sigmoid(x: Tensor) -> Tensor:
+    """RAVE's positive gain curve, ``2 * sigmoid(x) ** 2.3 + 1e-7``."""
+    return 2 * torch.sigmoid(x) ** 2.3 + 1e-7
+
+
+def impulse_response_basis(n_bands: int, length: int) -> Tensor:
+    """(n_bands, length): row k is the filter RAVE's noise branch builds from a unit
+    amplitude in frequency band k.
+
+    RAVE turns band amplitudes into a zero-phase impulse response (inverse real FFT),
+    centres it under a Hann window, zero-pads or cuts it to ``length`` and rolls it back to
+    start at 0. Every step is linear in the amplitudes, so ``amplitudes @ basis`` gives the
+    same response with a matrix product, which ONNX runs without FFT operators.
+    """
+    spectrum = torch.eye(n_bands, dtype=torch.float64).to(torch.complex128)
+    response = torch.fft.irfft(spectrum)
+    size = response.shape[-1]
+    response = torch.roll(response, size // 2, -1) * torch.hann_window(size,
+                                                                        dtype=torch.float64)
+    response = nn.functional.pad(response, (0, length - size))
+    return torch.roll(response, -size // 2, -1).float()
+
+
+class NoiseFilter(nn.Module):
+    """The stateless half of a RAVE noise branch: filters uniform noise frame by frame.
+
+    ``logits`` (B, bands * n_noise_bands, frames) are the branch's conv output; ``noise``
+    (B, bands, frames * length) is uniform in [-1, 1), one signal per PQMF band (of every
+    channel) at the band rate. Each frame of ``length`` samples is filtered by the response
+    its amplitudes describe, causally and cut to the frame (what RAVE's zero-padded FFT
+    convolution computes). Returns (B, bands, frames * length).
+    """
+
+    def __init__(self, n_noise_bands: int, length: int, bands: int) -> None:
+        super().__init__()
+        self.bands = bands
+        self.length = length
+        self.register_buffer("basis", impulse_response_basis(n_noise_bands, length))
+        # toeplitz[m, n] = response[n - m] for n >= m, else the zero padding in front.
+        m = torch.arange(length).unsqueeze(1)
+        n = torch.arange(length).unsqueeze(0)
+        self.register_buffer("toeplitz_index", (length + n - m).flatten())
+
+    def forward(self, logits: Tensor, noise: Tensor) -> Tensor:
+        amp = mod_sigmoid(logits - 5).permute(0, 2, 1)
+        amp = amp.reshape(amp.shape[0], amp.shape[1], self.bands, -1)
+        response = amp @ self.basis
+        # Zeros in front (a concat: padding would export a reversed-slice Pad).
+        response = torch.cat([torch.zeros_like(response), response], -1)
+        toeplitz = response.index_select(-1, self.toeplitz_index)
+        toeplitz = toeplitz.reshape(*response.shape[:-1], self.length, self.length)
+        frames = noise.reshape(noise.shape[0], self.bands, -1, self.length).permute(0, 2, 1, 3)
+        filtered = (frames.unsqueeze(-2) @ toeplitz).squeeze(-2)
+        filtered = filtered.permute(0, 2, 1, 3)
+        return filtered.reshape(filtered.shape[0], filtered.shape[1], -1)
+
+
+# --- generators ---------------------------------------------------------------------------
+
+
+def _required(noise: Tensor | None) -> Tensor:
+    if noise is None:
+        raise ValueError("this decoder has a noise branch: pass its uniform noise")
+    return noise
+
+
+class GeneratorV2Stream(StreamingModule):
+    """RAVE's ``GeneratorV2``: conv stack, [waveform conv], [amplitude modulation],
+    [+ filtered noise], tanh. ``forward(x, noise, states)``; ``noise`` is None without a
+    noise branch."""
+
+    def __init__(self, net: StreamingModule, amplitude_modulation: bool,
+                 waveform: StreamingModule | None = None,
+                 noise_net: StreamingModule | None = None,
+                 noise_filter: NoiseFilter | None = None) -> None:
+        super().__init__()
+        self.net = net
+        self.waveform = waveform
+        self.noise_net = noise_net
+        self.noise_filter = noise_filter
+        self.amplitude_modulation = amplitude_modulation
+
+    def forward(self, x: Tensor, noise: Tensor | None,
+                states: States) -> tuple[Tensor, States]:
+        cursor = StateCursor(states)
+        h = cursor.run(self.net, x)
+        y = h if self.waveform is None else cursor.run(self.waveform, h)
+        if self.amplitude_modulation:
+            y, amplitude = torch.chunk(y, 2, 1)
+            y = y * torch.sigmoid(amplitude)
+        if self.noise_net is not None and self.noise_filter is not None:
+            y = y + self.noise_filter(cursor.run(self.noise_net, h), _required(noise))
+        return torch.tanh(y), cursor.new
+
+
+class GeneratorV1Stream(StreamingModule):
+    """RAVE's v1 ``Generator``: conv stack, then aligned branches for the waveform, the
+    loudness and (when the model is past its warm-up phase) the noise;
+    ``tanh(waveform) * mod_sigmoid(loudness) [+ filtered noise]``."""
+
+    def __init__(self, net: StreamingModule, synth: AlignedBranches,
+                 noise_filter: NoiseFilter | None, loud_stride: int) -> None:
+        super().__init__()
+        self.net = net
+        self.synth = synth
+        self.noise_filter = noise_filter
+        self.loud_stride = loud_stride
+
+    def forward(self, x: Tensor, noise: Tensor | None,
+                states: States) -> tuple[Tensor, States]:
+        cursor = StateCursor(states)
+        outputs = self.synth.branch_outputs(cursor.run(self.net, x), cursor)
+        loudness = outputs[1]
+        if self.loud_stride != 1:
+            loudness = loudness.repeat_interleave(self.loud_stride, -1)
+        y = torch.tanh(outputs[0]) * mod_sigmoid(loudness)
+        if self.noise_filter is not None:
+            y = y + self.noise_filter(outputs[2], _required(noise))
+        return y, cursor.new
+
+
+Generator = GeneratorV1Stream | GeneratorV2Stream
+
+
+# --- encode and decode --------------------------------------------------------------------
 
 
 class StreamingEncoder(StreamingModule):
-    """RAVE ``encode`` for mono: PQMF, conv stack, posterior sample, PCA rotation.
+    """RAVE ``encode``: PQMF, conv stack, posterior sample, PCA rotation.
 
     The posterior noise is an explicit input ``eps`` (B, full_latent_size, T): pass zeros
     for the posterior mean, or standard normal noise to sample as RAVE does.
@@ -251,69 +425,87 @@ class StreamingEncoder(StreamingModule):
         self.latent_size = latent_size
 
     def forward(self, x: Tensor, eps: Tensor, states: States) -> tuple[Tensor, States]:
-        out: States = []
-        i = 0
+        cursor = StateCursor(states)
         if self.pqmf is not None:
-            n = self.pqmf.n_states()
-            x, out = self.pqmf(x, states[:n])
-            i = n
-        z, new = self.net(x, states[i:])
+            x = cursor.run(self.pqmf, x)
+        z = cursor.run(self.net, x)
         mean, scale = torch.chunk(z, 2, 1)
         std = nn.functional.softplus(scale) + 1e-4
         z = eps * std + mean
         z = z - self.latent_mean.unsqueeze(-1)
         z = nn.functional.conv1d(z, self.latent_pca.unsqueeze(-1))
-        return z[:, : self.latent_size], out + new
+        return z[:, : self.latent_size], cursor.new
 
 
 class StreamingDecoder(StreamingModule):
-    """RAVE ``decode`` for mono: inverse PCA, generator, amplitude modulation, inverse PQMF.
+    """RAVE ``decode``: inverse PCA, generator, inverse PQMF.
 
+    ``generator`` is a :class:`GeneratorV1Stream` / :class:`GeneratorV2Stream`, or a bare
+    conv stack that gets v2's output stage (amplitude modulation when asked, then tanh).
     When the model keeps fewer latent dims than it was trained with, RAVE fills the rest
-    with noise; here that noise is the explicit input ``latent_noise``.
+    with noise; here that noise is the explicit input ``latent_noise``. A noise branch
+    takes its uniform noise from ``noise`` (see :class:`NoiseFilter`).
     """
 
-    def __init__(self, net: StreamingModule, pqmf: StreamingPQMFSynthesis | None,
-                 latent_pca: Tensor, latent_mean: Tensor, amplitude_modulation: bool) -> None:
+    def __init__(self, generator: StreamingModule, pqmf: StreamingPQMFSynthesis | None,
+                 latent_pca: Tensor, latent_mean: Tensor,
+                 amplitude_modulation: bool = False) -> None:
         super().__init__()
-        self.net = net
+        if not isinstance(generator, Generator):
+            generator = GeneratorV2Stream(generator, amplitude_modulation)
+        self.generator = generator
         self.pqmf = pqmf
         self.register_buffer("latent_pca", latent_pca.detach().clone())
         self.register_buffer("latent_mean", latent_mean.detach().clone())
-        self.amplitude_modulation = amplitude_modulation
 
-    def forward(self, z: Tensor, latent_noise: Tensor | None,
-                states: States) -> tuple[Tensor, States]:
+    @property
+    def net(self) -> StreamingModule:
+        """The generator's conv stack (before its output stage)."""
+        return self.generator.net
+
+    @property
+    def noise_filter(self) -> NoiseFilter | None:
+        """The noise branch's filter, None when decode draws no uniform noise."""
+        return self.generator.noise_filter
+
+    def forward(self, z: Tensor, latent_noise: Tensor | None, states: States,
+                noise: Tensor | None = None) -> tuple[Tensor, States]:
         if latent_noise is not None:
             z = torch.cat([z, latent_noise], 1)
         z = nn.functional.conv1d(z, self.latent_pca.T.unsqueeze(-1))
         z = z + self.latent_mean.unsqueeze(-1)
-        n = self.net.n_states()
-        y, out = self.net(z, states[:n])
-        if self.amplitude_modulation:
-            y, amplitude = torch.chunk(y, 2, 1)
-            y = y * torch.sigmoid(amplitude)
-        y = torch.tanh(y)
+        cursor = StateCursor(states)
+        y = cursor.run(self.generator, z, noise)
         if self.pqmf is not None:
-            y, new = self.pqmf(y, states[n:])
-            out = out + new
-        return y, out
+            y = cursor.run(self.pqmf, y)
+        return y, cursor.new
 
 
 class FlatStateWrapper(nn.Module):
-    """``forward(x, [extra], *state_in) -> (y, *state_out)``: the flat signature ONNX needs."""
+    """``forward(x, *extra, *state_in) -> (y, *state_out)``: the flat signature ONNX needs.
 
-    def __init__(self, inner: StreamingEncoder | StreamingDecoder, n_extra: int) -> None:
+    ``extra`` names the inputs between ``x`` and the states: ``["eps"]`` for an encoder,
+    any of ``["latent_noise", "noise"]`` for a decoder. An int keeps the older spelling:
+    that many of ``["eps"]`` / ``["latent_noise"]``.
+    """
+
+    def __init__(self, inner: StreamingEncoder | StreamingDecoder,
+                 extra: int | list[str]) -> None:
         super().__init__()
         self.inner = inner
-        self.n_extra = n_extra
+        if isinstance(extra, int):
+            names = ["eps"] if isinstance(inner, StreamingEncoder) else ["latent_noise"]
+            extra = names[:extra]
+        self.extra_names = list(extra)
 
     def forward(self, x: Tensor, *args: Tensor) -> tuple[Tensor, ...]:
-        extra, states = args[: self.n_extra], list(args[self.n_extra :])
+        n = len(self.extra_names)
+        named = dict(zip(self.extra_names, args[:n], strict=True))
+        states = list(args[n:])
         if isinstance(self.inner, StreamingEncoder):
-            y, out = self.inner(x, extra[0], states)
+            y, out = self.inner(x, named["eps"], states)
         else:
-            y, out = self.inner(x, extra[0] if extra else None, states)
+            y, out = self.inner(x, named.get("latent_noise"), states, named.get("noise"))
         return (y, *out)
 
 
@@ -353,11 +545,17 @@ def _children(module: torch.jit.ScriptModule) -> list[torch.jit.ScriptModule]:
     return [child for _, child in items]
 
 
-def _padding(module: torch.jit.ScriptModule) -> CachedPadding | None:
+def _padding(module: torch.jit.ScriptModule, rows: int = 1) -> CachedPadding | None:
     """A ``CachedPadding1d`` with any history, or None when it is a zero-length no-op."""
     if not int(module.padding):
         return None
-    return CachedPadding(module.pad, bool(module.crop))
+    return CachedPadding(module.pad, bool(module.crop), rows)
+
+
+def _delay(module: torch.jit.ScriptModule) -> StreamingModule:
+    """An ``AlignBranches`` padding: a delay, or the identity when the branch needs none."""
+    cached = _padding(module)
+    return cached if cached is not None else Stateless(nn.Identity())
 
 
 def _leaky_relu(module: torch.jit.ScriptModule) -> nn.Module:
@@ -367,94 +565,209 @@ def _leaky_relu(module: torch.jit.ScriptModule) -> nn.Module:
     return nn.LeakyReLU(float(match.group(1)))
 
 
+def _conv1d(module: torch.jit.ScriptModule, path: str, rows: int = 1) -> StreamingConv1d:
+    """cached_conv's ``CachedConv1d``; ``rows`` > 1 for a conv run once per audio channel."""
+    args = list(_find_node(module.graph, "aten::conv1d").inputs())
+    if _int_list(args[4]) != [0]:
+        raise UnsupportedModelError(f"{path}: conv with implicit padding")
+    return StreamingConv1d(module.weight, _optional_tensor(module, "bias"),
+                           _int_list(args[3])[0], _int_list(args[5])[0],
+                           int(args[6].toIValue()), _padding(module.cache, rows),
+                           _padding(module.downsampling_delay, rows))
+
+
+def _conv_transpose1d(module: torch.jit.ScriptModule, path: str) -> StreamingConvTranspose1d:
+    args = list(_find_node(module.graph, "aten::conv_transpose1d").inputs())
+    if _int_list(args[4]) != [0] or _int_list(args[5]) != [0] or _int_list(args[7]) != [1]:
+        raise UnsupportedModelError(f"{path}: transposed conv with padding or dilation")
+    return StreamingConvTranspose1d(module.weight, _optional_tensor(module, "bias"),
+                                    _int_list(args[3])[0], int(args[6].toIValue()),
+                                    module.cache)
+
+
+def _aligned(module: torch.jit.ScriptModule,
+             path: str) -> tuple[list[StreamingModule], list[StreamingModule]]:
+    """The converted branches and delays of a cached_conv ``AlignBranches``."""
+    if module.original_name != "AlignBranches":
+        raise UnsupportedModelError(f"{path}: {module.original_name!r} where AlignBranches "
+                                    "was expected")
+    branches = [convert(b, f"{path}.branches.{i}")
+                for i, b in enumerate(_children(module.branches))]
+    return branches, [_delay(pad) for pad in _children(module.paddings)]
+
+
+def _residual(module: torch.jit.ScriptModule, path: str) -> StreamingResidual:
+    """``Residual`` (``AlignBranches(net, Identity)`` summed) or v1's ``ResidualStack``."""
+    name = "aligned" if module.original_name == "Residual" else "net"
+    return StreamingResidual(*_aligned(getattr(module, name), f"{path}.{name}"))
+
+
+def _batch_norm(module: torch.jit.ScriptModule, path: str) -> Stateless:
+    """An inference-mode ``BatchNorm1d`` (RAVE v1's encoder) with the export's statistics."""
+    stats = [_optional_tensor(module, n) for n in ("weight", "bias", "running_mean",
+                                                    "running_var")]
+    if any(t is None for t in stats):
+        raise UnsupportedModelError(f"{path}: BatchNorm1d without affine weights or "
+                                    "running statistics")
+    weight, bias, mean, var = (t.detach().clone() for t in stats if t is not None)
+    norm = nn.BatchNorm1d(weight.shape[0], eps=float(module.eps))
+    with torch.no_grad():
+        norm.weight.copy_(weight)
+        norm.bias.copy_(bias)
+        norm.running_mean.copy_(mean)
+        norm.running_var.copy_(var)
+    return Stateless(norm.eval().requires_grad_(False))
+
+
+def _runs_only_its_net(module: torch.jit.ScriptModule) -> bool:
+    """Whether ``forward`` is just ``return self.net(x)`` (nothing else computed)."""
+    nodes = [n for n in module.graph.nodes()
+             if n.kind() not in ("prim::GetAttr", "prim::Constant")]
+    if len(nodes) != 1 or nodes[0].kind() != "prim::CallMethod":
+        return False
+    return nodes[0].output().debugName() == next(module.graph.outputs()).debugName()
+
+
+# Layers whose forward only runs their ``net`` child (checked by _runs_only_its_net).
+_NET_WRAPPERS = ("EncoderV2", "Encoder", "DilatedUnit", "UpsampleLayer", "ResidualBlock",
+                 "ResidualLayer")
+
+_BUILDERS = {
+    "CachedConv1d": _conv1d,
+    "CachedConvTranspose1d": _conv_transpose1d,
+    "Residual": _residual,
+    "ResidualStack": _residual,
+    "BatchNorm1d": _batch_norm,
+    "LeakyReLU": lambda module, path: Stateless(_leaky_relu(module)),
+    "Identity": lambda module, path: Stateless(nn.Identity()),
+}
+
+
 def convert(module: torch.jit.ScriptModule, path: str = "") -> StreamingModule:
     """Rebuild one scripted RAVE / cached_conv layer in the explicit-state form."""
     kind = module.original_name
     if kind in ("CachedSequential", "Sequential"):
         return StreamingSequential([convert(c, f"{path}.{i}")
                                     for i, c in enumerate(_children(module))])
-    if kind in ("EncoderV2", "DilatedUnit", "GeneratorV2"):
+    if kind in _NET_WRAPPERS:
+        if not _runs_only_its_net(module):
+            raise UnsupportedModelError(f"{path}: {kind} computes more than its net")
         return convert(module.net, f"{path}.net")
-    if kind == "CachedConv1d":
-        node = _find_node(module.graph, "aten::conv1d")
-        args = list(node.inputs())
-        if _int_list(args[4]) != [0]:
-            raise UnsupportedModelError(f"{path}: conv with implicit padding")
-        return StreamingConv1d(module.weight, _optional_tensor(module, "bias"),
-                               _int_list(args[3])[0], _int_list(args[5])[0],
-                               int(args[6].toIValue()), _padding(module.cache),
-                               _padding(module.downsampling_delay))
-    if kind == "CachedConvTranspose1d":
-        node = _find_node(module.graph, "aten::conv_transpose1d")
-        args = list(node.inputs())
-        if _int_list(args[4]) != [0] or _int_list(args[5]) != [0] or _int_list(args[7]) != [1]:
-            raise UnsupportedModelError(f"{path}: transposed conv with padding or dilation")
-        return StreamingConvTranspose1d(module.weight, _optional_tensor(module, "bias"),
-                                        _int_list(args[3])[0], int(args[6].toIValue()),
-                                        module.cache)
-    if kind == "Residual":
-        aligned = module.aligned
-        if aligned.original_name != "AlignBranches":
-            raise UnsupportedModelError(f"{path}: Residual without AlignBranches")
-        branches = [convert(b, f"{path}.branches.{i}")
-                    for i, b in enumerate(_children(aligned.branches))]
-        delays: list[StreamingModule] = []
-        for pad in _children(aligned.paddings):
-            cached = _padding(pad)
-            delays.append(cached if cached is not None else Stateless(nn.Identity()))
-        return StreamingResidual(branches, delays)
-    if kind == "LeakyReLU":
-        return Stateless(_leaky_relu(module))
-    if kind == "Identity":
-        return Stateless(nn.Identity())
-    raise UnsupportedModelError(f"{path or 'model'}: layer type {kind!r} is not supported")
+    builder = _BUILDERS.get(kind)
+    if builder is None:
+        raise UnsupportedModelError(f"{path or 'model'}: layer type {kind!r} is not supported")
+    return builder(module, path)
 
 
-def _check_mono_v2(model: torch.jit.ScriptModule) -> None:
+def _noise_branch(module: torch.jit.ScriptModule,
+                  path: str) -> tuple[StreamingModule, NoiseFilter]:
+    """RAVE's ``NoiseGenerator`` (v1) / ``NoiseGeneratorV2``: conv stack and filter."""
+    code = module.forward.code
+    if "rand_like" not in code or "fft_convolve" not in code:
+        raise UnsupportedModelError(f"{path}: noise branch {module.original_name!r} does not "
+                                    "filter uniform noise as RAVE's do")
+    net = convert(module.net, f"{path}.net")
+    bands = int(module.data_size) * int(getattr(module, "n_channels", 1))
+    convs = [m for m in net.modules() if isinstance(m, StreamingConv1d)]
+    n_noise_bands = int(convs[-1].weight.shape[0]) // bands
+    return net, NoiseFilter(n_noise_bands, int(module.target_size), bands)
+
+
+def _generator_v2(module: torch.jit.ScriptModule) -> GeneratorV2Stream:
+    net = convert(module.net, "decoder.net")
+    noise_module = getattr(module, "noise_module", None)
+    if noise_module is None:
+        return GeneratorV2Stream(net, bool(module.amplitude_modulation))
+    noise_net, noise_filter = _noise_branch(noise_module, "decoder.noise_module")
+    return GeneratorV2Stream(net, bool(module.amplitude_modulation),
+                             convert(module.waveform_module, "decoder.waveform_module"),
+                             noise_net, noise_filter)
+
+
+def _generator_v1(module: torch.jit.ScriptModule) -> GeneratorV1Stream:
+    """v1: the noise is added only once the model is warmed up (past its first training
+    phase); before that its branch runs but nothing hears it, so it is left out."""
+    branches = _children(module.synth.branches)
+    use_noise = bool(module.use_noise)
+    if len(branches) != (3 if use_noise else 2):
+        raise UnsupportedModelError(f"decoder.synth: {len(branches)} branches, expected "
+                                    "waveform, loudness" + (" and noise" if use_noise else ""))
+    add_noise = use_noise and bool(module.warmed_up)
+    kept = 3 if add_noise else 2
+    paddings = _children(module.synth.paddings)[:kept]
+    converted = [convert(b, f"decoder.synth.branches.{i}") for i, b in enumerate(branches[:2])]
+    noise_filter = None
+    if add_noise:
+        noise_net, noise_filter = _noise_branch(branches[2], "decoder.synth.branches.2")
+        converted.append(noise_net)
+    synth = AlignedBranches(converted, [_delay(pad) for pad in paddings])
+    return GeneratorV1Stream(convert(module.net, "decoder.net"), synth, noise_filter,
+                             int(module.loud_stride))
+
+
+def _generator(module: torch.jit.ScriptModule) -> Generator:
+    kind = module.original_name
+    if kind == "GeneratorV2":
+        return _generator_v2(module)
+    if kind == "Generator":
+        return _generator_v1(module)
+    raise UnsupportedModelError(f"decoder type {kind!r} is not supported")
+
+
+def _check_supported(model: torch.jit.ScriptModule) -> None:
     """Refuse, with the reason, the export variants this converter does not rebuild."""
     if not hasattr(model, "full_latent_size") or not hasattr(model, "decode_params"):
-        raise UnsupportedModelError("not a RAVE v2 export (no full_latent_size / decode_params); "
-                                    "v1 exports are not supported")
-    if int(model.n_channels) != 1 or bool(model.stereo_mode):
-        raise UnsupportedModelError(f"only mono models are supported (n_channels = "
-                                    f"{int(model.n_channels)}, stereo_mode = {model.stereo_mode})")
+        raise UnsupportedModelError("not an acids-rave 2.x export (no full_latent_size / "
+                                    "decode_params): the RAVE 1.x export format is not "
+                                    "supported")
+    n_channels = int(model.n_channels)
+    if bool(model.stereo_mode):
+        raise UnsupportedModelError("stereo_mode (a mono model run on two channels) is not "
+                                    "supported")
+    target = int(model.decode_params[2])
+    if target != n_channels:
+        raise UnsupportedModelError(f"exports with {target} output channels from a "
+                                    f"{n_channels}-channel model are not supported")
     if getattr(model, "input_mode", "pqmf") != "pqmf":
         raise UnsupportedModelError(f"input_mode {model.input_mode!r} is not supported")
+    if getattr(model, "resampler", None) is not None:
+        raise UnsupportedModelError("exports with a resampler (rave export --sr) are not "
+                                    "supported")
     if bool(getattr(model, "is_using_adain", False)):
         raise UnsupportedModelError("models using adaptive instance normalisation "
                                     "are not supported")
     if model.encoder.original_name != "VariationalEncoder":
         raise UnsupportedModelError(f"encoder type {model.encoder.original_name!r} "
                                     "is not supported")
-    decoder_code = model.decoder.forward.code
-    if "noise" in decoder_code:
-        raise UnsupportedModelError("decoders with a noise branch are not supported yet")
+    if not any(m.original_name == "CachedConv1d" for m in model.modules()):
+        raise UnsupportedModelError("not a streaming export (no cached convolutions): "
+                                    "export the model with rave export --streaming")
 
 
-def _pqmf_convs(model: torch.jit.ScriptModule) -> tuple[StreamingPQMFAnalysis | None,
-                                                        StreamingPQMFSynthesis | None]:
+def _pqmf_convs(model: torch.jit.ScriptModule,
+                n_channels: int) -> tuple[StreamingPQMFAnalysis | None,
+                                          StreamingPQMFSynthesis | None]:
     pqmf = model.pqmf
     n_band = int(pqmf.n_band)
     if n_band == 1:
         return None, None
-    analysis = convert(pqmf.forward_conv, "pqmf.forward_conv")
-    synthesis = convert(pqmf.inverse_conv, "pqmf.inverse_conv")
-    assert isinstance(analysis, StreamingConv1d) and isinstance(synthesis, StreamingConv1d)
-    return StreamingPQMFAnalysis(analysis), StreamingPQMFSynthesis(synthesis, n_band)
+    analysis = _conv1d(pqmf.forward_conv, "pqmf.forward_conv", n_channels)
+    synthesis = _conv1d(pqmf.inverse_conv, "pqmf.inverse_conv", n_channels)
+    return (StreamingPQMFAnalysis(analysis, n_channels),
+            StreamingPQMFSynthesis(synthesis, n_band, n_channels))
 
 
 def from_torchscript(model: torch.jit.ScriptModule) -> tuple[StreamingEncoder,
                                                              StreamingDecoder]:
-    """Rebuild a mono RAVE v2 streaming export's ``encode`` and ``decode``.
+    """Rebuild a RAVE streaming export's ``encode`` and ``decode`` (v1 or v2 family).
 
     The layers keep the export's weights and its saved caches (as initial states). Raises
     ``UnsupportedModelError`` for anything the TorchScript uses that is not rebuilt here.
     """
-    _check_mono_v2(model)
-    analysis, synthesis = _pqmf_convs(model)
+    _check_supported(model)
+    analysis, synthesis = _pqmf_convs(model, int(model.n_channels))
     encoder = StreamingEncoder(analysis, convert(model.encoder.encoder, "encoder.encoder"),
                                model.latent_pca, model.latent_mean, int(model.latent_size))
-    decoder = StreamingDecoder(convert(model.decoder, "decoder"), synthesis,
-                               model.latent_pca, model.latent_mean,
-                               bool(model.decoder.amplitude_modulation))
+    decoder = StreamingDecoder(_generator(model.decoder), synthesis, model.latent_pca,
+                               model.latent_mean)
     return encoder.eval(), decoder.eval()

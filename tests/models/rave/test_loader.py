@@ -70,12 +70,14 @@ def test_reset_restores_the_loaded_state_and_zeroing_would_not(streaming):
     streaming.reset()
 
 
-def test_encode_decode_shapes(streaming):
-    streaming.reset()
-    z = streaming.encode(torch.zeros(1, 1, 4096))
+@pytest.mark.parametrize(("name", "channels"), [("streaming", 1), ("stereo", 2)])
+def test_encode_decode_shapes(name, channels, request):
+    model = request.getfixturevalue(name)
+    model.reset()
+    z = model.encode(torch.zeros(1, channels, 4096))
     assert tuple(z.shape) == (1, 16, 2)
-    assert tuple(streaming.decode(z).shape) == (1, 1, 4096)
-    streaming.reset()
+    assert tuple(model.decode(z).shape) == (1, channels, 4096)
+    model.reset()
 
 
 def test_missing_file(tmp_path):
@@ -184,3 +186,54 @@ def test_encode_is_a_posterior_sample_around_the_mean_path(plain):
     torch.testing.assert_close(mean_path, noiseless, atol=1e-6, rtol=0)
     torch.testing.assert_close(plain.encode_mean(x), mean_path, atol=0, rtol=0)
     assert not torch.allclose(sampled, mean_path, atol=1e-3)
+
+
+# Genuine acids-rave 2.3.1 exports of the v1, stereo v2 and v2_small configs (see
+# tests/fixtures/rave/make_fixtures.py): what their exports declare, and the first-influence
+# delays measured on them (structural: the convolutions' look-ahead, not the weights).
+NEW_FIXTURES = {
+    "v1": {"channels": 1, "latent_dims": 8, "compression_ratio": 2048, "delay_samples": 4372},
+    "stereo": {"channels": 2, "latent_dims": 16, "compression_ratio": 2048,
+               "delay_samples": 5056},
+    "v2_small": {"channels": 1, "latent_dims": 16, "compression_ratio": 512,
+                 "delay_samples": 2556},
+}
+
+
+@pytest.mark.parametrize("name", list(NEW_FIXTURES))
+def test_v1_stereo_and_v2_small_info(name, request):
+    model = request.getfixturevalue(name)
+    expected = NEW_FIXTURES[name]
+    assert model.info() == {
+        "sample_rate": 44100,
+        "channels": expected["channels"],
+        "latent_dims": expected["latent_dims"],
+        "full_latent_dims": 16,
+        "compression_ratio": expected["compression_ratio"],
+        "streaming": True,
+        "methods": ["encode", "decode", "forward"],
+        "causal": False,
+        "delay_samples": expected["delay_samples"],
+    }
+
+
+@pytest.mark.parametrize("name", list(NEW_FIXTURES))
+def test_mean_path_matches_the_rebuilt_encoder_without_noise(name, request):
+    """encode_mean reads the export's submodules directly; our rebuilt encoder with zero
+    posterior noise is an independent reading of the same export."""
+    from models.rave.streaming_model import from_torchscript
+
+    model = request.getfixturevalue(name)
+    channels, ratio = model.channels, model.compression_ratio
+    x = torch.from_numpy(np.random.default_rng(3).standard_normal((1, channels, 2 * ratio))
+                         .astype(np.float32) * 0.3)
+    model.reset()  # the rebuilt encoder starts from the caches as loaded
+    encoder, _ = from_torchscript(model.module)
+    assert model.has_mean_path
+    mean = model.encode_mean(x)
+    model.reset()
+    with torch.no_grad():
+        rebuilt, _ = encoder(x, torch.zeros(1, model.full_latent_dims, 2),
+                             encoder.initial_states(1))
+    assert tuple(mean.shape) == (1, model.latent_dims, 2)
+    torch.testing.assert_close(mean, rebuilt, atol=1e-5, rtol=0)
