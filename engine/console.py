@@ -13,11 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
+
 from engine.engine import Engine
 from engine.errors import UsageError
 from engine.hot_swap import swap_model
 from models.rave import latent
 from presets.registry import RAVE_LATENT_CONTROLS, param
+from presets.schema import PresetError
+
+# The pattern-memory snapshot name a saved preset stores the captured pattern under; rows
+# are latent frames, columns latent dimensions.
+PATTERN_NAME = "captured"
 
 HELP = """commands:
   model PATH            load another model into the running insert (the old one plays on
@@ -25,6 +32,10 @@ HELP = """commands:
   set PARAM VALUE       set a parameter (ids as in --set)
   capture [SECONDS]     loop the voice's last SECONDS of latents (default 4) as the pattern
                         generator (then: set rave_source 1, set rave_generator 2)
+  preset load NAME [MORPH_MS]
+                        recall a factory or user preset (gliding over MORPH_MS), and its
+                        pattern memory when it was saved with this model
+  preset save NAME      save the running state as a user preset, with the captured pattern
   latent reset          every rave_bias_N to 0 and rave_scale_N to 1
   latent randomize [SEED]
                         random per-dimension bias and scale
@@ -44,6 +55,7 @@ class Console:
         self.references = list(references or [])
         self.match = match
         self.on_quit = on_quit
+        self.store = None  # a presets.store.PresetStore; None: the user's preset directory
 
     def handle(self, line: str) -> str:
         """Run ``line``; returns the answer (an ``error: ...`` line when it failed)."""
@@ -55,13 +67,13 @@ class Console:
             return ""
         command, args = words[0].lower(), words[1:]
         action = {"model": self._model, "set": self._set, "capture": self._capture,
-                  "latent": self._latent, "help": lambda _: HELP,
+                  "latent": self._latent, "preset": self._preset, "help": lambda _: HELP,
                   "quit": self._quit}.get(command)
         if action is None:
             return f"error: unknown command {command!r} (try help)"
         try:
             return action(args)
-        except (UsageError, ValueError, KeyError) as exc:
+        except (UsageError, ValueError, KeyError, PresetError) as exc:
             # args[0]: a KeyError's str() would wrap the message in quotes
             return f"error: {exc.args[0] if exc.args else type(exc).__name__}"
 
@@ -117,6 +129,33 @@ class Console:
         return "latent controls reset" if args[0] == "reset" else \
             f"latent controls randomized (seed {seed})"
 
+    def _model_processor(self):
+        """The running model insert, or None (presets work without one)."""
+        try:
+            return self._processor()
+        except UsageError:
+            return None
+
+    def _preset(self, args: list[str]) -> str:
+        from presets.apply import apply_preset, capture
+        from presets.store import PresetStore
+
+        if len(args) < 2 or args[0] not in ("load", "save") or len(args) > 3:
+            raise ValueError("usage: preset load NAME [MORPH_MS] | preset save NAME")
+        store = self.store or PresetStore()
+        proc = self._model_processor()
+        model_name = proc.model.path.name if proc is not None else None
+        if args[0] == "save":
+            pattern = proc.pattern if proc is not None else None
+            memory = {} if pattern is None else {PATTERN_NAME: pattern.T.tolist()}
+            path = store.save(capture(self.engine, args[1], pattern_memory=memory,
+                                      model=model_name if memory else None))
+            extra = f" with a {pattern.shape[1]}-frame pattern" if pattern is not None else ""
+            return f"saved {path.stem}{extra}"
+        preset = store.load(args[1])
+        apply_preset(self.engine, preset, morph_ms=float(args[2]) if len(args) > 2 else 0.0)
+        return f"loaded {preset.name}{load_preset_pattern(proc, preset)}"
+
     def _quit(self, args: list[str]) -> str:
         if self.on_quit is not None:
             self.on_quit()
@@ -134,3 +173,16 @@ class Console:
         thread = threading.Thread(target=loop, name="musicmill-console", daemon=True)
         thread.start()
         return thread
+
+
+def load_preset_pattern(proc, preset) -> str:
+    """Give the model insert ``proc`` the first pattern-memory snapshot of ``preset`` when
+    it was saved with the same model (file name) and latent size; returns a note for the
+    performer ("" when the preset has no pattern or there is no model insert)."""
+    if not preset.pattern_memory or proc is None:
+        return ""
+    rows = next(iter(preset.pattern_memory.values()))
+    if preset.model not in (None, proc.model.path.name) or len(rows[0]) != proc.model.latent_dims:
+        return f" (its pattern belongs to {preset.model or 'another model'}: not loaded)"
+    proc.set_pattern(np.asarray(rows, np.float32).T)
+    return f" with its {len(rows)}-frame pattern"

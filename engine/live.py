@@ -134,6 +134,11 @@ def _run(opts: LiveOptions) -> dict:
         kit = kit_map(opts.bank)
     engine = build_engine(opts.samplerate, in_ch, out_ch, processor, opts.preset,
                           blocksize=opts.blocksize, bank=bank, kit_map=kit)
+    if opts.preset is not None and opts.preset.pattern_memory:
+        from engine.console import load_preset_pattern
+
+        load_preset_pattern(processor if hasattr(processor, "set_pattern") else None,
+                            opts.preset)
     if opts.record is not None:
         engine.enable_recording(opts.record, opts.record_input)
     if opts.send_notes:

@@ -275,6 +275,12 @@ class RaveProcessor:
         else:
             self._pattern_player.set(z)
 
+    @property
+    def pattern(self) -> np.ndarray | None:
+        """The pattern generator's latents ``(latent_dims, frames)`` (a copy), or None."""
+        player = self._pattern_player
+        return None if player is None else player.frames.copy()
+
     def capture_pattern(self, seconds: float = DEFAULT_PATTERN_S) -> np.ndarray | None:
         """Store the voice's last ``seconds`` of latents as the pattern and return them
         ``(latent_dims, frames)``; None when nothing has been encoded yet."""

@@ -78,3 +78,52 @@ def test_a_stream_of_commands_is_answered_line_by_line(tmp_path):
     assert lines[0] == "rave_chaos = 0.5"
     assert lines[1].startswith("error: ")  # the passthrough engine has no model to swap
     assert lines[2] == "stopping" and stopped == [True]
+
+
+def _play(c: Console, frames: int) -> None:
+    x = (0.1 * np.random.default_rng(0).standard_normal((frames, 2))).astype(np.float32)
+    y = np.zeros_like(x)
+    for i in range(0, frames, 128):
+        c.engine.process(x[i:i + 128], y[i:i + 128])
+
+
+def test_preset_save_and_load_carry_the_captured_pattern(tmp_path):
+    from presets.store import PresetStore
+
+    c = _console("rave", RAVE / "rave_v2_tiny_causal_streaming.ts")
+    c.store = PresetStore(tmp_path)
+    _play(c, 2229 * 4)
+    c.handle("capture 2")
+    pattern = c.engine.worker.processor.pattern
+    n = pattern.shape[1]  # what has been encoded so far, under the 2 s asked for
+    assert n >= 2
+    c.handle("set rave_energy 1.7")
+    assert c.handle("preset save Mine") == f"saved Mine with a {n}-frame pattern"
+    saved = c.store.load("Mine")
+    assert saved.model == "rave_v2_tiny_causal_streaming.ts"
+    np.testing.assert_allclose(np.array(saved.pattern_memory["captured"]).T, pattern,
+                               rtol=1e-6)
+    assert c.handle("preset load Calm") == "loaded Calm"
+    assert c.engine.params.target[INDEX["rave_energy"]] == 1.0
+    # a fresh engine with the same model gets the values and the pattern back
+    d = _console("rave", RAVE / "rave_v2_tiny_causal_streaming.ts")
+    d.store = c.store
+    assert d.handle("preset load mine 200") == f"loaded Mine with its {n}-frame pattern"
+    np.testing.assert_allclose(d.engine.worker.processor.pattern, pattern, rtol=1e-6)
+    assert d.handle("preset load nothing").startswith("error: unknown preset 'nothing'")
+    assert d.handle("preset save Calm").startswith("error: ")  # factory names are read-only
+
+
+def test_a_pattern_saved_with_another_model_is_not_loaded(tmp_path):
+    from presets.store import PresetStore
+
+    c = _console("rave", RAVE / "rave_v2_tiny_causal_streaming.ts")
+    c.store = PresetStore(tmp_path)
+    _play(c, 2229 * 3)
+    c.handle("capture 1")
+    c.handle("preset save Mine")
+    d = _console("rave", RAVE / "rave_v2_tiny_streaming.ts")
+    d.store = c.store
+    assert d.handle("preset load Mine") == ("loaded Mine (its pattern belongs to "
+                                            "rave_v2_tiny_causal_streaming.ts: not loaded)")
+    assert d.engine.worker.processor.pattern is None
