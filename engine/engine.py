@@ -60,7 +60,7 @@ from engine.memory import resident_zeros
 from engine.modulation import Modulation
 from engine.params import ParameterStore
 from engine.recorder import Recorder
-from engine.worker import Processor, Worker
+from engine.worker import Processor, Worker, warm_up
 from presets.registry import DRUM_VOICES, INDEX, param
 
 RECORD_RING_SECONDS = 4.0
@@ -279,10 +279,7 @@ class Engine:
         bind = getattr(processor, "bind", None)
         if bind is not None:
             bind(self.effective)
-        processor.process(np.zeros((2, w), dtype=np.float32))  # pay first-call costs here
-        reset = getattr(processor, "reset", None)
-        if reset is not None:
-            reset()  # every model starts from its loaded state
+        warm_up(processor)  # first-call costs paid here, not on the worker
         natural = int(getattr(processor, "natural_block_frames", w))
         needed = w + max(natural, 2 * self.blocksize)
         pad = min(max(0, needed - self.worker_latency_frames),

@@ -84,6 +84,16 @@ class PedalboardInsert:
 WORKER_RT_PRIORITY = 10
 
 
+def warm_up(processor: Processor) -> None:
+    """Pay a processor's first-call costs before it is live: its own ``warm_up()`` when it
+    has one (models: several blocks, then a reset), else one block of silence."""
+    own = getattr(processor, "warm_up", None)
+    if own is not None:
+        own()
+    else:
+        processor.process(np.zeros((2, processor.block_frames), dtype=np.float32))
+
+
 def _raise_priority() -> bool:
     """Put the calling thread on SCHED_FIFO; False (and no change) where not permitted."""
     try:
@@ -167,7 +177,7 @@ class Worker:
         ring.writable(*scratch)
         ring.readable(*scratch)
         ring.read(*scratch, self._in, 0, n)
-        self.processor.process(np.zeros((2, n), dtype=np.float32))
+        warm_up(self.processor)
 
     def start(self) -> None:
         self.warm_up()

@@ -30,7 +30,18 @@ How the properties are told:
   click with the output is meaningless on untrained weights (the output is noise-like and
   does not reproduce the click), and energy-envelope onsets depend on the weights; the
   first-influence delay is exact and weight-independent, and it is the lower bound of
-  what a listener hears (a trained model puts most of the energy a little later).
+  what a listener hears (a trained model puts most of the energy a little later). On a
+  discrete export the impulse is heard once it changes a code, which depends on where the
+  codebook's boundaries lie: there the measured delay can exceed the structural one.
+* **discrete**: exports of acids-rave's ``discrete`` configs (``DiscreteScriptedRAVE``) have
+  an encoder with a residual vector quantizer (``encoder.rvq``, scripted ``encode`` and
+  ``decode``). Their ``encode`` returns codebook indices as float32,
+  ``(B, num_quantizers, T / compression)`` (``latent_size`` is the number of quantizers),
+  picked by nearest codebook entry: no sampling. ``decode`` clamps its input to
+  ``0..codebook_size - 1``, truncates it to integers, sums the stages' codebook vectors
+  (the quantized latent, ``full_latent_size`` dims) and appends ``noise_augmentation``
+  channels of ``torch.randn`` before the decoder, so decoding draws from torch's global
+  generator. Nothing in the export flags it discrete; the quantizer's presence does.
 * **reset**: ``reset()`` restores every buffer to a copy taken at load. Zeroing the caches
   is wrong: some buffers (PQMF filters, latent PCA, ``warmed_up``...) are not state, and
   the caches' initial contents are whatever the export saved.
@@ -81,6 +92,8 @@ class RaveModel:
         self.channels = self._read_channels()
         self.compression_ratio = self._read_compression()
         self.streaming = any("cache" in name.split(".") for name, _ in module.named_buffers())
+        self._rvq = _rvq(module)  # looked up once: the controls use it every block
+        self.discrete = self._rvq is not None
         self._causal: bool | None = _structural_causal(module) if self.streaming else None
         self._delay: int | None = None
         # MusicMill's own exports (models/drum_ae) declare both: a trained model's delay is
@@ -127,7 +140,8 @@ class RaveModel:
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(1, channels, samples)`` float32 -> ``(1, latent_dims, samples / ratio)``.
 
-        Samples the posterior: seed torch's generator first for repeatable output.
+        Samples the posterior: seed torch's generator first for repeatable output. A
+        discrete export returns codebook indices instead (deterministic, module doc).
         """
         with torch.inference_mode():
             return self.module.encode(x)
@@ -138,7 +152,8 @@ class RaveModel:
 
         True for acids-rave 2.x variational exports (v1 and v2 configs, mono or stereo) with
         PQMF input, no stereo mode and no AdaIN: the ones whose ``encode`` reads as
-        ``pqmf -> encoder -> reparametrize -> (z - latent_mean) @ pca``.
+        ``pqmf -> encoder -> reparametrize -> (z - latent_mean) @ pca``. False for discrete
+        exports: their encoder has no posterior (and no scripted ``reparametrize``).
         """
         m = self.module
         needed = ("pqmf", "encoder", "latent_mean", "latent_pca")
@@ -170,6 +185,41 @@ class RaveModel:
         """``(1, latent_dims, frames)`` -> ``(1, channels, frames * compression_ratio)``."""
         with torch.inference_mode():
             return self.module.decode(z)
+
+    @property
+    def num_quantizers(self) -> int | None:
+        """Codes per latent frame of a discrete export (its ``latent_dims``); else None."""
+        return self.latent_dims if self.discrete else None
+
+    @property
+    def codebook_size(self) -> int | None:
+        """Entries in each quantizer's codebook (codes run 0..size - 1); None if not
+        discrete."""
+        rvq = self._rvq
+        return int(getattr(rvq.layers, "0").codebook_size) if rvq is not None else None
+
+    def codes_to_latent(self, codes: torch.Tensor) -> torch.Tensor:
+        """Discrete exports: codes ``(1, num_quantizers, frames)`` as ``encode`` gives them
+        -> the quantized latent ``(1, full_latent_dims, frames)`` that ``decode`` feeds its
+        decoder (clamped and truncated to integers first, as ``decode`` does)."""
+        rvq = self._require_rvq()
+        size = self.codebook_size
+        assert size is not None
+        with torch.inference_mode():
+            return rvq.decode(torch.clamp(codes, 0, size - 1).long())
+
+    def latent_to_codes(self, z: torch.Tensor) -> torch.Tensor:
+        """Discrete exports: a latent ``(1, full_latent_dims, frames)`` -> its nearest codes
+        ``(1, num_quantizers, frames)`` (float32, as ``encode`` returns them), each stage
+        quantizing what the previous stages left, as ``encode`` does."""
+        rvq = self._require_rvq()
+        with torch.inference_mode():
+            return rvq.encode(z).float()
+
+    def _require_rvq(self) -> torch.jit.ScriptModule:
+        if self._rvq is None:
+            raise RuntimeError(f"{self.path.name}: not a discrete export (no quantizer)")
+        return self._rvq
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The export's own encode -> decode: ``(1, channels, samples)`` in and out."""
@@ -238,8 +288,9 @@ class RaveModel:
             self._causal = bool(changed.size == 0 or changed[0] >= 2 * b - 1)
 
     def info(self) -> dict[str, Any]:
-        """What the CLI prints: plain JSON-able values."""
-        return {
+        """What the CLI prints: plain JSON-able values (discrete exports add ``discrete``,
+        ``num_quantizers`` and ``codebook_size``)."""
+        info: dict[str, Any] = {
             "sample_rate": self.sample_rate,
             "channels": self.channels,
             "latent_dims": self.latent_dims,
@@ -250,6 +301,10 @@ class RaveModel:
             "causal": self.causal,
             "delay_samples": self.delay_samples,
         }
+        if self.discrete:
+            info.update(discrete=True, num_quantizers=self.num_quantizers,
+                        codebook_size=self.codebook_size)
+        return info
 
 
 def load_rave(path: str | Path) -> RaveModel:
@@ -306,6 +361,14 @@ def _number(module: torch.jit.ScriptModule, names: tuple[str, ...], path: Path) 
     if value is None:
         raise RaveLoadError(f"{path}: RAVE export lacks {' / '.join(names)}")
     return value
+
+
+def _rvq(module: torch.jit.ScriptModule) -> torch.jit.ScriptModule | None:
+    """The residual vector quantizer of a discrete export (``encoder.rvq``), else None."""
+    rvq = getattr(getattr(module, "encoder", None), "rvq", None)
+    if rvq is None or not all(rvq._c._has_method(m) for m in ("encode", "decode")):
+        return None
+    return rvq
 
 
 def _structural_causal(module: torch.jit.ScriptModule) -> bool | None:

@@ -29,6 +29,20 @@ thread is the only torch user in the engine, so seeding the global generator is 
 ``encode_mode="mean"`` instead rebuilds ``encode`` from the export's submodules without the
 sampling step (the posterior mean): deterministic with no seed at all.
 
+Discrete exports (a residual vector quantizer, see ``models/rave/loader.py``): ``encode``
+gives codebook indices, deterministic (no posterior, so ``encode_mode="mean"`` is refused),
+and ``decode`` takes them back; only its noise-augmentation channels draw from torch's
+generator, seeded per block as above. Arithmetic on indices would pick unrelated codebook
+entries, so the codes pass from encoder to decoder untouched except for what means the
+same on any latent: ``energy`` and ``chaos`` act on the quantized latent (the codebook
+vectors' sum, :meth:`RaveModel.codes_to_latent`; chaos noise relative to its RMS, since
+nothing pins it to unit scale) and it is quantized back to the nearest codes
+(:meth:`RaveModel.latent_to_codes`), the only inputs the decoder was trained on. At neutral
+energy and chaos the encoder's own codes are decoded, so the output equals the export's
+``forward``. ``bias``/``scale``, ``texture`` and ``match`` do nothing on them, and the
+generators are not used (``source`` is ignored: the voice drives the decoder), because
+they make, blend and interpolate continuous values, which are not codes.
+
 Playing without input: ``source`` crossfades the decoder's latents from the voice's (0)
 to a generator's (1, ``models/rave/generate.py``): a random walk, per-dimension LFOs, the
 captured pattern (:meth:`RaveProcessor.capture_pattern`: the voice's last seconds of
@@ -142,6 +156,9 @@ class RaveProcessor:
         """
         if encode_mode not in ("sample", "mean"):
             raise ValueError(f"encode_mode must be 'sample' or 'mean', got {encode_mode!r}")
+        if encode_mode == "mean" and model.discrete:
+            raise ValueError(f"{model.path.name}: a discrete export has no posterior mean "
+                             "(its encode is already deterministic); use 'sample'")
         if encode_mode == "mean" and not model.has_mean_path:
             raise ValueError(f"{model.path.name}: no posterior-mean path; use 'sample'")
         self.encode_mode = encode_mode
@@ -253,6 +270,21 @@ class RaveProcessor:
                 torch.manual_seed(self.seed)
             return self.model.encode_offline(x)[0].numpy()
 
+    def warm_up(self, model_blocks: int = 3) -> None:
+        """Run the model a few blocks on silence, then reset, before audio starts.
+
+        TorchScript's profiling executor optimises a method on its first calls (the first
+        block took ~250 ms here, against ~2 ms after), and ONNX Runtime plans its buffers on
+        the first run: paid live, that is a start-up gap in the worker path.
+        """
+        x = np.zeros((self.model.channels, self.model_block), np.float32)
+        saved = self.source
+        for source in (0.0, 1.0, 0.0)[:model_blocks]:  # the encoder path and the decoder alone
+            self.source = source
+            self._run_model(x)
+        self.source = saved
+        self.reset()
+
     def set_match_reference(self, audio: np.ndarray) -> None:
         """Reference for ``match_amount`` ("match this track"): ``(channels, samples)`` at
         the model rate; the live latent is pulled toward its per-dimension statistics."""
@@ -329,6 +361,8 @@ class RaveProcessor:
     # --- per block ----------------------------------------------------------------------
     def _controls(self, z: np.ndarray) -> np.ndarray:
         """Latent controls on ``(latent_dims, frames)``; neutral settings change nothing."""
+        if self.model.discrete:
+            return self._code_controls(z)
         z = latent.bias_scale(z, self.bias, self.scale)
         for frame in z.T:  # running stats for match, before the creative controls
             self._live_mean += _STATS_ALPHA * (frame - self._live_mean)
@@ -344,6 +378,18 @@ class RaveProcessor:
         if self.chaos > 0.0:
             z = latent.chaos(z, self.chaos, self._chaos_rng)
         return z
+
+    def _code_controls(self, codes: np.ndarray) -> np.ndarray:
+        """Discrete exports: ``energy`` and ``chaos`` on the quantized latent of ``codes``
+        ``(num_quantizers, frames)``, quantized back to codes (module doc)."""
+        if self.energy == 1.0 and self.chaos <= 0.0:
+            return codes  # the encoder's own codes: requantizing may pick another split
+        z = self.model.codes_to_latent(torch.from_numpy(codes)[None])[0].numpy()
+        z = latent.energy(z, self.energy)
+        if self.chaos > 0.0:
+            rms = float(np.sqrt(np.mean(z * z))) or 1.0
+            z = rms * latent.chaos(z / rms, self.chaos, self._chaos_rng)
+        return self.model.latent_to_codes(torch.from_numpy(z)[None])[0].numpy()
 
     def _remember(self, z: np.ndarray) -> None:
         """Append encoded voice frames to the capture history ring."""
@@ -388,18 +434,20 @@ class RaveProcessor:
 
     def _latents(self, x: np.ndarray) -> np.ndarray:
         """The model block's latents: the voice's (encoded), the generator's, or a mix
-        (``source`` 0..1). At ``source`` 1 the encoder is skipped: the model plays alone."""
+        (``source`` 0..1). At ``source`` 1 the encoder is skipped: the model plays alone.
+        Discrete exports always take the voice's codes (module doc)."""
         frames = x.shape[1] // self.model.compression_ratio
+        source = 0.0 if self.model.discrete else self.source
         voice = None
-        if self.source < 1.0:
+        if source < 1.0:
             voice = self._encode(x)
             self._remember(voice)
-            if self.source <= 0.0:
+            if source <= 0.0:
                 return voice
         gen = self._generated(frames)
         if voice is None:
             return gen
-        return ((1.0 - self.source) * voice + self.source * gen).astype(np.float32)
+        return ((1.0 - source) * voice + source * gen).astype(np.float32)
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
         """``(channels, model_block)`` at the model rate -> ``(latent_dims, frames)``."""

@@ -736,6 +736,10 @@ def _check_supported(model: torch.jit.ScriptModule) -> None:
     if bool(getattr(model, "is_using_adain", False)):
         raise UnsupportedModelError("models using adaptive instance normalisation "
                                     "are not supported")
+    if model.encoder.original_name == "DiscreteEncoder":
+        raise UnsupportedModelError("discrete exports (DiscreteEncoder: a residual vector "
+                                    "quantizer) are not supported by the ONNX converter; "
+                                    "play the .ts itself (--rave-backend torchscript)")
     if model.encoder.original_name != "VariationalEncoder":
         raise UnsupportedModelError(f"encoder type {model.encoder.original_name!r} "
                                     "is not supported")

@@ -16,6 +16,7 @@ LOCAL_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures/rave"
 V1 = "rave_v1_tiny_streaming.ts"
 STEREO = "rave_v2_tiny_stereo_streaming.ts"
 V2_SMALL = "rave_v2_small_tiny_streaming.ts"
+DISCRETE = "rave_discrete_tiny_streaming.ts"
 
 
 def fixture_path(name: str) -> Path:
@@ -69,3 +70,8 @@ def stereo() -> RaveModel:
 @pytest.fixture(scope="session")
 def v2_small() -> RaveModel:
     return load_rave(fixture_path(V2_SMALL))
+
+
+@pytest.fixture(scope="session")
+def discrete() -> RaveModel:
+    return load_rave(fixture_path(DISCRETE))

@@ -237,3 +237,74 @@ def test_mean_path_matches_the_rebuilt_encoder_without_noise(name, request):
                              encoder.initial_states(1))
     assert tuple(mean.shape) == (1, model.latent_dims, 2)
     torch.testing.assert_close(mean, rebuilt, atol=1e-5, rtol=0)
+
+
+def test_discrete_info(discrete):
+    """acids-rave 2.3.1's discrete config (4 quantizers of 32 codes on a 16-dim latent,
+    ratios 4 4 2 2): the variational keys unchanged, the quantizer's facts added."""
+    assert discrete.discrete
+    assert discrete.info() == {
+        "sample_rate": 44100,
+        "channels": 1,
+        "latent_dims": 4,
+        "full_latent_dims": 16,
+        "compression_ratio": 1024,
+        "streaming": True,
+        "methods": ["encode", "decode", "forward"],
+        "causal": False,
+        "delay_samples": 9782,
+        "discrete": True,
+        "num_quantizers": 4,
+        "codebook_size": 32,
+    }
+
+
+def test_variational_exports_are_not_discrete(v1, v2_small):
+    for model in (v1, v2_small):
+        assert not model.discrete
+        assert model.num_quantizers is None and model.codebook_size is None
+        assert "discrete" not in model.info()
+        with pytest.raises(RuntimeError, match="not a discrete export"):
+            model.latent_to_codes(torch.zeros(1, model.full_latent_dims, 1))
+
+
+def test_discrete_encode_gives_codes_and_no_mean_path(discrete):
+    """Codebook indices as float32, the same with any seed (nearest entry: no sampling)."""
+    x = torch.from_numpy(np.random.default_rng(4).standard_normal((1, 1, 4 * 1024))
+                         .astype(np.float32) * 0.3)
+    runs = []
+    for seed in (0, 1):
+        discrete.reset()
+        torch.manual_seed(seed)
+        runs.append(discrete.encode(x))
+    discrete.reset()
+    codes = runs[0]
+    assert codes.shape == (1, 4, 4) and codes.dtype == torch.float32
+    assert torch.equal(codes, codes.round()) and 0 <= codes.min() and codes.max() < 32
+    assert torch.equal(runs[0], runs[1])
+    assert not discrete.has_mean_path
+
+
+def test_discrete_codes_and_quantized_latent(discrete):
+    """codes_to_latent sums the stages' codebook vectors, as the export's decode does;
+    latent_to_codes is the quantizer step of the export's encode."""
+    stages = [getattr(discrete.module.encoder.rvq.layers, str(i)) for i in range(4)]
+    codes = torch.tensor([[[0.0, 31.0], [5.0, 7.0], [12.0, 1.0], [30.0, 2.0]]])
+    z = discrete.codes_to_latent(codes)
+    expected = sum(s._codebook.embed[codes[0, i].long()].T for i, s in enumerate(stages))
+    assert z.shape == (1, 16, 2)
+    torch.testing.assert_close(z[0], expected, atol=1e-7, rtol=0)
+    # Out-of-range codes are clamped as decode clamps them.
+    torch.testing.assert_close(discrete.codes_to_latent(codes + 40)[..., 1],
+                               discrete.codes_to_latent(codes.clamp(min=31))[..., 1])
+
+    x = torch.from_numpy(np.random.default_rng(5).standard_normal((1, 1, 3 * 1024))
+                         .astype(np.float32) * 0.3)
+    m = discrete.module
+    discrete.reset()
+    with torch.inference_mode():
+        unquantized = m.encoder(m.pqmf(x))
+    discrete.reset()
+    encoded = discrete.encode(x)
+    discrete.reset()
+    assert torch.equal(discrete.latent_to_codes(unquantized), encoded)
