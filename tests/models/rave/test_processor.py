@@ -153,3 +153,12 @@ def test_reported_delay_is_the_real_delay_through_both_resamplers(tmp_path):
         err = y[c, lag + 4000:] - x[c, 4000:-lag]
         # Two soxr passes on tones under 8 kHz: the signal comes back nearly intact.
         assert np.sqrt(np.mean(err ** 2)) < 1e-3 * np.sqrt(np.mean(x[c] ** 2))
+
+
+def test_warm_up_leaves_the_processor_as_constructed(causal):
+    x = _noise(2229 * 4, seed=6)
+    cold = RaveProcessor(causal, engine_rate_hz=48000, seed=3)
+    y_cold = _run(cold, x)
+    warm = RaveProcessor(causal, engine_rate_hz=48000, seed=3)
+    warm.warm_up()
+    np.testing.assert_array_equal(_run(warm, x), y_cold)
