@@ -127,3 +127,29 @@ def test_engine_effective_array_drives_a_bound_processor(causal):
         eng.process(x, out)
     # Engine.__init__ bound the processor: no call of ours hands it the array
     assert proc.energy == pytest.approx(1.8) and proc.dry_wet == pytest.approx(0.5)
+
+
+def test_an_lfo_on_a_latent_bias_evolves_the_model_live(causal):
+    """Evolution: the engine's LFO routed to rave_bias_2 moves that dimension's bias block
+    by block, through the effective parameter array the processor reads."""
+    from engine.settings import build_engine
+
+    proc = RaveProcessor(causal, engine_rate_hz=48000, seed=0)
+    engine = build_engine(48000, 2, 2, proc, params={"lfo1_depth": 1.0, "lfo1_rate_hz": 2.0})
+    engine.modulation.route_lfo(1, "rave_bias_2", 1.0)
+    seen = []
+    pull = proc.pull_params
+
+    def spy() -> None:
+        pull()
+        seen.append(proc.bias.copy())
+
+    proc.pull_params = spy
+    x = np.zeros((48000, 2), np.float32)
+    y = np.zeros_like(x)
+    for i in range(0, x.shape[0], 128):
+        engine.process(x[i:i + 128], y[i:i + 128])
+    bias = np.array(seen)
+    assert len(seen) >= 18  # one read per model block, ~21 in a second
+    assert bias[:, 1].max() - bias[:, 1].min() > 2.0  # a 2 Hz LFO over the -3..3 range
+    assert np.all(bias[:, [0, 2]] == 0.0)  # only the routed dimension moves
