@@ -33,13 +33,21 @@ class LiveStream:
         self._stream_pp = ffi.new("PaStream**")
         self._callback = ffi.cast("PaStreamCallback*", pa_callback.address)
         self._user = ffi.cast("void*", engine.table.ctypes.data)
+        # Under JACK the server fixes the period; asking PortAudio for a fixed block on top
+        # makes it buffer one more block each way (measured: the trigger path read 128
+        # frames later live than offline, and 0 later with "unspecified"). Elsewhere the
+        # engine's block size is requested so callbacks stay within MAX_BLOCK_FRAMES.
+        frames = 0 if _is_jack(out_params.device) else engine.blocksize
         sd._check(lib.Pa_OpenStream(
-            self._stream_pp, in_params, out_params, sr, engine.blocksize,
+            self._stream_pp, in_params, out_params, sr, frames,
             lib.paClipOff | lib.paDitherOff, self._callback, self._user),
             "opening the audio stream")
         self._stream = self._stream_pp[0]
         self._open = True
         self.memory_locked = False
+        info = lib.Pa_GetStreamInfo(self._stream)
+        # kept: stats written after the stream closes still report what it ran with
+        self._latency_ms = (1e3 * info.inputLatency, 1e3 * info.outputLatency)
 
     def start(self) -> None:
         # A short switch interval lets the worker thread get the GIL quickly when the GUI
@@ -63,14 +71,13 @@ class LiveStream:
         return float(sd._lib.Pa_GetStreamCpuLoad(self._stream)) if self._open else 0.0
 
     def latency_ms(self) -> tuple[float, float]:
-        """PortAudio's reported (input, output) latency in ms."""
-        info = sd._lib.Pa_GetStreamInfo(self._stream)
-        return 1e3 * info.inputLatency, 1e3 * info.outputLatency
+        """PortAudio's reported (input, output) latency in ms, as opened."""
+        return self._latency_ms
 
     def snapshot(self) -> dict:
         """Engine stats plus PortAudio's own CPU load and latencies."""
         out = self.engine.snapshot()
-        in_ms, out_ms = self.latency_ms() if self._open else (0.0, 0.0)
+        in_ms, out_ms = self.latency_ms()
         out["cpu_load"] = self.cpu_load()
         out["memory_locked"] = self.memory_locked
         lat = out["latency"]
@@ -88,3 +95,9 @@ class LiveStream:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _is_jack(device_index: int) -> bool:
+    """Whether PortAudio device ``device_index`` belongs to the JACK host API."""
+    hostapi = sd.query_devices(device_index)["hostapi"]
+    return "JACK" in sd.query_hostapis(hostapi)["name"]

@@ -41,6 +41,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     dm.add_argument("--seconds", type=float, default=10.0, help="audio to process per runtime")
     dm.add_argument("--json", action="store_true")
     dm.set_defaults(func=run_drums)
+    tl = kinds.add_parser("trigger-latency", help="beatbox hit to drum latency of `musicmill "
+                          "run`, live under JACK (probe client, calibrated loop)")
+    tl.add_argument("--hits", type=Path, default=None, metavar="FILE",
+                    help="beatbox recording to cut the hits from, 48 kHz "
+                         "(default: docs/examples/beatbox.wav)")
+    tl.add_argument("--repeats", type=int, default=2, help="times the hits are played")
+    tl.add_argument("--json", action="store_true")
+    tl.set_defaults(func=run_trigger_latency)
 
 
 def _ratio(a: float, b: float) -> str:
@@ -142,4 +150,32 @@ def _print_model_bench(model: Path, result: dict, args: argparse.Namespace) -> i
           f"({args.seconds:g} s), encode+decode, 1 thread each")
     print(f"  TorchScript {result['torchscript_rtf']:.1f}x real time, ONNX Runtime "
           f"{result['onnx_rtf']:.1f}x real time, ONNX speedup {result['speedup']:.2f}x")
+    return 0
+
+
+def run_trigger_latency(args: argparse.Namespace) -> int:
+    """Play beatbox hits into `musicmill run` under JACK and time the drums that come out."""
+    from engine.errors import UsageError
+    from engine.trigger_latency import EXAMPLE_HITS, measure
+
+    if args.repeats < 1:
+        raise UsageError("--repeats must be at least 1")
+    try:
+        result = measure(args.hits or EXAMPLE_HITS, args.repeats)
+    except (ValueError, RuntimeError) as exc:  # wrong rate, no JACK, run failed to start
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    live, offline, cal = result["engine_latency"], result["offline_latency"], result["calibration"]
+    print(f"{result['hits_played']} beatbox hits into `musicmill run` at "
+          f"{result['jack_frames_per_cycle']} frames / {result['sample_rate_hz']} Hz (JACK), "
+          f"{result['drums_heard']} drums out")
+    print(f"  probe loop (calibration): {cal['loop_frames']} frames, "
+          f"bit-exact {cal['bit_exact']}")
+    print(f"  engine input port to output port: median {live['median_ms']} ms, "
+          f"max {live['max_ms']} ms (target <= 10 ms)")
+    print(f"  offline render, same hits: median {offline['median_ms']} ms, "
+          f"max {offline['max_ms']} ms; live - offline: {result['live_minus_offline_frames']} "
+          "frames")
     return 0

@@ -1,0 +1,47 @@
+"""Beatbox hit to drum latency of `musicmill run`, live under JACK (engine/trigger_latency.py).
+
+One measurement serves every test: 16 hits cut from docs/examples/beatbox.wav, played by a
+probe client into the engine's input ports and recorded from its output ports, after a
+calibration pass through the probe's own loop.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.trigger_latency import measure
+
+pytestmark = pytest.mark.jack
+
+SR = 48000
+BLOCK_FRAMES = 128
+TARGET_FRAMES = 10 * SR // 1000  # 10 ms
+
+
+@pytest.fixture(scope="module")
+def result(jack_server):
+    return measure(repeats=1, sample_rate_hz=SR, blocksize_frames=BLOCK_FRAMES)
+
+
+def test_the_probe_loop_is_one_jack_cycle_and_bit_exact(result):
+    # a feedback connection delivers one cycle later; nothing else in the loop may move
+    # or change a sample, or the subtraction would not isolate the engine
+    assert result["jack_frames_per_cycle"] == BLOCK_FRAMES
+    assert result["calibration"] == {"loop_frames": BLOCK_FRAMES, "bit_exact": True}
+
+
+def test_every_hit_plays_a_drum_live(result):
+    assert result["hits_played"] == result["hits_in_file"] == 16
+    assert result["drums_heard"] == result["hits_played"]
+
+
+def test_live_equals_the_offline_render_hit_for_hit(result):
+    # the callback runs the offline render's block function and, under JACK, PortAudio
+    # adds no buffering of its own (the stream asks for no fixed block): live and offline
+    # agree to the sample
+    assert result["live_minus_offline_frames"] == [0]
+
+
+def test_onset_to_drum_latency_live_is_under_10_ms(result):
+    latency = [f for f in result["engine_latency_frames"] if f is not None]
+    assert len(latency) == 16 and max(latency) <= TARGET_FRAMES, result["engine_latency"]
