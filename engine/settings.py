@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 from engine.errors import UsageError
 from presets.registry import param
@@ -40,7 +41,16 @@ def resolve_preset(name: str | None, assignments: list[str] | None) -> Preset | 
     except (KeyError, PresetError) as exc:
         raise UsageError(exc.args[0] if isinstance(exc, KeyError) else str(exc)) from None
     if overrides:
-        preset = dataclasses.replace(preset, params={**preset.full_params(), **overrides})
+        # A macro assignment sets its target from the macro on every block, so a --set
+        # value for that target would never be heard: the explicit value wins, and the
+        # performer is told which assignment it replaced.
+        kept = [m for m in preset.macros if m.target not in overrides]
+        for m in preset.macros:
+            if m.target in overrides:
+                print(f"musicmill: note: --set {m.target} replaces macro {m.macro}'s control "
+                      f"of it in preset {preset.name}", file=sys.stderr)
+        preset = dataclasses.replace(preset, params={**preset.full_params(), **overrides},
+                                     macros=kept)
     return preset
 
 
