@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -88,7 +89,10 @@ class Console:
             raise ValueError("usage: set PARAM VALUE")
         p = param(args[0])
         self.engine.params.set(p.id, float(args[1]))
-        return f"{p.id} = {float(args[1]):g} {p.unit}".rstrip()
+        # as with --set: a macro driving this parameter would override the value at once
+        freed = self.engine.modulation.clear_macro(target=p.id)
+        note = " (its macro assignment removed)" if freed else ""
+        return f"{p.id} = {float(args[1]):g} {p.unit}".rstrip() + note
 
     def _processor(self):
         from models.rave.processor import RaveProcessor
@@ -102,10 +106,11 @@ class Console:
         seconds = float(args[0]) if args else 4.0
         if not 0.0 < seconds <= 16.0:
             raise ValueError("capture takes 0..16 seconds")
-        z = self._processor().capture_pattern(seconds)
+        proc = self._processor()
+        z = proc.capture_pattern(seconds)
         if z is None:
             return "error: nothing encoded yet (the voice path has not run)"
-        return f"captured {z.shape[1]} latent frames as the pattern"
+        return f"captured {z.shape[1]} latent frames as the pattern{_discrete_note(proc)}"
 
     def _latent(self, args: list[str]) -> str:
         if not args or args[0] not in ("reset", "randomize"):
@@ -126,8 +131,9 @@ class Console:
         values = {f"rave_bias_{d + 1}": float(bias[d]) for d in range(n)}
         values |= {f"rave_scale_{d + 1}": float(scale[d]) for d in range(n)}
         self.engine.recall(values)
-        return "latent controls reset" if args[0] == "reset" else \
+        done = "latent controls reset" if args[0] == "reset" else \
             f"latent controls randomized (seed {seed})"
+        return done + _discrete_note(self._model_processor())
 
     def _model_processor(self):
         """The running model insert, or None (presets work without one)."""
@@ -165,8 +171,18 @@ class Console:
         """Read ``stream`` line by line on a daemon thread, answering on ``answer``;
         the thread ends at end of input."""
         def loop() -> None:
-            for line in stream:
-                reply = self.handle(line)
+            while True:
+                try:
+                    line = stream.readline()
+                except OSError:  # a terminal read from the background: wait for the fg
+                    time.sleep(0.5)
+                    continue
+                if not line:
+                    return  # end of input
+                try:
+                    reply = self.handle(line)
+                except Exception as exc:  # noqa: BLE001 -- the console must outlive any command
+                    reply = f"error: {type(exc).__name__}: {exc}"
                 if reply:
                     print(reply, file=answer, flush=True)
 
@@ -186,3 +202,11 @@ def load_preset_pattern(proc, preset) -> str:
         return f" (its pattern belongs to {preset.model or 'another model'}: not loaded)"
     proc.set_pattern(np.asarray(rows, np.float32).T)
     return f" with its {len(rows)}-frame pattern"
+
+
+def _discrete_note(proc) -> str:
+    """Said after commands whose latents a discrete model does not use (its codes are
+    indices: bias/scale and the generators leave them alone)."""
+    if proc is not None and proc.model.discrete:
+        return " (no effect on a discrete model)"
+    return ""

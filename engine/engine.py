@@ -6,6 +6,7 @@ the arrays through the pointer table, so nothing here is on the real-time path.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -64,9 +65,9 @@ from engine.worker import Processor, Worker, warm_up
 from presets.registry import DRUM_VOICES, INDEX, param
 
 RECORD_RING_SECONDS = 4.0
-# Latency a model hot-swap may add to the worker path: a 2048-sample model block at
-# 44.1 kHz is 2229 frames at 48 kHz; this covers two of those.
-SWAP_HEADROOM_FRAMES = 4096
+# Latency model hot-swaps may add to the worker path in all: a 4096-sample block at
+# 44.1 kHz is 4458 frames at 48 kHz, swapped in after a 256-frame model it needs 4202.
+SWAP_HEADROOM_FRAMES = 8192
 
 
 def _push_pair(events: tuple[np.ndarray, np.ndarray], a: float, b: float) -> bool:
@@ -101,6 +102,7 @@ class Engine:
         self.params.jump_to_targets()
         self.modulation = Modulation(sample_rate_hz)
         self._pending_recall: np.ndarray | None = None
+        self._recall_lock = threading.RLock()
         self.effective = self.params.target.copy()
         # kernels start settled at the initial parameters: no glide at the first block
         # the sampler's bank: audio (1, frames) float32 at this rate and its slice table
@@ -237,27 +239,32 @@ class Engine:
         was. A glide runs in the callback; ``finish_recall`` (or the next ``recall``) makes
         the new values the base targets once it has arrived.
         """
-        new = self.params.target.copy()
-        for key, value in values.items():
-            new[INDEX[param(key).id]] = param(key).check(value)
-        if morph_ms <= 0:
-            self.modulation.disarm_morph()
-            self.params.target[:] = new
-            return
-        self.finish_recall()
-        self.modulation.start_ramp(self.params.target.copy(), new, morph_ms)
-        self._pending_recall = new
+        # The console, MIDI and main-loop threads all recall: one at a time (never the
+        # audio callback, which only reads the arrays).
+        with self._recall_lock:
+            new = self.params.target.copy()
+            for key, value in values.items():
+                new[INDEX[param(key).id]] = param(key).check(value)
+            if morph_ms <= 0:
+                self.modulation.disarm_morph()
+                self.params.target[:] = new
+                self._pending_recall = None  # an older glide must not land on top later
+                return
+            self.finish_recall()
+            self.modulation.start_ramp(self.params.target.copy(), new, morph_ms)
+            self._pending_recall = new
 
     def finish_recall(self) -> bool:
         """After a glide has arrived, hand the values back to the base targets."""
-        pending = self._pending_recall
-        if pending is None or not self.modulation.ramp_done():
-            return False
-        # targets first, then disarm: at every moment the callback sees the new values
-        self.params.target[:] = pending
-        self.modulation.disarm_morph()
-        self._pending_recall = None
-        return True
+        with self._recall_lock:
+            pending = self._pending_recall
+            if pending is None or not self.modulation.ramp_done():
+                return False
+            # targets first, then disarm: at every moment the callback sees the new values
+            self.params.target[:] = pending
+            self.modulation.disarm_morph()
+            self._pending_recall = None
+            return True
 
     def swap_processor(self, processor: Processor) -> int:
         """Replace the worker's processor while audio runs (a model hot-swap).
@@ -282,8 +289,11 @@ class Engine:
         warm_up(processor)  # first-call costs paid here, not on the worker
         natural = int(getattr(processor, "natural_block_frames", w))
         needed = w + max(natural, 2 * self.blocksize)
-        pad = min(max(0, needed - self.worker_latency_frames),
-                  SWAP_HEADROOM_FRAMES - self._swap_padded)
+        pad = max(0, needed - self.worker_latency_frames)
+        if pad > SWAP_HEADROOM_FRAMES - self._swap_padded:
+            raise UsageError(f"its {natural}-frame blocks need {pad} more frames of worker "
+                             f"path than this engine has room for "
+                             f"({SWAP_HEADROOM_FRAMES - self._swap_padded}); restart with it")
         self._swap_padded += pad
         self.worker_latency_frames += pad
         self.worker.request_swap(processor, pad)

@@ -137,8 +137,10 @@ def _run(opts: LiveOptions) -> dict:
     if opts.preset is not None and opts.preset.pattern_memory:
         from engine.console import load_preset_pattern
 
-        load_preset_pattern(processor if hasattr(processor, "set_pattern") else None,
-                            opts.preset)
+        note = load_preset_pattern(processor if hasattr(processor, "set_pattern") else None,
+                                   opts.preset)
+        if note:
+            print(f"musicmill: preset {opts.preset.name}{note}", file=sys.stderr)
     if opts.record is not None:
         engine.enable_recording(opts.record, opts.record_input)
     if opts.send_notes:
@@ -158,6 +160,10 @@ def _run(opts: LiveOptions) -> dict:
     if sys.stdin is not None and not sys.stdin.closed:
         from engine.console import Console
 
+        if sys.stdin.isatty():
+            # A backgrounded job reading its terminal would be stopped (SIGTTIN), audio and
+            # all; ignored, the read fails instead and the console waits for the foreground.
+            signal.signal(signal.SIGTTIN, signal.SIG_IGN)
         Console(engine, opts.insert, opts.rave_backend, opts.references, opts.match,
                 on_quit=stop.set).start(sys.stdin, sys.stdout)
     t0 = time.monotonic()

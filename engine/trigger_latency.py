@@ -238,8 +238,8 @@ def trigger_only_params() -> dict[str, float]:
 
 
 def _write_preset(data_dir: Path, name: str) -> None:
-    # A user preset rather than --set: every factory preset assigns macros to the dry
-    # stem's gain, and a macro-driven parameter ignores --set.
+    # A user preset rather than --set on a factory one: every stem level, decay and the
+    # trigger in one document, with no factory macro assignments or LFO routes.
     from presets.schema import Preset
     from presets.store import PresetStore
 
@@ -264,8 +264,8 @@ class EngineProcess:
                     "--stats-json", str(self._stats), "--no-jack-autostart"]
         env = {**os.environ, "MUSICMILL_DATA_DIR": str(data_dir)}
         self._proc = subprocess.Popen([sys.executable, *self.launcher, client, *run_args],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True, env=env)
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=env)
 
     def wait_started(self) -> None:
         """Wait until the audio stream runs: run writes its first stats a second after

@@ -121,6 +121,7 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pending: tuple[Processor, int] | None = None
+        self._swap_lock = threading.Lock()
         self.swaps = 0
 
     def request_swap(self, processor: Processor, pad_frames: int = 0) -> None:
@@ -130,15 +131,21 @@ class Worker:
         ``pad_frames`` of silence go into the return ring first: the worker is that
         ring's only writer, so only it may lengthen the path's latency (a model with a
         longer block needs more time to answer). One attribute store: atomic under the
-        GIL, no lock shared with the thread.
+        GIL; a small lock makes a second request before the first is taken keep both
+        requests' silence.
         """
         if processor.block_frames != self.processor.block_frames:
             raise ValueError(f"a swapped-in processor must use {self.processor.block_frames}-"
                              f"frame blocks, not {processor.block_frames}")
-        self._pending = (processor, pad_frames)
+        with self._swap_lock:
+            # A request the worker has not taken yet is replaced, but its silence was
+            # already counted in the engine's latency: carry it over.
+            earlier = self._pending[1] if self._pending is not None else 0
+            self._pending = (processor, earlier + pad_frames)
 
     def _take_pending(self) -> None:
-        pending, self._pending = self._pending, None
+        with self._swap_lock:  # held for two stores; the callback never takes it
+            pending, self._pending = self._pending, None
         if pending is not None:
             self.processor, pad = pending
             if pad:

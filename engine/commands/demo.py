@@ -44,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     model_path = args.model or SHIPPED_MODEL
     model = load_rave(model_path)
+    if model.discrete:
+        raise UsageError(f"{model_path}: a discrete export (its latents are codebook "
+                         "indices); the demos sweep and scale continuous latents")
     x, rate = read_audio(args.input)
     x = resample(x[: int(args.seconds * rate)], rate, model.sample_rate)
     audio = x.mean(axis=1, keepdims=True).T.repeat(model.channels, axis=0)

@@ -97,15 +97,26 @@ class SequencePlayer:
     def rewind(self) -> None:
         self._pos = 0.0
 
+    @property
+    def position(self) -> float:
+        """The read position in frames."""
+        return self._pos
+
+    def seek(self, position: float) -> None:
+        """Move the read position (wrapped to the material's length)."""
+        self._pos = math.fmod(position, self.frames.shape[1])
+
     def next(self, n: int, tempo: float = 1.0) -> np.ndarray:
         step = _check_tempo(tempo)
-        length = self.frames.shape[1]
+        frames = self.frames  # read once: another thread may swap in new material
+        length = frames.shape[1]
         pos = np.mod(self._pos + step * np.arange(n), length)
         self._pos = math.fmod(self._pos + step * n, length)
         lo = np.floor(pos).astype(np.int64)
         hi = (lo + 1) % length  # the loop point interpolates back to the first frame
+        lo %= length  # a position read before a shorter pattern was swapped in
         frac = (pos - lo).astype(np.float32)
-        return self.frames[:, lo] * (1.0 - frac) + self.frames[:, hi] * frac
+        return frames[:, lo] * (1.0 - frac) + frames[:, hi] * frac
 
 
 class StyleBank:

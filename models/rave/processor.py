@@ -24,8 +24,10 @@ first step is ``encoder.reparametrize``: ``mean + randn_like(mean) * (softplus(s
 is deterministic on the fixtures (no noise branch; it draws noise only to pad latents when
 ``latent_dims < full_latent_dims``). With ``seed`` set, the processor calls
 ``torch.manual_seed(seed + n)`` before the ``n``-th model block (counted from reset), so a
-run is repeatable and equals ``forward`` on the same blocks with the same seeds. The worker
-thread is the only torch user in the engine, so seeding the global generator is harmless.
+run is repeatable and equals ``forward`` on the same blocks with the same seeds. Other
+torch users (a hot-swap loading a model, references being encoded) run on the console
+thread and only fork the generator, so a live run can shift by a draw then; offline
+renders and tests, where nothing else runs, are exact.
 ``encode_mode="mean"`` instead rebuilds ``encode`` from the export's submodules without the
 sampling step (the posterior mean): deterministic with no seed at all.
 
@@ -97,8 +99,8 @@ _SCALE_SLOTS = np.array([INDEX[f"rave_scale_{d}"] for d in range(1, RAVE_LATENT_
 _BIAS_RANGE = (REGISTRY[_BIAS_SLOTS[0]].min, REGISTRY[_BIAS_SLOTS[0]].max)
 _SCALE_RANGE = (REGISTRY[_SCALE_SLOTS[0]].min, REGISTRY[_SCALE_SLOTS[0]].max)
 
-# Encoded voice latents kept for pattern capture: 16 s at 2048 samples / 44.1 kHz.
-HISTORY_FRAMES = 344
+# Encoded voice latents kept for pattern capture (the longest capture).
+HISTORY_S = 16.0
 # Pattern mode with nothing captured loops the last this-many seconds of the voice.
 DEFAULT_PATTERN_S = 4.0
 
@@ -188,6 +190,8 @@ class RaveProcessor:
         self.style = 0.0
         self.bias, self.scale = latent.neutral_bias_scale(model.latent_dims)
         self._styles: StyleBank | None = None
+        self._history_len = int(math.ceil(HISTORY_S * model.sample_rate
+                                          / model.compression_ratio))
         self._pattern_player: SequencePlayer | None = None
         self._params: np.ndarray | None = None
         self._ref_mean: np.ndarray | None = None
@@ -245,7 +249,7 @@ class RaveProcessor:
         self._style_at = -1.0  # blend position the style player holds
         if getattr(self, "_pattern_player", None) is not None:
             self._pattern_player.rewind()  # the pattern itself is memory: it stays
-        self._history = np.zeros((self.model.latent_dims, HISTORY_FRAMES), np.float32)
+        self._history = np.zeros((self.model.latent_dims, self._history_len), np.float32)
         self._history_frames = 0  # encoded frames written so far
         self.underruns = 0
         if hasattr(self, "_dry"):
@@ -302,10 +306,13 @@ class RaveProcessor:
         if z.shape[0] != self.model.latent_dims:
             raise ValueError(f"a pattern for this model has {self.model.latent_dims} latent "
                              f"dims, got {z.shape[0]}")
-        if self._pattern_player is None:
-            self._pattern_player = SequencePlayer(z)
-        else:
-            self._pattern_player.set(z)
+        # A new player stored in one assignment: the worker may be reading the old one
+        # (set_pattern runs on a console or GUI thread). It continues from the old
+        # player's position, so the loop stays in time.
+        player = SequencePlayer(z)
+        if self._pattern_player is not None:
+            player.seek(self._pattern_player.position)
+        self._pattern_player = player
 
     @property
     def pattern(self) -> np.ndarray | None:
@@ -316,12 +323,13 @@ class RaveProcessor:
     def capture_pattern(self, seconds: float = DEFAULT_PATTERN_S) -> np.ndarray | None:
         """Store the voice's last ``seconds`` of latents as the pattern and return them
         ``(latent_dims, frames)``; None when nothing has been encoded yet."""
-        frames = min(self._history_frames, HISTORY_FRAMES, max(1, int(round(
+        size = self._history_len
+        frames = min(self._history_frames, size, max(1, int(round(
             seconds * self.model.sample_rate / self.model.compression_ratio))))
         if frames == 0:
             return None
-        end = self._history_frames % HISTORY_FRAMES
-        idx = np.arange(end - frames, end) % HISTORY_FRAMES
+        end = self._history_frames % size
+        idx = np.arange(end - frames, end) % size
         z = self._history[:, idx].copy()
         self.set_pattern(z)
         return z
@@ -394,7 +402,7 @@ class RaveProcessor:
     def _remember(self, z: np.ndarray) -> None:
         """Append encoded voice frames to the capture history ring."""
         for frame in z.T:
-            self._history[:, self._history_frames % HISTORY_FRAMES] = frame
+            self._history[:, self._history_frames % self._history_len] = frame
             self._history_frames += 1
 
     def _generated(self, frames: int) -> np.ndarray:

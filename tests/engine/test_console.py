@@ -127,3 +127,22 @@ def test_a_pattern_saved_with_another_model_is_not_loaded(tmp_path):
     assert d.handle("preset load Mine") == ("loaded Mine (its pattern belongs to "
                                             "rave_v2_tiny_causal_streaming.ts: not loaded)")
     assert d.engine.worker.processor.pattern is None
+
+
+def test_the_console_outlives_a_failing_command_and_set_frees_a_macro(tmp_path):
+    c = _console()
+    c.engine.modulation.assign_macro("energy", "master_gain_db", -6.0, 0.0)
+    assert c.handle("set master_gain_db -3") == ("master_gain_db = -3 dB (its macro "
+                                                  "assignment removed)")
+    assert c.engine.modulation.macro_assignments() == []
+
+    class Broken:
+        def save(self, preset):
+            raise OSError(28, "No space left on device")
+
+    c.store = Broken()
+    answers = io.StringIO()
+    c.start(io.StringIO("preset save Mine\nset rave_chaos 0.5\n"), answers).join(timeout=30)
+    lines = answers.getvalue().splitlines()
+    assert lines[0] == "error: OSError: [Errno 28] No space left on device"
+    assert lines[1] == "rave_chaos = 0.5"

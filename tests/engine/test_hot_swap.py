@@ -82,3 +82,31 @@ def test_swap_needs_a_model_insert():
     engine = _engine("passthrough", None)
     with pytest.raises(Exception, match="model swap needs a model insert"):
         swap_model(engine, "passthrough", CAUSAL)
+
+
+def test_a_swap_the_engine_has_no_room_for_is_refused(monkeypatch):
+    import engine.engine as engine_module
+
+    engine = _engine("drums", None)
+    old = engine.worker.processor
+    latency = engine.worker_latency_frames
+    monkeypatch.setattr(engine_module, "SWAP_HEADROOM_FRAMES", 1000)  # the causal needs 1973
+    with pytest.raises(ModelSwapError, match="need 1973 more frames.*still playing"):
+        swap_model(engine, "drums", CAUSAL, "torchscript")
+    _play(engine, 0.2)
+    assert engine.worker.processor is old and engine.worker_latency_frames == latency
+
+
+def test_two_requests_before_the_worker_takes_them_keep_both_paddings():
+    engine = _engine("rave", CAUSAL)
+    first = make_insert("rave", SR, STREAMING, "torchscript")
+    second = make_insert("rave", SR, CAUSAL, "torchscript")
+    fill = engine.worker_latency_frames
+    engine.worker.request_swap(first, 100)
+    engine.worker.request_swap(second, 50)
+    assert engine.worker._pending == (second, 150)
+    engine.worker.step()
+    assert engine.worker.processor is second and engine.worker.swaps == 1
+    from engine import ring
+
+    assert ring.readable(*engine.worker.ret) == fill + 150

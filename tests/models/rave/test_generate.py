@@ -78,3 +78,14 @@ def test_bad_input_is_refused_by_name():
         SequencePlayer(np.zeros((2, 0)))
     with pytest.raises(ValueError, match="style"):
         StyleBank([np.zeros((2, 3))]).weights(1.5)
+
+
+def test_a_player_can_take_over_another_ones_position():
+    old = SequencePlayer(_ramp(frames=10))
+    old.next(6, 0.5)
+    assert old.position == 3.0
+    new = SequencePlayer(_ramp(frames=8) + 1000)
+    new.seek(old.position)
+    np.testing.assert_array_equal(new.next(2)[0], [1003.0, 1004.0])
+    new.seek(11.0)
+    assert new.position == 3.0
