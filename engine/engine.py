@@ -143,9 +143,7 @@ class Engine:
             ret = ring.make_ring(2, self.worker_latency_frames + 4 * w
                                  + 2 * graph.MAX_BLOCK_FRAMES + SWAP_HEADROOM_FRAMES)
             ring.write_value(*ret, 0.0, self.worker_latency_frames)
-            bind = getattr(processor, "bind", None)
-            if bind is not None:  # processors with registry parameters read them live
-                bind(self.effective)
+            self._bind(processor)
             self.worker = Worker(processor, send, ret)
             self.config[graph.C_WORKER_ACTIVE] = 1
             self.config[graph.C_WORKER_BLOCK] = w
@@ -266,6 +264,12 @@ class Engine:
             self._pending_recall = None
             return True
 
+    def _bind(self, processor: Processor) -> None:
+        """Processors with registry parameters (``bind``) read them live from here on."""
+        bind = getattr(processor, "bind", None)
+        if bind is not None:
+            bind(self.effective)
+
     def swap_processor(self, processor: Processor) -> int:
         """Replace the worker's processor while audio runs (a model hot-swap).
 
@@ -283,9 +287,7 @@ class Engine:
         if processor.block_frames != w:
             raise UsageError(f"the new model must run {w}-frame worker blocks, "
                              f"not {processor.block_frames}")
-        bind = getattr(processor, "bind", None)
-        if bind is not None:
-            bind(self.effective)
+        self._bind(processor)
         warm_up(processor)  # first-call costs paid here, not on the worker
         natural = int(getattr(processor, "natural_block_frames", w))
         needed = w + max(natural, 2 * self.blocksize)

@@ -94,7 +94,9 @@ def hit_train(hits: list[np.ndarray], sample_rate_hz: int, repeats: int = 1) -> 
 def first_sound(y: np.ndarray, start: int, stop: int) -> int | None:
     """First frame in [start, stop) where any channel of ``y`` exceeds FIRST_SOUND, or None."""
     seg = np.abs(y[start:stop])
-    loud = np.flatnonzero(seg.reshape(len(seg), -1).max(axis=1) > FIRST_SOUND)
+    if seg.ndim == 1:
+        seg = seg[:, None]  # mono as one channel; an empty range stays (0, channels)
+    loud = np.flatnonzero(seg.max(axis=1) > FIRST_SOUND)
     return None if loud.size == 0 else start + int(loud[0])
 
 

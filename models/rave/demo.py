@@ -45,9 +45,7 @@ def _db(x: float) -> float:
 def encode(model: RaveModel, audio: np.ndarray) -> np.ndarray:
     """``(channels, samples)`` at the model rate -> ``(latent_dims, frames)``, seeded."""
     x = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))[None]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(SEED)
-        return model.encode_offline(x)[0].numpy()
+    return model.encode_offline(x, SEED)[0].numpy()
 
 
 def decode(model: RaveModel, z: np.ndarray) -> np.ndarray:

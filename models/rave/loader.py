@@ -226,16 +226,21 @@ class RaveModel:
         with torch.inference_mode():
             return self.module.forward(x)
 
-    def encode_offline(self, x: torch.Tensor) -> torch.Tensor:
+    def encode_offline(self, x: torch.Tensor, seed: int | None = None) -> torch.Tensor:
         """Encode a whole reference ``(1, channels, samples)`` without disturbing the stream.
 
         A streaming model's caches hold the live stream: they are saved, reset for the
         reference (so it starts from silence like a file would) and put back afterwards.
+        torch's generator is forked too, so the live stream's random draws do not move;
+        ``seed`` makes the posterior sample repeatable.
         """
         saved = {name: buf.detach().clone() for name, buf in self.module.named_buffers()}
         self.reset()
         try:
-            return self.encode(x)
+            with torch.random.fork_rng(devices=[]):
+                if seed is not None:
+                    torch.manual_seed(seed)
+                return self.encode(x)
         finally:
             with torch.no_grad():
                 for name, buf in self.module.named_buffers():

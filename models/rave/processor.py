@@ -269,13 +269,10 @@ class RaveProcessor:
             audio = np.broadcast_to(audio.mean(axis=0, keepdims=True),
                                     (self.model.channels, audio.shape[1]))
         x = torch.from_numpy(np.ascontiguousarray(audio))[None]
-        with torch.random.fork_rng(devices=[]):
-            if self.seed is not None:
-                torch.manual_seed(self.seed)
-            return self.model.encode_offline(x)[0].numpy()
+        return self.model.encode_offline(x, self.seed)[0].numpy()
 
-    def warm_up(self, model_blocks: int = 3) -> None:
-        """Run the model a few blocks on silence, then reset, before audio starts.
+    def warm_up(self) -> None:
+        """Run the model three blocks on silence, then reset, before audio starts.
 
         TorchScript's profiling executor optimises a method on its first calls (the first
         block took ~250 ms here, against ~2 ms after), and ONNX Runtime plans its buffers on
@@ -283,7 +280,7 @@ class RaveProcessor:
         """
         x = np.zeros((self.model.channels, self.model_block), np.float32)
         saved = self.source
-        for source in (0.0, 1.0, 0.0)[:model_blocks]:  # the encoder path and the decoder alone
+        for source in (0.0, 1.0, 0.0):  # the encoder path and the decoder alone
             self.source = source
             self._run_model(x)
         self.source = saved

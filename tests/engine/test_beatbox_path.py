@@ -7,6 +7,7 @@ import pytest
 
 from dsp import beatbox
 from engine.render import render_array
+from engine.trigger_latency import first_sound
 from models.beatbox.corpus import HIT_PREROLL_S, make_hits
 
 SR = 48000
@@ -30,18 +31,13 @@ def isolated():
     return x, np.array(onsets), np.array(labels)
 
 
-def _first_sound(y: np.ndarray, start: int, stop: int) -> int | None:
-    loud = np.flatnonzero(np.abs(y[start:stop]).max(axis=1) > 1e-4)
-    return None if loud.size == 0 else start + int(loud[0])
-
-
 def test_onset_to_drum_latency_is_under_10_ms(isolated):
     x, onsets, labels = isolated
     y, engine = render_array(x, SR, DRY_MUTED, insert="none")
     slot = int(SLOT_S * SR)
     latencies_ms, silent_drums = [], 0
     for onset, label in zip(onsets, labels, strict=True):
-        first = _first_sound(y, onset - slot // 4, onset + slot // 2)
+        first = first_sound(y, onset - slot // 4, onset + slot // 2)
         if first is None:
             silent_drums += label != beatbox.OTHER
             continue
