@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="instead of MODEL: a full-size v2 (capacity 96, random weights) built "
                    "here, its scripted stateful peer vs our ONNX graphs")
     r.add_argument("--seconds", type=float, default=10.0, help="audio to process per runtime")
+    r.add_argument("--rounds", type=int, default=5,
+                   help="turns each runtime takes over the audio; the median is reported "
+                   "(not with --full-size)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=run_rave)
     dm = kinds.add_parser("drums", help="neural drum model encode+decode: TorchScript vs ONNX "
@@ -39,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     dm.add_argument("model", nargs="?", type=Path, default=None, metavar="MODEL",
                     help="drum-model .ts (default: the shipped models/drum_ae/drums.ts)")
     dm.add_argument("--seconds", type=float, default=10.0, help="audio to process per runtime")
+    dm.add_argument("--rounds", type=int, default=5,
+                    help="turns each runtime takes over the audio; the median is reported")
     dm.add_argument("--json", action="store_true")
     dm.set_defaults(func=run_drums)
     tl = kinds.add_parser("trigger-latency", help="beatbox hit to drum latency of `musicmill "
@@ -105,7 +110,16 @@ def run_rave(args: argparse.Namespace) -> int:
         model = DEFAULT_RAVE
     if not Path(model).is_file():
         raise UsageError(f"{model}: no such file")
-    return _print_model_bench(model, bench_rave_full(model, args.seconds), args)
+    _check_rounds(args)
+    return _print_model_bench(model, bench_rave_full(model, args.seconds, rounds=args.rounds),
+                              args)
+
+
+def _check_rounds(args: argparse.Namespace) -> None:
+    from engine.errors import UsageError
+
+    if args.rounds < 1:
+        raise UsageError("--rounds must be at least 1")
 
 
 def _run_rave_full_size(args: argparse.Namespace) -> int:
@@ -138,7 +152,9 @@ def run_drums(args: argparse.Namespace) -> int:
         raise UsageError(f"{model}: no such file")
     if args.seconds <= 0:
         raise UsageError("--seconds must be positive")
-    result = bench_rave_full(model, args.seconds, onnx_path=drum_onnx_graphs(model))
+    _check_rounds(args)
+    result = bench_rave_full(model, args.seconds, onnx_path=drum_onnx_graphs(model),
+                             rounds=args.rounds)
     return _print_model_bench(model, result, args)
 
 
@@ -147,9 +163,14 @@ def _print_model_bench(model: Path, result: dict, args: argparse.Namespace) -> i
         print(json.dumps({"model": str(model), **result}, indent=2))
         return 0
     print(f"{Path(model).name}: {result['blocks']} blocks of {result['block']} samples "
-          f"({args.seconds:g} s), encode+decode, 1 thread each")
-    print(f"  TorchScript {result['torchscript_rtf']:.1f}x real time, ONNX Runtime "
-          f"{result['onnx_rtf']:.1f}x real time, ONNX speedup {result['speedup']:.2f}x")
+          f"({args.seconds:g} s) x {result['rounds']} rounds, encode+decode, 1 thread each")
+    print(f"  median block: TorchScript {result['torchscript_rtf']:.1f}x real time, ONNX "
+          f"Runtime {result['onnx_rtf']:.1f}x real time, ONNX speedup "
+          f"{result['speedup']:.2f}x")
+    for key, name in (("torchscript", "TorchScript"), ("onnx", "ONNX Runtime")):
+        rounds = ", ".join(f"{r:.1f}" for r in result[f"{key}_rtf_rounds"])
+        print(f"  {name}: mean {result[f'{key}_rtf_mean']:.1f}x, p99 block "
+              f"{result[f'{key}_p99_ms']:.2f} ms, per round {rounds}")
     return 0
 
 

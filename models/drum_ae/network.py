@@ -64,19 +64,21 @@ class CausalConv(nn.Module):
 
 
 class Residual(nn.Module):
-    """``x + conv1x1(act(dilated_conv(act(x))))``."""
+    """``x + dilated_conv(act(x))``: one convolution per block, not RAVE's two (dilated
+    then 1x1). The worker runs the model one latent frame at a time, where each ONNX
+    operator's fixed cost outweighs its arithmetic; dropping the 1x1 convolutions took
+    the encode + decode graphs from about 247 to 222 us a block on one core here."""
 
     def __init__(self, channels: int, dilation: int) -> None:
         super().__init__()
         self.inner = CausalConv(channels, channels, 3, dilation=dilation, pre_act=True)
-        self.out = nn.Conv1d(channels, channels, 1)
 
     def cache_shape(self) -> tuple[int, int]:
         return self.inner.cache_shape()
 
     def forward(self, x: Tensor, cache: Tensor) -> tuple[Tensor, Tensor]:
         h, cache = self.inner(x, cache)
-        return x + self.out(_act(h)), cache
+        return x + h, cache
 
 
 class Upsample(nn.Module):

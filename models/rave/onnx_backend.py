@@ -152,7 +152,7 @@ def make_rave_onnx_insert(path: str | Path, sample_rate_hz: float,
 
 
 def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
-                    onnx_path: Path | str | None = None) -> dict[str, Any]:
+                    onnx_path: Path | str | None = None, rounds: int = 5) -> dict[str, Any]:
     """Real-time factors of the full model path, encode + decode, one thread each.
 
     TorchScript ``encode`` then ``decode`` vs the ONNX encode and decode graphs, on the same
@@ -161,6 +161,12 @@ def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
     inside the timed loop, as RAVE's ``encode`` does inside its own. Graphs come from
     ``onnx_path`` or are exported to a temporary directory (not timed).
     ``onnx_export.bench_rave`` times ``decode`` alone; this is what a worker block costs.
+
+    ``rounds``: the two runtimes take turns over the audio this many times. Every block is
+    timed: the real-time factors are the block length over the median block time (what a
+    block costs; a stall from elsewhere on a shared machine lands on a few blocks, not on
+    the median), with the mean over everything (``*_rtf_mean``, throughput), the 99th
+    percentile block in ms and each round's throughput beside them.
     """
     import tempfile
 
@@ -172,14 +178,11 @@ def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
     audio = (0.1 * rng.standard_normal((n_blocks, 1, channels, ratio))).astype(np.float32)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    times: dict[str, list[float]] = {"ts": [], "ort": []}
+    rounds_s: dict[str, list[float]] = {"ts": [], "ort": []}
+    clock = time.perf_counter
     try:
-        with torch.inference_mode():
-            ts.decode(ts.encode(torch.from_numpy(audio[0])))  # first call optimises
-            start = time.perf_counter()
-            for x in audio:
-                ts.decode(ts.encode(torch.from_numpy(x)))
-            ts_time = time.perf_counter() - start
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, torch.inference_mode():
             if onnx_path is None:
                 onnx_path = Path(tmp) / "model.onnx"
                 export_onnx(ts_path, onnx_path)
@@ -187,18 +190,36 @@ def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
             enc, dec = OnnxStream(enc_path, threads=1), OnnxStream(dec_path, threads=1)
             layout = graph_noise_layout(dec)
 
-            def step(x: np.ndarray) -> None:
+            def ts_step(x: np.ndarray) -> None:
+                ts.decode(ts.encode(torch.from_numpy(x)))
+
+            def ort_step(x: np.ndarray) -> None:
                 z = enc(audio=x, eps=torch.randn(1, full, 1).numpy())
                 dec(z=z, **draw_decode_noise(layout, 1))  # drawn in the loop, as RAVE does
 
-            step(audio[0])  # warm-up: ORT plans its buffers on the first run
-            start = time.perf_counter()
-            for x in audio:
-                step(x)
-            ort_time = time.perf_counter() - start
+            # Warm-up: TorchScript optimises on its first call, ORT plans its buffers.
+            ts_step(audio[0])
+            ort_step(audio[0])
+            for _ in range(max(1, rounds)):
+                for step, key in ((ts_step, "ts"), (ort_step, "ort")):
+                    block_s = times[key]
+                    start = clock()
+                    for x in audio:
+                        t0 = clock()
+                        step(x)
+                        block_s.append(clock() - t0)
+                    rounds_s[key].append(clock() - start)
     finally:
         torch.set_num_threads(threads)
-    seconds_audio = n_blocks * ratio / sr
-    return {"torchscript_rtf": seconds_audio / ts_time, "onnx_rtf": seconds_audio / ort_time,
-            "speedup": ts_time / ort_time, "blocks": n_blocks, "block": ratio,
-            "path": "encode+decode", "threads": 1}
+    block_audio_s = ratio / sr
+    result: dict[str, Any] = {"blocks": n_blocks, "block": ratio, "path": "encode+decode",
+                              "threads": 1, "rounds": len(rounds_s["ts"])}
+    for key, name in (("ts", "torchscript"), ("ort", "onnx")):
+        t = np.asarray(times[key])
+        result[f"{name}_rtf"] = block_audio_s / float(np.median(t))
+        result[f"{name}_rtf_mean"] = block_audio_s / float(np.mean(t))
+        result[f"{name}_p99_ms"] = 1e3 * float(np.percentile(t, 99))
+        result[f"{name}_rtf_rounds"] = [round(n_blocks * block_audio_s / r, 2)
+                                        for r in rounds_s[key]]
+    result["speedup"] = result["onnx_rtf"] / result["torchscript_rtf"]
+    return result

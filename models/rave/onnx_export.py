@@ -161,6 +161,8 @@ def draw_decode_noise(layout: DecodeNoiseLayout, frames: int,
     TorchScript ``decode`` draws them: seed torch before each, the same way, to reproduce
     one of its calls. Returns only the inputs the graph has."""
     inputs: dict[str, np.ndarray] = {}
+    if not (layout.latent_dims or layout.bands):
+        return inputs  # nothing to draw (a draw of zero numbers leaves torch's state as is)
     latent = torch.randn(batch, layout.latent_dims, frames)
     if layout.latent_dims:
         inputs["latent_noise"] = latent.numpy()
@@ -220,12 +222,16 @@ class OnnxStream:
                                             providers=["CPUExecutionProvider"])
         self.states = initial_states(path)
         self.output_names = [o.name for o in self.session.get_outputs()]
+        # Worked out once: a small model's whole block costs ~100 us, so per-call string
+        # work on a dozen state names would show in the real-time factor.
+        self._next_state_names = [name.replace("state_out_", "state_in_")
+                                  for name in self.output_names[1:]]
 
     def __call__(self, **inputs: np.ndarray) -> np.ndarray:
         """Process one block; ``inputs`` are the non-state inputs (``audio``/``eps``/``z``)."""
-        outputs = self.session.run(self.output_names, {**inputs, **self.states})
-        self.states = {name.replace("state_out_", "state_in_"): value
-                       for name, value in zip(self.output_names[1:], outputs[1:], strict=True)}
+        inputs.update(self.states)
+        outputs = self.session.run(self.output_names, inputs)
+        self.states = dict(zip(self._next_state_names, outputs[1:], strict=True))
         return outputs[0]
 
 

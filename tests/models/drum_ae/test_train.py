@@ -8,8 +8,9 @@ import torch
 from models.drum_ae.network import COMPRESSION
 from models.drum_ae.train import TrainOptions, mrstft_loss, train
 
+# shape_from_step=2: the resumed test crosses into the late stage (shape + onset terms).
 TINY = dict(batch=2, clip_frames=16 * COMPRESSION, threads=1, checkpoint_every=2,
-            kl_warmup_steps=2)
+            kl_warmup_steps=2, shape_from_step=2)
 
 
 def test_mrstft_loss_is_zero_only_for_a_match():
