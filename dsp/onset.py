@@ -128,7 +128,7 @@ _MAXF = 34  # half-width in bands of the max filter over the older spectrum
 _HEADER = 35
 
 
-def _band_edges(frame_size: int, sample_rate_hz: float, bands_per_octave: float) -> np.ndarray:
+def band_edges(frame_size: int, sample_rate_hz: float, bands_per_octave: float) -> np.ndarray:
     """First FFT bin of each band (plus the end): log-spaced, at least one bin wide."""
     bin_hz = sample_rate_hz / frame_size
     n_bins = frame_size // 2 + 1
@@ -177,7 +177,7 @@ def prepare(
         raise ValueError("threshold_frames and lag must be >= 1")
     n = frame_size
     n_bins = n // 2 + 1
-    edges = _band_edges(n, sample_rate_hz, bands_per_octave)
+    edges = band_edges(n, sample_rate_hz, bands_per_octave)
     n_bands = edges.shape[0] - 1
     band_of_bin = np.repeat(np.arange(n_bands), np.diff(edges)).astype(np.float64)
     sizes = {

@@ -1,14 +1,15 @@
 """A differentiable copy of the onset detector's flux, as a training loss.
 
-The drum model's misses are extra onsets: a kick or snare decay that swells again 30-50 ms
-after the hit reads as a second hit to :mod:`dsp.onset`, though the spectral losses barely
-see it. This module computes that detector's own onset-strength curve in torch (Hann frames
-of 512, spectra 128 samples apart, magnitudes normalised so a full-scale sine peaks at 1,
-averaged into 6-per-octave bands, ``log1p(3000 * |X|)``, positive increase over the
-maximum of the neighbouring bands of the older spectrum, mean over bands) so the model can
-be trained to match the input's curve: no swell where the input has none, the same peak
-where it has a hit. ``tests/models/drum_ae/test_onset_loss.py`` checks it against the Numba
-detector frame for frame.
+Trained on spectral losses alone, the drum model made extra onsets: a kick or snare decay
+that swells again 30-50 ms after the hit reads as a second hit to :mod:`dsp.onset`, though
+the spectral losses barely see it. This module computes that detector's own onset-strength
+curve in torch (Hann frames of 512, spectra 128 samples apart, magnitudes normalised so a
+full-scale sine peaks at 1, averaged into 6-per-octave bands, ``log1p(3000 * |X|)``,
+positive increase over the maximum of the neighbouring bands of the older spectrum, mean
+over bands) so the model can be trained to match the input's curve: no swell where the
+input has none, the same peak where it has a hit.
+``tests/models/drum_ae/test_onset_loss.py`` checks it against the Numba detector frame for
+frame.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from dsp.onset import _band_edges
+from dsp.onset import band_edges
 
 FRAME = 512
 LAG_SAMPLES = 128  # the live detector's hop with lag 1: spectra compared 128 samples apart
@@ -26,7 +27,7 @@ BANDS_PER_OCTAVE = 6.0
 
 def band_matrix(sample_rate_hz: float) -> Tensor:
     """``(n_bins, n_bands)``: each band's mean over its FFT bins, as the detector groups them."""
-    edges = _band_edges(FRAME, sample_rate_hz, BANDS_PER_OCTAVE)
+    edges = band_edges(FRAME, sample_rate_hz, BANDS_PER_OCTAVE)
     m = torch.zeros(FRAME // 2 + 1, len(edges) - 1)
     for b in range(len(edges) - 1):
         m[edges[b]:edges[b + 1], b] = 1.0 / float(edges[b + 1] - edges[b])
