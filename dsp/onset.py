@@ -128,6 +128,14 @@ _MAXF = 34  # half-width in bands of the max filter over the older spectrum
 _HEADER = 35
 
 
+# The detector's tuned defaults, named so the drum model's onset loss
+# (models/drum_ae/onset_loss.py) measures with the same ones.
+FRAME_SIZE = 512
+COMPRESSION = 3000.0
+BANDS_PER_OCTAVE = 6.0
+MAX_FILTER_BANDS = 1
+
+
 def band_edges(frame_size: int, sample_rate_hz: float, bands_per_octave: float) -> np.ndarray:
     """First FFT bin of each band (plus the end): log-spaced, at least one bin wide."""
     bin_hz = sample_rate_hz / frame_size
@@ -146,15 +154,15 @@ def band_edges(frame_size: int, sample_rate_hz: float, bands_per_octave: float) 
 
 def prepare(
     sample_rate_hz: float,
-    frame_size: int = 512,
+    frame_size: int = FRAME_SIZE,
     hop: int = 128,
     delta: float = 0.08,
     threshold_frames: int = 16,
     min_interval_ms: float = 30.0,
-    compression: float = 3000.0,
-    bands_per_octave: float = 6.0,
+    compression: float = COMPRESSION,
+    bands_per_octave: float = BANDS_PER_OCTAVE,
     lag: int = 1,
-    max_filter_bands: int = 1,
+    max_filter_bands: int = MAX_FILTER_BANDS,
 ) -> np.ndarray:
     """Allocate an onset-detector state.
 

@@ -17,12 +17,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from dsp.onset import band_edges
+from dsp.onset import BANDS_PER_OCTAVE, COMPRESSION, MAX_FILTER_BANDS, band_edges
+from dsp.onset import FRAME_SIZE as FRAME
 
-FRAME = 512
 LAG_SAMPLES = 128  # the live detector's hop with lag 1: spectra compared 128 samples apart
-COMPRESSION = 3000.0
-BANDS_PER_OCTAVE = 6.0
 
 
 def band_matrix(sample_rate_hz: float) -> Tensor:
@@ -41,8 +39,9 @@ def onset_flux(x: Tensor, bands: Tensor, hop: int = 64) -> Tensor:
     mag = spec.abs().transpose(1, 2) * (2.0 / window.sum())  # (B, frames, bins)
     level = torch.log1p(COMPRESSION * (mag @ bands))  # (B, frames, bands)
     lag = LAG_SAMPLES // hop
-    # Max over each band and its two neighbours (the last axis) of the spectrum `lag` earlier.
-    older = nn.functional.max_pool1d(level[:, :-lag], 3, 1, 1)
+    # Max over each band and its neighbours (the last axis) of the spectrum `lag` earlier.
+    width = MAX_FILTER_BANDS
+    older = nn.functional.max_pool1d(level[:, :-lag], 2 * width + 1, 1, width)
     return torch.relu(level[:, lag:] - older).mean(-1)
 
 
