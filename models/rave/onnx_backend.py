@@ -35,12 +35,12 @@ import torch
 from engine.errors import UsageError
 from models.rave.loader import RaveModel
 from models.rave.onnx_export import (
-    OnnxStream,
     draw_decode_noise,
     export_onnx,
     graph_noise_layout,
     onnx_paths,
 )
+from models.rave.onnx_stream import OnnxStream
 from models.rave.processor import RaveProcessor
 
 
@@ -84,6 +84,34 @@ def onnx_graphs(ts_path: Path | str, onnx_path: Path | str | None = None,
     return base
 
 
+class PosteriorNoise:
+    """The encode graph's ``eps``, from torch's generator as RAVE's ``encode`` draws it.
+
+    ``draw(frames, exact=True)`` is one ``torch.randn`` call per block: after the seeded
+    processor's per-block ``manual_seed`` these are exactly the TorchScript path's numbers.
+    Unseeded there is nothing to reproduce, and a torch call between two ORT runs cost
+    15-20 us of a ~200 us block here (its code and data evict the graphs'), so ``exact=False``
+    hands out slices of one draw of :data:`POOL_FRAMES` frames.
+    """
+
+    POOL_FRAMES = 256
+
+    def __init__(self, dims: int) -> None:
+        self.dims = dims
+        self._pool = np.empty((1, dims, 0), np.float32)
+        self._used = 0
+
+    def draw(self, frames: int, exact: bool) -> np.ndarray:
+        """``(1, dims, frames)`` float32 standard normal."""
+        if exact:
+            return torch.randn(1, self.dims, frames).numpy()
+        if self._used + frames > self._pool.shape[-1]:
+            self._pool = torch.randn(1, self.dims, max(frames, self.POOL_FRAMES)).numpy()
+            self._used = 0
+        self._used += frames
+        return self._pool[..., self._used - frames: self._used]
+
+
 class RaveOnnxProcessor(RaveProcessor):
     """``RaveProcessor`` whose encode/decode run on ONNX Runtime (see module doc).
 
@@ -101,29 +129,29 @@ class RaveOnnxProcessor(RaveProcessor):
         self._enc = OnnxStream(enc_path, threads=1)
         self._dec = OnnxStream(dec_path, threads=1)
         self._noise_layout = graph_noise_layout(self._dec)
-        self._enc_initial = dict(self._enc.states)
-        self._dec_initial = dict(self._dec.states)
+        self._eps = PosteriorNoise(model.full_latent_dims)
         super().__init__(model, engine_rate_hz, latent_frames=latent_frames,
                          block_frames=block_frames, seed=seed, texture_seed=texture_seed,
                          encode_mode=encode_mode)
 
     def reset(self) -> None:
         """As :meth:`RaveProcessor.reset`, and the graphs' states back to the export's."""
-        self._enc.states = dict(self._enc_initial)
-        self._dec.states = dict(self._dec_initial)
+        self._enc.reset()
+        self._dec.reset()
         super().reset()
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
         """``(channels, model_block)`` -> ``(latent_dims, frames)`` through the encode graph.
 
-        ``eps`` is drawn from torch's generator, where RAVE's ``encode`` draws it.
+        ``eps`` is drawn from torch's generator, where RAVE's ``encode`` draws it (block by
+        block when seeded, pooled otherwise: :class:`PosteriorNoise`).
         """
         model = self.model
         frames = x.shape[1] // model.compression_ratio
         if self.encode_mode == "mean":
             eps = np.zeros((1, model.full_latent_dims, frames), np.float32)
         else:
-            eps = torch.randn(1, model.full_latent_dims, frames).numpy()
+            eps = self._eps.draw(frames, exact=self.seed is not None)
         return self._enc(audio=x[None], eps=eps)[0]
 
     def _decode(self, z: np.ndarray) -> np.ndarray:
@@ -157,9 +185,9 @@ def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
 
     TorchScript ``encode`` then ``decode`` vs the ONNX encode and decode graphs, on the same
     audio blocks (one latent frame = one compression ratio of samples each), both starting
-    from the export's caches. The ONNX side draws its posterior noise with ``torch.randn``
-    inside the timed loop, as RAVE's ``encode`` does inside its own. Graphs come from
-    ``onnx_path`` or are exported to a temporary directory (not timed).
+    from the export's caches. The ONNX side draws its posterior noise inside the timed loop
+    as the unseeded worker does (:class:`PosteriorNoise`), RAVE's ``encode`` inside its own.
+    Graphs come from ``onnx_path`` or are exported to a temporary directory (not timed).
     ``onnx_export.bench_rave`` times ``decode`` alone; this is what a worker block costs.
 
     ``rounds``: the two runtimes take turns over the audio this many times. Every block is
@@ -189,12 +217,13 @@ def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
             enc_path, dec_path = onnx_paths(onnx_path)
             enc, dec = OnnxStream(enc_path, threads=1), OnnxStream(dec_path, threads=1)
             layout = graph_noise_layout(dec)
+            eps = PosteriorNoise(full)
 
             def ts_step(x: np.ndarray) -> None:
                 ts.decode(ts.encode(torch.from_numpy(x)))
 
             def ort_step(x: np.ndarray) -> None:
-                z = enc(audio=x, eps=torch.randn(1, full, 1).numpy())
+                z = enc(audio=x, eps=eps.draw(1, exact=False))
                 dec(z=z, **draw_decode_noise(layout, 1))  # drawn in the loop, as RAVE does
 
             # Warm-up: TorchScript optimises on its first call, ORT plans its buffers.

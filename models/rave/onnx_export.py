@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from engine.atomic_file import atomic_path
+from models.rave.onnx_stream import OnnxStream
 from models.rave.streaming_model import (
     FlatStateWrapper,
     StreamingDecoder,
@@ -204,35 +205,6 @@ def initial_states(path: Path | str) -> dict[str, np.ndarray]:
     model = onnx.load(str(path))
     return {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer
             if t.name.startswith("state_in_")}
-
-
-class OnnxStream:
-    """Runs one exported graph block by block, carrying its state between calls."""
-
-    def __init__(self, path: Path | str, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # The default states are initializers that are also inputs (overridable on
-        # purpose); ORT warns about each one at load, which is noise here.
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(path), options,
-                                            providers=["CPUExecutionProvider"])
-        self.states = initial_states(path)
-        self.output_names = [o.name for o in self.session.get_outputs()]
-        # Worked out once: a small model's whole block costs ~100 us, so per-call string
-        # work on a dozen state names would show in the real-time factor.
-        self._next_state_names = [name.replace("state_out_", "state_in_")
-                                  for name in self.output_names[1:]]
-
-    def __call__(self, **inputs: np.ndarray) -> np.ndarray:
-        """Process one block; ``inputs`` are the non-state inputs (``audio``/``eps``/``z``)."""
-        inputs.update(self.states)
-        outputs = self.session.run(self.output_names, inputs)
-        self.states = dict(zip(self._next_state_names, outputs[1:], strict=True))
-        return outputs[0]
 
 
 def verify(ts_path: Path | str, onnx_path: Path | str, blocks: int = 4,

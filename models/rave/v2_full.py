@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from models.rave.onnx_export import OnnxStream, export_graph, onnx_paths
+from models.rave.onnx_export import export_graph, onnx_paths
+from models.rave.onnx_stream import OnnxStream
 from models.rave.streaming_model import (
     CachedPadding,
     FlatStateWrapper,

@@ -10,7 +10,8 @@ from models.drum_ae.export import export_onnx, export_torchscript
 from models.drum_ae.network import COMPRESSION, DELAY_SAMPLES, LATENT_DIMS, DrumAE
 from models.drum_ae.shipped import load_network
 from models.rave.loader import load_rave
-from models.rave.onnx_export import OnnxStream, onnx_paths
+from models.rave.onnx_export import onnx_paths
+from models.rave.onnx_stream import OnnxStream
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from engine.errors import UsageError
 from engine.inserts import make_insert
-from models.rave.onnx_backend import RaveOnnxProcessor, onnx_graphs
+from models.rave.onnx_backend import PosteriorNoise, RaveOnnxProcessor, onnx_graphs
 from models.rave.onnx_export import onnx_paths
 from models.rave.processor import RaveProcessor
 from presets.registry import INDEX, REGISTRY
@@ -32,6 +33,27 @@ def _noise(frames: int, seed: int = 0) -> np.ndarray:
 def _run(proc: RaveProcessor, x: np.ndarray) -> np.ndarray:
     n = proc.block_frames
     return np.concatenate([proc.process(x[:, i:i + n]) for i in range(0, x.shape[1], n)], 1)
+
+
+def test_posterior_noise_exact_draws_are_per_block_randn() -> None:
+    noise = PosteriorNoise(3)
+    torch.manual_seed(5)
+    got = noise.draw(2, exact=True)
+    torch.manual_seed(5)
+    np.testing.assert_array_equal(got, torch.randn(1, 3, 2).numpy())
+
+
+def test_posterior_noise_pooled_draws_walk_one_randn_then_refill() -> None:
+    noise, pool = PosteriorNoise(4), PosteriorNoise.POOL_FRAMES
+    torch.manual_seed(7)
+    got = [noise.draw(1, exact=False) for _ in range(pool + 1)]
+    torch.manual_seed(7)
+    first, second = torch.randn(1, 4, pool).numpy(), torch.randn(1, 4, pool).numpy()
+    assert all(g.shape == (1, 4, 1) for g in got)
+    np.testing.assert_array_equal(np.concatenate(got[:pool], -1), first)
+    np.testing.assert_array_equal(got[pool], second[..., :1])
+    big = noise.draw(pool + 3, exact=False)  # more than a pool: one draw of its own
+    assert big.shape == (1, 4, pool + 3) and np.isfinite(big).all()
 
 
 @pytest.mark.parametrize("rate", [44100, 48000])

@@ -13,7 +13,6 @@ import torch
 from engine.commands.rave_onnx import register_export
 from engine.errors import UsageError
 from models.rave.onnx_export import (
-    OnnxStream,
     decode_noise_layout,
     draw_decode_noise,
     export_onnx,
@@ -21,6 +20,7 @@ from models.rave.onnx_export import (
     onnx_paths,
     verify,
 )
+from models.rave.onnx_stream import OnnxStream
 from models.rave.streaming_model import UnsupportedModelError, from_torchscript
 
 from .conftest import STEREO, V1, V2_SMALL, fixture_path
@@ -96,11 +96,10 @@ def test_decode_state_is_carried(exported: tuple[Path, Path]) -> None:
     ts = _load(ts_path)
     path = onnx_paths(onnx_path)[1]
     carried, reset = OnnxStream(path), OnnxStream(path)
-    initial = dict(reset.states)
     noise = draw_decode_noise(decode_noise_layout(ts, from_torchscript(ts)[1]), 1)
     diff = 0.0
     for z in _latents(ts, 4):
-        reset.states = dict(initial)
+        reset.reset()
         diff = max(diff, float(np.abs(carried(z=z, **noise) - reset(z=z, **noise)).max()))
     assert diff > 1e-3
 

@@ -18,7 +18,7 @@ import torch
 from engine.commands import bench
 from engine.errors import UsageError
 from models.rave import v2_full
-from models.rave.onnx_export import OnnxStream
+from models.rave.onnx_stream import OnnxStream
 from models.rave.v2_full import (
     V2Config,
     build_v2,
