@@ -75,6 +75,7 @@ def run_ours(seconds: float, samplerate: int, blocksize: int) -> dict:
     times_ms = np.repeat((np.arange(hist.size) + 1) * 0.002, hist)
     out = _summary(snap["late_blocks"] - late0, snap["blocks"] - blocks0, times_ms)
     out["callback_max_ms"] = snap["callback_max_ms"]  # exact, not binned
+    out["callback_cpu_max_ms"] = snap["callback_cpu_max_ms"]  # the callback thread's own
     out["worker_underruns"] = snap["worker_underruns"]
     return out
 

@@ -1,7 +1,8 @@
 """Typed commands for a running engine (``musicmill run`` reads them from stdin).
 
-Until the GUI lands this is how a performer reaches what MIDI cannot: loading another
-model mid-set, capturing a latent pattern, resetting or randomising the latent controls.
+Beside the window (``gui/``), which runs its preset and latent actions through this class,
+this is how a performer reaches what MIDI cannot from a terminal: loading another model
+mid-set, capturing a latent pattern, resetting or randomising the latent controls.
 Every command answers with one line; a bad command or value is an answer, never a crash.
 """
 

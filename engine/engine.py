@@ -125,7 +125,7 @@ class Engine:
         self.stats = graph.new_stats()
         self.meters = np.zeros(graph.METERS_LEN, dtype=np.float64)
         self.hist = resident_zeros(HIST_BINS, np.int64)
-        self.clock = np.zeros(2, dtype=np.int64)
+        self.clock = np.zeros(4, dtype=np.int64)  # two timespecs: wall clock, thread CPU
         self.recorder: Recorder | None = None
         self.worker: Worker | None = None
         self.worker_latency_frames = 0
@@ -376,7 +376,10 @@ class Engine:
             "late_blocks": int(s[graph.ST_LATE_BLOCKS]),
             "portaudio_status_flags": int(s[graph.ST_STATUS_OR]),
             "over_budget_blocks": int(s[graph.ST_OVER_BUDGET]),
+            # the callback's own CPU time over the budget (preemption left out): ours to fix
+            "over_budget_cpu_blocks": int(s[graph.ST_OVER_BUDGET_CPU]),
             "callback_max_ms": s[graph.ST_CALLBACK_MAX_NS] / 1e6,
+            "callback_cpu_max_ms": s[graph.ST_CALLBACK_CPU_MAX_NS] / 1e6,
             "callback_p99_ms": self.callback_time_percentile_ms(0.99),
             "block_budget_ms": 1e3 * self.blocksize / sr,
             "worker_underruns": int(s[graph.ST_WORKER_UNDERRUNS]),

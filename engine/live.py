@@ -52,6 +52,7 @@ class LiveOptions:
     send_notes: bool = False  # transcribe the input and send its notes on the MIDI output
     notes_channel: int = 0  # MIDI channel (0-15) of the transcribed notes
     morph_ms: float = 500.0  # program changes glide to the new preset over this long
+    gui: bool = False  # open the window (gui/app.py) when a display is there
 
 
 def _device_arg(text: str | None) -> str | int | None:
@@ -157,32 +158,42 @@ def _run(opts: LiveOptions) -> dict:
         for s, h in previous.items():
             signal.signal(s, h)
         raise UsageError(f"could not start audio: {exc}") from None
-    if sys.stdin is not None and not sys.stdin.closed:
-        from engine.console import Console
+    from engine.console import Console
 
+    console = Console(engine, opts.insert, opts.rave_backend, opts.references, opts.match,
+                      on_quit=stop.set)
+    if sys.stdin is not None and not sys.stdin.closed:
         if sys.stdin.isatty():
             # A backgrounded job reading its terminal would be stopped (SIGTTIN), audio and
             # all; ignored, the read fails instead and the console waits for the foreground.
             signal.signal(signal.SIGTTIN, signal.SIG_IGN)
-        Console(engine, opts.insert, opts.rave_backend, opts.references, opts.match,
-                on_quit=stop.set).start(sys.stdin, sys.stdout)
+        console.start(sys.stdin, sys.stdout)
     t0 = time.monotonic()
     warm = None
     last_write = 0.0
+
+    def tick() -> bool:
+        """Four times a second: meters, stats file, preset glides; False to stop."""
+        nonlocal warm, last_write
+        elapsed = time.monotonic() - t0
+        snap = stream.snapshot()
+        if warm is None and elapsed >= WARMUP_S:
+            warm = snap
+        if not opts.quiet and sys.stderr.isatty():
+            print("\r" + _meter_line(snap, engine.meters), end="", file=sys.stderr, flush=True)
+        if opts.stats_json and elapsed - last_write >= STATS_WRITE_INTERVAL_S:
+            _write_json(opts.stats_json, _with_warmup(snap, warm))
+            last_write = elapsed
+        engine.finish_recall()
+        return not stop.is_set() and (opts.seconds is None or elapsed < opts.seconds)
+
+    gui_stats = None
     try:
-        while not stop.wait(0.25):
-            elapsed = time.monotonic() - t0
-            snap = stream.snapshot()
-            if warm is None and elapsed >= WARMUP_S:
-                warm = snap
-            if not opts.quiet and sys.stderr.isatty():
-                print("\r" + _meter_line(snap, engine.meters), end="", file=sys.stderr, flush=True)
-            if opts.stats_json and elapsed - last_write >= STATS_WRITE_INTERVAL_S:
-                _write_json(opts.stats_json, _with_warmup(snap, warm))
-                last_write = elapsed
-            engine.finish_recall()
-            if opts.seconds is not None and elapsed >= opts.seconds:
-                break
+        if opts.gui:
+            gui_stats = _run_window(engine, console, midi, opts.midi_map, stream, tick)
+        else:
+            while not stop.wait(0.25) and tick():
+                pass
         snap = stream.snapshot()
     finally:
         stream.stop()
@@ -195,6 +206,8 @@ def _run(opts: LiveOptions) -> dict:
             signal.signal(s, h)
     snap = _with_warmup(stream.snapshot() | {"cpu_load": snap.get("cpu_load", 0.0)}, warm)
     snap["seconds"] = time.monotonic() - t0
+    if gui_stats is not None:
+        snap["gui"] = gui_stats
     if midi is not None:
         d = midi.dispatcher
         snap["midi"] = {"messages": d.messages, "parameter_sets": d.sets,
@@ -210,6 +223,23 @@ def _run(opts: LiveOptions) -> dict:
     return snap
 
 
+def _run_window(engine: Engine, console, midi, map_path: Path | None, stream: LiveStream,
+                tick) -> dict:
+    """The GUI on this (the main) thread until it is closed or ``tick`` says stop; returns
+    its frame counts (``App.stats``)."""
+    from gui.app import App
+    from gui.controller import Controller
+
+    app = App(Controller(engine, console, midi.dispatcher if midi is not None else None,
+                         map_path, snapshot=stream.snapshot))
+    app.open()
+    try:
+        app.run(tick)
+    finally:
+        app.close()
+    return app.stats()
+
+
 def _start_midi(opts: LiveOptions, engine: Engine):
     """The MIDI thread: mappings to parameters, program change to presets, clock to tempo."""
     if opts.midi_in is None:
@@ -217,6 +247,7 @@ def _start_midi(opts: LiveOptions, engine: Engine):
     from midi.clock import ClockIn
     from midi.dispatcher import MidiDispatcher
     from midi.gm_drums import GM_DRUM_CHANNEL, GM_DRUM_NOTES
+    from midi.learn import Learner
     from midi.mapping import MappingTable
     from midi.thread import MidiThread
     from presets.apply import apply_preset
@@ -244,8 +275,9 @@ def _start_midi(opts: LiveOptions, engine: Engine):
         if on and velocity > 0 and name is not None:
             engine.trigger_drum(DRUM_VOICES.index(name), velocity / 127.0)
 
-    dispatcher = MidiDispatcher(engine.params, table, clock=ClockIn(), on_program=recall,
-                                on_note=note)
+    # learn only acts while the GUI has armed it (until then it passes everything on)
+    dispatcher = MidiDispatcher(engine.params, table, learner=Learner(table), clock=ClockIn(),
+                                on_program=recall, on_note=note)
     virtual = opts.midi_in == "virtual"
     try:
         return MidiThread(dispatcher, None if virtual else opts.midi_in,
@@ -293,4 +325,6 @@ def _with_warmup(snap: dict, warm: dict | None) -> dict:
     snap = dict(snap)
     snap["late_blocks_after_warmup"] = snap["late_blocks"] - base["late_blocks"]
     snap["worker_underruns_after_warmup"] = snap["worker_underruns"] - base["worker_underruns"]
+    for key in ("over_budget_blocks", "over_budget_cpu_blocks"):
+        snap[f"{key}_after_warmup"] = snap[key] - base[key]
     return snap

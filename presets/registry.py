@@ -78,6 +78,8 @@ SYNC_DIVISIONS: tuple[tuple[str, float, float], ...] = (("free", 0.0, 1.0),) + t
 DRUM_VOICES = ("kick", "snare", "hat_closed", "hat_open", "tom_low", "tom_mid", "tom_high",
                "clap")
 MACROS = ("energy", "texture", "chaos", "user_1", "user_2", "user_3", "user_4")
+# the sampler voice's modes, in dsp/sampler.py order (a test keeps the two in step)
+SAMPLER_MODES = ("pitch", "index", "granular")
 
 # Stems of the mixer, in bus order. "drums" and "sampler" are filled by the voice issues;
 # their slots exist now so presets and the GUI keep one layout.
@@ -144,7 +146,8 @@ REGISTRY: tuple[Param, ...] = (
     _kernel("beatbox_sensitivity_db", "Beatbox rise", "dB", 3.0, 24.0, 9.0),
     _kernel("beatbox_hat_gate_db", "Beatbox hat gate", "dB", 6.0, 40.0, 15.0),
     # sampler voice (dsp/sampler.py) over the bank given with --bank; granular controls
-    Param("sampler_mode", "Sampler mode", "", 0.0, 2.0, 0.0, smoothing_ms=0.0, discrete=True),
+    Param("sampler_mode", "Sampler mode", "", 0.0, len(SAMPLER_MODES) - 1, 0.0,
+          smoothing_ms=0.0, discrete=True),
     _kernel("sampler_attack_ms", "Sampler attack", "ms", 0.0, 2000.0, 5.0),
     _kernel("sampler_release_ms", "Sampler release", "ms", 1.0, 5000.0, 200.0, "log"),
     _kernel("sampler_pitch_st", "Sampler pitch", "st", -24.0, 24.0, 0.0),

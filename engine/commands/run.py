@@ -15,7 +15,8 @@ from engine.settings import resolve_preset
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the live engine")
     p.add_argument("--headless", action="store_true",
-                   help="no GUI: terminal meters only (the default until the GUI lands)")
+                   help="no window: terminal meters and the typed console only (the "
+                        "default when there is no display)")
     p.add_argument("--seconds", type=float, help="stop after this many seconds")
     p.add_argument("--input", help="input device name or index")
     p.add_argument("--output", help="output device name or index")
@@ -47,13 +48,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _window_possible() -> bool:
+    """A display to open the window on, and DearPyGui installed; says why not."""
+    import sys
+
+    from gui.display import display_available
+
+    if not display_available():
+        print("musicmill: no display: running without the window (terminal meters, typed "
+              "console)", file=sys.stderr)
+        return False
+    try:
+        import dearpygui  # noqa: F401
+    except ImportError:
+        print("musicmill: DearPyGui is not installed (pip install 'musicmill[gui]'): running "
+              "without the window", file=sys.stderr)
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     for flag, given in (("--clock-out", args.clock_out), ("--send-notes", args.send_notes)):
         if given and args.midi_out is None:
             raise UsageError(f"{flag} needs --midi-out PORT (or --midi-out virtual)")
     if not 1 <= args.notes_channel <= 16:
         raise UsageError(f"--notes-channel {args.notes_channel}: must be 1-16")
-    opts = LiveOptions(
+    gui = not args.headless and _window_possible()
+    opts = LiveOptions(gui=gui,
         preset=resolve_preset(args.preset, args.assignments), seconds=args.seconds,
         input_device=args.input, output_device=args.output, samplerate=args.samplerate,
         blocksize=args.blocksize, insert=args.insert, model=args.model,

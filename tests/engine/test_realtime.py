@@ -69,11 +69,13 @@ def _in_one_of_two_windows(run_window) -> None:
             raise AssertionError(f"both windows failed: {first} / {second}") from second
 
 
-def test_soak_no_late_blocks_no_underruns_and_every_sample_recorded(metronome, tmp_path):
-    _in_one_of_two_windows(lambda n: _soak_window(metronome, tmp_path / f"window{n}"))
+def test_soak_no_late_blocks_no_underruns_and_every_sample_recorded(metronome, tmp_path,
+                                                                     assert_within_budget):
+    _in_one_of_two_windows(lambda n: _soak_window(metronome, tmp_path / f"window{n}",
+                                                  assert_within_budget))
 
 
-def _soak_window(metronome: str, tmp_path: Path) -> None:
+def _soak_window(metronome: str, tmp_path: Path, assert_within_budget) -> None:
     tmp_path.mkdir()
     out_path, in_path = tmp_path / "out.wav", tmp_path / "in.wav"
     # the worker burns 1 ms of torch per 256-frame block: a model-like load
@@ -102,12 +104,12 @@ def _soak_window(metronome: str, tmp_path: Path) -> None:
     # of microseconds late (jackd logs "JackTimedDriver::Process XRun = 39 usec") while
     # our callback takes ~0.1 ms of its 2.67 ms. Measured here: 0 in most 20 s runs alone,
     # up to 6 inside the full suite (jackd's timer thread competes with the suite's
-    # leftovers on 2 vCPUs). The proof that they are not ours is over_budget_blocks == 0
-    # and no worker underruns. A clean-clone CI run on a busy VM counted 12 in 20 s with
+    # leftovers on 2 vCPUs). The proof that they are not ours is that no callback used more
+    # CPU time than its block (assert_within_budget) and no worker underruns. A
+    # clean-clone CI run on a busy VM counted 12 in 20 s with
     # our callback inside its budget throughout, so the bound is one per second; more
     # would be a regression.
-    over = final["over_budget_blocks"] - warm["over_budget_blocks"]
-    assert over == 0, (over, final["callback_max_ms"], final["callback_p99_ms"])
+    assert_within_budget(warm, final, SOAK_S)
     assert snap["late_blocks"] - warm["late_blocks"] <= SOAK_S
     assert snap["worker_underruns"] - warm["worker_underruns"] == 0
     assert final["send_dropped_frames"] == 0
@@ -125,13 +127,13 @@ def _soak_window(metronome: str, tmp_path: Path) -> None:
     np.testing.assert_allclose(y, expected, atol=1e-6)
 
 
-def test_soak_with_the_shipped_drum_model_on_the_worker(metronome):
+def test_soak_with_the_shipped_drum_model_on_the_worker(metronome, assert_within_budget):
     """The default neural path live: the drum model on ONNX Runtime on the worker, the
     beatbox trigger in the callback, clicks at the input; nothing late, nothing short."""
-    _in_one_of_two_windows(lambda _: _drum_model_window(metronome))
+    _in_one_of_two_windows(lambda _: _drum_model_window(metronome, assert_within_budget))
 
 
-def _drum_model_window(metronome: str) -> None:
+def _drum_model_window(metronome: str, assert_within_budget) -> None:
     from models.drum_ae.shipped import make_drums_insert
 
     engine = Engine(48000, 2, 2, make_drums_insert(48000), blocksize=128,
@@ -149,7 +151,7 @@ def _drum_model_window(metronome: str) -> None:
     finally:
         stream.stop()
     final = engine.snapshot()
-    assert final["over_budget_blocks"] - warm["over_budget_blocks"] == 0
+    assert_within_budget(warm, final, SOAK_S / 2)
     # Late blocks here are the JACK dummy driver's timer xruns (see the soak above: our
     # callback never ran over budget); the model's load on the second core makes them a
     # little more frequent, 7 in 10 s once in CI.
@@ -245,8 +247,9 @@ def test_bench_engine_reports_both_callbacks(jack_server):
                                      "callback_p99_ms"}
         assert result[side]["blocks"] >= 0.5 * 2 * 48000 / 128
     # the cfunc runs the same block function without the interpreter: its slowest
-    # callback is far below the block budget even with the GIL held elsewhere
-    assert result["ours"]["callback_max_ms"] < 128 / 48
+    # callback's CPU time is far below the block budget even with the GIL held elsewhere
+    # (on the wall clock too, unless the VM is preempted: see assert_within_budget)
+    assert result["ours"]["callback_cpu_max_ms"] < 128 / 48
 
 
 def _run_with_virtual_midi(*args: str, ours: str = "in") -> tuple[subprocess.Popen, str]:

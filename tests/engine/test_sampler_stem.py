@@ -7,8 +7,13 @@ import pytest
 
 from dsp import sampler
 from engine.engine import Engine
+from presets.registry import SAMPLER_MODES
 
 SR = 48000
+
+
+def test_registry_names_the_sampler_modes_in_order():
+    assert SAMPLER_MODES == sampler.MODES
 
 
 def _bank():

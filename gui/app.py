@@ -1,0 +1,347 @@
+"""The DearPyGui window: panels of parameter widgets, presets, modulation, MIDI learn, meters.
+
+A thin view over :class:`gui.controller.Controller`. It runs on the main thread next to the
+live engine (the callback and the worker never wait for it): widgets write parameter
+targets when moved, and ``refresh`` copies the engine's targets back into the widgets that
+changed (a MIDI knob, a preset recall or a macro shows on screen), plus the meters and
+counters. Frames are capped at :data:`FRAME_RATE_HZ`: with no GPU the window renders in
+software, and an uncapped loop would take a core from the model.
+
+DearPyGui needs a display (FACTS: no headless mode); the tests run it under Xvfb.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from gui.controller import Controller
+from gui.panels import Widget, format_value, layout
+from presets.registry import MACROS, N_LFOS, REGISTRY
+
+FRAME_RATE_HZ = 30.0
+REFRESH_HZ = 10.0  # widgets and meters; the frame rate is for the mouse
+METER_FLOOR_DB = -60.0
+TITLE = "MusicMill"
+
+_PARAM_IDS = [p.id for p in REGISTRY]
+_MACRO_IDS = [f"macro_{m}" for m in MACROS]
+
+
+def control_tag(param_id: str) -> str:
+    return f"param:{param_id}"
+
+
+def value_tag(param_id: str) -> str:
+    return f"value:{param_id}"
+
+
+class App:
+    """The window. ``open()`` needs a display; ``frame()`` renders one; ``close()`` ends it."""
+
+    def __init__(self, controller: Controller, width: int = 1180, height: int = 780) -> None:
+        self.c = controller
+        self.width, self.height = width, height
+        self.widgets: dict[str, Widget] = {}
+        self.status = ""
+        self._shown_target = np.full(len(REGISTRY), np.nan)
+        self._shown_effective = np.full(len(REGISTRY), np.nan)
+        self._shown_presets: list[str] = []
+        self._next_refresh = 0.0
+        self._frame_due = 0.0
+        self._open = False
+        self.frames = 0
+        self._busy_s = 0.0  # refresh + render time, the GUI's own share of a core
+        self._opened_at = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open(self) -> None:
+        import dearpygui.dearpygui as dpg
+
+        dpg.create_context()
+        dpg.create_viewport(title=TITLE, width=self.width, height=self.height)
+        with dpg.window(tag="main"):
+            self._build_header(dpg)
+            with dpg.tab_bar():
+                for title, widgets in layout().items():
+                    with dpg.tab(label=title):
+                        self._build_panel_extras(dpg, title)
+                        with dpg.child_window(border=False):
+                            for w in widgets:
+                                self._build_widget(dpg, w)
+                with dpg.tab(label="MIDI"):
+                    self._build_midi(dpg)
+        dpg.setup_dearpygui()
+        dpg.set_primary_window("main", True)
+        dpg.show_viewport()
+        self._open = True
+        self._opened_at = time.monotonic()
+        self.refresh(force=True)
+
+    def stats(self) -> dict:
+        """Frames drawn, their rate, and the share of one core refresh + render took."""
+        open_s = max(1e-9, time.monotonic() - self._opened_at)
+        return {"frames": self.frames, "frames_per_s": self.frames / open_s,
+                "busy_fraction": self._busy_s / open_s}
+
+    def running(self) -> bool:
+        import dearpygui.dearpygui as dpg
+
+        return self._open and dpg.is_dearpygui_running()
+
+    def frame(self) -> None:
+        """Refresh when due, render one frame, and sleep out the rest of the frame period."""
+        import dearpygui.dearpygui as dpg
+
+        now = time.monotonic()
+        if now >= self._next_refresh:
+            self.refresh()
+            self._next_refresh = now + 1.0 / REFRESH_HZ
+        dpg.render_dearpygui_frame()
+        self.frames += 1
+        self._busy_s += time.monotonic() - now
+        self._frame_due = max(self._frame_due + 1.0 / FRAME_RATE_HZ, time.monotonic())
+        pause = self._frame_due - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+
+    def close(self) -> None:
+        import dearpygui.dearpygui as dpg
+
+        if self._open:
+            self._open = False
+            dpg.destroy_context()
+
+    def run(self, tick: Callable[[], bool] | None = None, tick_s: float = 0.25) -> None:
+        """Frames until the window closes or ``tick`` (called every ``tick_s``) says stop."""
+        next_tick = 0.0
+        while self.running():
+            now = time.monotonic()
+            if tick is not None and now >= next_tick:
+                if not tick():
+                    break
+                next_tick = now + tick_s
+            self.frame()
+
+    # -- building ----------------------------------------------------------------------------
+    def _build_header(self, dpg) -> None:
+        with dpg.group(horizontal=True):
+            dpg.add_text("in")
+            dpg.add_progress_bar(tag="meter:in", width=200, overlay="-inf dBFS")
+            dpg.add_text("out")
+            dpg.add_progress_bar(tag="meter:out", width=200, overlay="-inf dBFS")
+            dpg.add_text("", tag="meter:stats")
+        with dpg.group(horizontal=True):
+            dpg.add_text("preset")
+            dpg.add_combo([], tag="preset:name", width=180)
+            dpg.add_input_float(tag="preset:morph_ms", label="morph ms", default_value=0.0,
+                                min_value=0.0, min_clamped=True, step=100.0, width=110)
+            dpg.add_button(label="Load", tag="preset:load", callback=self._on_load_preset)
+            dpg.add_input_text(tag="preset:save_name", hint="new preset name", width=160)
+            dpg.add_button(label="Save", tag="preset:save", callback=self._on_save_preset)
+        dpg.add_text("", tag="status", wrap=self.width - 40)
+
+    def _build_panel_extras(self, dpg, title: str) -> None:
+        """The non-parameter controls that belong with a panel."""
+        if title == "Perform":
+            with dpg.group(horizontal=True):
+                dpg.add_text("macro")
+                dpg.add_combo(_MACRO_IDS, tag="macro:name", default_value=_MACRO_IDS[0],
+                              width=130)
+                dpg.add_text("drives")
+                dpg.add_combo(_PARAM_IDS, tag="macro:target", width=200)
+                dpg.add_text("from")
+                dpg.add_input_float(tag="macro:low", width=90, step=0)
+                dpg.add_text("to")
+                dpg.add_input_float(tag="macro:high", width=90, step=0)
+                dpg.add_button(label="Assign", tag="macro:assign", callback=self._on_assign)
+                dpg.add_button(label="Clear", tag="macro:clear", callback=self._on_clear_macro)
+            dpg.add_text("", tag="modulation:perform")
+        elif title == "LFOs":
+            with dpg.group(horizontal=True):
+                dpg.add_text("LFO")
+                dpg.add_combo([str(k) for k in range(1, N_LFOS + 1)], tag="lfo:number",
+                              default_value="1", width=50)
+                dpg.add_text("moves")
+                dpg.add_combo(_PARAM_IDS, tag="lfo:target", width=200)
+                dpg.add_slider_float(tag="lfo:amount", label="amount", min_value=-1.0,
+                                     max_value=1.0, default_value=0.5, width=140)
+                dpg.add_button(label="Route", tag="lfo:route", callback=self._on_route)
+                dpg.add_button(label="Clear LFO", tag="lfo:clear", callback=self._on_clear_lfo)
+            dpg.add_text("", tag="modulation:lfos")
+        elif title == "Latent":
+            with dpg.group(horizontal=True):
+                dpg.add_button(label="Reset latents", tag="latent:reset",
+                               callback=lambda: self._say(self.c.latent("reset")))
+                dpg.add_button(label="Randomize latents", tag="latent:randomize",
+                               callback=lambda: self._say(self.c.latent("randomize")))
+
+    def _build_widget(self, dpg, w: Widget) -> None:
+        p, tag = w.param, control_tag(w.param.id)
+        self.widgets[tag] = w
+        with dpg.group(horizontal=True):
+            if w.kind == "slider":
+                dpg.add_slider_float(tag=tag, label=p.name, min_value=0.0, max_value=1.0,
+                                     format="", width=260, callback=self._on_slider,
+                                     user_data=p.id)
+            elif w.kind == "choice":
+                dpg.add_combo(list(w.choices), tag=tag, label=p.name, width=260,
+                              callback=self._on_choice, user_data=p.id)
+            elif w.kind == "switch":
+                dpg.add_checkbox(tag=tag, label=p.name, callback=self._on_switch,
+                                 user_data=p.id)
+            else:
+                dpg.add_button(tag=tag, label=p.name, callback=self._on_tap,
+                               user_data=p.id)
+            dpg.add_text("", tag=value_tag(p.id))
+            dpg.add_button(label="learn", small=True, callback=self._on_learn, user_data=p.id)
+
+    def _build_midi(self, dpg) -> None:
+        dpg.add_text("", tag="midi:status")
+        with dpg.group(horizontal=True):
+            dpg.add_combo(_PARAM_IDS, tag="midi:target", default_value=_MACRO_IDS[0],
+                          width=220)
+            dpg.add_button(label="Learn", tag="midi:learn",
+                           callback=lambda: self._on_learn(None, None,
+                                                           dpg.get_value("midi:target")))
+            dpg.add_button(label="Unlearn", tag="midi:unlearn",
+                           callback=lambda: self._say(
+                               self.c.unlearn(dpg.get_value("midi:target"))))
+            dpg.add_button(label="Save mappings", tag="midi:save",
+                           callback=lambda: self._say(self.c.save_mappings()))
+        dpg.add_text("", tag="midi:mappings")
+
+    # -- callbacks (DearPyGui passes sender, app_data, user_data) ----------------------------
+    def _say(self, answer: str) -> None:
+        import dearpygui.dearpygui as dpg
+
+        self.status = answer
+        dpg.set_value("status", answer)
+
+    def _on_slider(self, sender, value, param_id) -> None:
+        self._answer_if_error(self.c.set_position(param_id, float(value)))
+
+    def _on_choice(self, sender, name, param_id) -> None:
+        w = self.widgets[control_tag(param_id)]
+        self._answer_if_error(self.c.set_value(param_id, w.param.min + w.choices.index(name)))
+
+    def _on_switch(self, sender, on, param_id) -> None:
+        self._answer_if_error(self.c.set_value(param_id, 1.0 if on else 0.0))
+
+    def _on_tap(self, sender, app_data, param_id) -> None:
+        bpm = self.c.tap(time.perf_counter())
+        if bpm is not None:
+            self._say(f"tempo {bpm:.1f} BPM")
+
+    def _on_learn(self, sender, app_data, param_id) -> None:
+        self._say(self.c.learn(param_id))
+
+    def _answer_if_error(self, answer: str) -> None:
+        # a move's answer ("x = 3 dB") would flood the status line; errors and notes stay
+        if answer.startswith("error") or "removed" in answer:
+            self._say(answer)
+
+    def _on_load_preset(self) -> None:
+        import dearpygui.dearpygui as dpg
+
+        name = dpg.get_value("preset:name")
+        if not name:
+            self._say("error: choose a preset")
+            return
+        self._say(self.c.load_preset(name, float(dpg.get_value("preset:morph_ms"))))
+
+    def _on_save_preset(self) -> None:
+        import dearpygui.dearpygui as dpg
+
+        self._say(self.c.save_preset(dpg.get_value("preset:save_name")))
+        self._refresh_presets(force=True)
+
+    def _on_assign(self) -> None:
+        import dearpygui.dearpygui as dpg
+
+        macro = dpg.get_value("macro:name")[len("macro_"):]
+        self._say(self.c.assign_macro(macro, dpg.get_value("macro:target"),
+                                      dpg.get_value("macro:low"), dpg.get_value("macro:high")))
+
+    def _on_clear_macro(self) -> None:
+        import dearpygui.dearpygui as dpg
+
+        self._say(self.c.clear_macro(dpg.get_value("macro:name")[len("macro_"):]))
+
+    def _on_route(self) -> None:
+        import dearpygui.dearpygui as dpg
+
+        self._say(self.c.route_lfo(int(dpg.get_value("lfo:number")),
+                                   dpg.get_value("lfo:target"), dpg.get_value("lfo:amount")))
+
+    def _on_clear_lfo(self) -> None:
+        import dearpygui.dearpygui as dpg
+
+        self._say(self.c.clear_lfo(int(dpg.get_value("lfo:number"))))
+
+    # -- refresh ----------------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        """Widgets whose parameter moved elsewhere, the value labels, meters and lists."""
+        import dearpygui.dearpygui as dpg
+
+        target = self.c.engine.params.target
+        effective = self.c.engine.effective
+        moved = np.flatnonzero(force | (target != self._shown_target))
+        for slot in moved:
+            p = REGISTRY[slot]
+            tag = control_tag(p.id)
+            if dpg.is_item_active(tag):
+                continue  # the performer is dragging it: do not fight the mouse
+            self._show_control(dpg, self.widgets[tag], float(target[slot]))
+            self._shown_target[slot] = target[slot]
+        changed = np.flatnonzero(force | (effective != self._shown_effective))
+        for slot in changed:
+            p = REGISTRY[slot]
+            dpg.set_value(value_tag(p.id), format_value(p, float(effective[slot])))
+            self._shown_effective[slot] = effective[slot]
+        self._refresh_meters(dpg)
+        rows = self.c.modulation_rows()
+        dpg.set_value("modulation:perform", "\n".join(r for r in rows if not r.startswith("LFO")))
+        dpg.set_value("modulation:lfos", "\n".join(r for r in rows if r.startswith("LFO")))
+        dpg.set_value("midi:status", f"MIDI learn: {self.c.learn_status()}")
+        dpg.set_value("midi:mappings", "\n".join(self.c.mapping_rows()) or "no mappings")
+        self._refresh_presets(force)
+
+    def _show_control(self, dpg, w: Widget, value: float) -> None:
+        tag = control_tag(w.param.id)
+        if w.kind == "slider":
+            dpg.set_value(tag, self.c.position(w.param.id))
+        elif w.kind == "choice":
+            dpg.set_value(tag, w.choices[int(round(value - w.param.min))])
+        elif w.kind == "switch":
+            dpg.set_value(tag, value >= 0.5)
+
+    def _refresh_meters(self, dpg) -> None:
+        r = self.c.readings()
+        ms = r["worker_latency_ms"]
+        model_path = "" if math.isnan(ms) else f"   model path {ms:.1f} ms"
+        for side in ("in", "out"):
+            db = r["input_peak_db" if side == "in" else "output_peak_db"]
+            fill = 0.0 if db <= METER_FLOOR_DB else min(1.0, 1.0 - db / METER_FLOOR_DB)
+            dpg.set_value(f"meter:{side}", fill)
+            dpg.configure_item(f"meter:{side}", overlay=f"{db:.1f} dBFS")
+        dpg.set_value("meter:stats",
+                      f"GR voice {r['voice_comp_gr_db']:.1f} bus {r['bus_comp_gr_db']:.1f} "
+                      f"limiter {max(0.0, r['limiter_gr_db']):.1f} dB   "
+                      f"late {r['late_blocks']:.0f}   underruns {r['worker_underruns']:.0f}   "
+                      f"cpu {100 * r['cpu_load']:.0f}%" + model_path)
+
+    def _refresh_presets(self, force: bool = False) -> None:
+        import dearpygui.dearpygui as dpg
+
+        if not force and self._shown_presets:
+            return
+        names = self.c.preset_names()
+        if names != self._shown_presets:
+            dpg.configure_item("preset:name", items=names)
+            if not dpg.get_value("preset:name") and names:
+                dpg.set_value("preset:name", names[0])
+            self._shown_presets = names

@@ -1,0 +1,206 @@
+"""gui.app: the DearPyGui window under an X display, driving an offline engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.inserts import make_insert
+from engine.settings import build_engine
+from gui.app import App, control_tag, value_tag
+from gui.controller import Controller
+from gui.panels import format_value
+from presets.factory_presets import factory_params
+from presets.registry import INDEX, REGISTRY, param
+
+SR = 48000
+
+
+@pytest.fixture(scope="module")
+def app(x_display):
+    import dearpygui.dearpygui as dpg  # noqa: F401 -- fail here, not mid-test, if missing
+
+    engine = build_engine(SR, 2, 2, make_insert("passthrough", SR, None, "auto"))
+    window = App(Controller(engine), width=1000, height=700)
+    window.open()
+    for _ in range(3):
+        window.frame()
+    yield window
+    window.close()
+
+
+def _fire(tag: str, value) -> None:
+    """What a mouse move does: the widget takes the value and calls its callback."""
+    import dearpygui.dearpygui as dpg
+
+    dpg.set_value(tag, value)
+    dpg.get_item_callback(tag)(tag, value, dpg.get_item_user_data(tag))
+
+
+def _press(tag: str) -> None:
+    import dearpygui.dearpygui as dpg
+
+    callback = dpg.get_item_callback(tag)
+    try:
+        callback(tag, None, dpg.get_item_user_data(tag))
+    except TypeError:  # the header's buttons take no arguments
+        callback()
+
+
+def _frame_pixels(app: App) -> np.ndarray:
+    import dearpygui.dearpygui as dpg
+
+    got = {}
+    dpg.output_frame_buffer(callback=lambda sender, buffer: got.setdefault("rgba", buffer))
+    for _ in range(10):
+        app.frame()
+        if "rgba" in got:
+            break
+    assert "rgba" in got, "the frame buffer never arrived"
+    return np.asarray(got["rgba"]).reshape(-1, 4)
+
+
+def test_every_parameter_has_a_control_and_a_value_label(app):
+    import dearpygui.dearpygui as dpg
+
+    for p in REGISTRY:
+        assert dpg.does_item_exist(control_tag(p.id)), p.id
+        assert dpg.get_value(value_tag(p.id)) == format_value(p, p.default)
+
+
+def test_the_window_draws(app):
+    rgba = _frame_pixels(app)
+    assert rgba.shape[0] == 1000 * 700
+    # text and widgets on the background: many distinct colours, some light pixels
+    assert len(np.unique(rgba[:, :3].round(2), axis=0)) > 20
+    assert (rgba[:, :3].mean(axis=1) > 0.8).sum() > 500
+
+
+def test_moving_a_slider_sets_the_target_along_its_curve(app):
+    _fire(control_tag("input_hpf_hz"), 0.5)
+    assert app.c.target("input_hpf_hz") == pytest.approx(np.sqrt(10.0 * 500.0))
+    _fire(control_tag("lfo3_shape"), "square")
+    assert app.c.target("lfo3_shape") == 2.0
+    _fire(control_tag("beatbox_trigger"), True)
+    assert app.c.target("beatbox_trigger") == 1.0
+
+
+def test_changes_from_elsewhere_show_in_the_widgets(app):
+    import dearpygui.dearpygui as dpg
+
+    params = app.c.engine.params
+    params.set("master_gain_db", -6.0)
+    params.set("lfo2_sync", 4.0)
+    params.set("rave_align_dry", 0.0)
+    app.refresh()
+    assert dpg.get_value(control_tag("master_gain_db")) == pytest.approx(
+        app.c.position("master_gain_db"), abs=1e-6)
+    assert dpg.get_value(control_tag("lfo2_sync")) == "1/2"
+    assert dpg.get_value(control_tag("rave_align_dry")) is False
+
+
+def test_value_labels_show_the_engine_value_after_audio_ran(app):
+    import dearpygui.dearpygui as dpg
+
+    engine = app.c.engine
+    app.c.set_value("macro_chaos", 0.75)
+    block = np.zeros((engine.blocksize, 2), np.float32)
+    out = np.zeros_like(block)
+    for _ in range(int(0.1 * SR / engine.blocksize)):  # past the macro's 30 ms glide
+        engine.process(block, out)
+    app.refresh()
+    assert engine.effective[INDEX["macro_chaos"]] == pytest.approx(0.75)
+    assert dpg.get_value(value_tag("macro_chaos")) == "0.75"
+
+
+def test_meters_read_the_input_peak(app):
+    import dearpygui.dearpygui as dpg
+
+    engine = app.c.engine
+    t = np.arange(engine.blocksize) / SR
+    block = np.repeat((0.5 * np.sin(2 * np.pi * 375.0 * t))[:, None], 2, 1).astype(np.float32)
+    engine.process(block, np.zeros_like(block))
+    app.refresh()
+    overlay = dpg.get_item_configuration("meter:in")["overlay"]
+    assert overlay == "-6.0 dBFS", overlay
+    assert dpg.get_value("meter:in") == pytest.approx(0.9, abs=0.01)  # -6 of a 60 dB scale
+
+
+def test_presets_from_the_header(app):
+    import dearpygui.dearpygui as dpg
+
+    dpg.set_value("preset:name", "Chaotic")
+    _press("preset:load")
+    assert app.status == "loaded Chaotic"
+    for id_, value in factory_params("Chaotic").items():
+        assert app.c.target(id_) == pytest.approx(value)
+    app.refresh()
+    assert dpg.get_value(control_tag("macro_chaos")) == pytest.approx(
+        app.c.position("macro_chaos"), abs=1e-6)
+    dpg.set_value("preset:save_name", "From the window")
+    _press("preset:save")
+    assert app.status == "saved From the window"
+    assert "From the window" in dpg.get_item_configuration("preset:name")["items"]
+
+
+def test_lfo_routing_and_macro_assignment(app):
+    import dearpygui.dearpygui as dpg
+
+    dpg.set_value("lfo:number", "3")
+    dpg.set_value("lfo:target", "stem_drums_pan")
+    dpg.set_value("lfo:amount", -0.5)
+    _press("lfo:route")
+    assert app.status == "LFO 3 -> stem_drums_pan (-0.50)"
+    dpg.set_value("macro:name", "macro_texture")
+    dpg.set_value("macro:target", "master_width")
+    dpg.set_value("macro:low", 0.5)
+    dpg.set_value("macro:high", 1.5)
+    _press("macro:assign")
+    app.refresh()
+    # (a preset loaded before may have routes and assignments of its own)
+    assert "LFO 3 -> stem_drums_pan  -0.50" in dpg.get_value("modulation:lfos").splitlines()
+    assert "texture -> master_width  0.5 .. 1.5" in \
+        dpg.get_value("modulation:perform").splitlines()
+    _press("lfo:clear")
+    _press("macro:clear")
+    app.refresh()
+    assert not any(r.startswith("LFO 3") for r in dpg.get_value("modulation:lfos").splitlines())
+    assert not any(r.startswith("texture") for r in
+                   dpg.get_value("modulation:perform").splitlines())
+
+
+def test_learn_without_midi_says_so(app):
+    import dearpygui.dearpygui as dpg
+
+    learn = dpg.get_item_children(dpg.get_item_parent(control_tag("master_width")))[1][-1]
+    _press(learn)
+    assert app.status == "error: no MIDI input to learn from (start with --midi-in)"
+    app.refresh()
+    assert dpg.get_value("midi:status") == "MIDI learn: no MIDI input"
+
+
+def test_bad_input_is_an_answer(app):
+    import dearpygui.dearpygui as dpg
+
+    dpg.set_value("preset:name", "")
+    _press("preset:load")
+    assert app.status == "error: choose a preset"
+    dpg.set_value("macro:target", "macro_chaos")  # a macro cannot drive a macro
+    _press("macro:assign")
+    assert app.status.startswith("error: macro_chaos: a macro cannot drive another macro")
+    assert param("macro_chaos").id in dpg.get_item_configuration("macro:target")["items"]
+
+
+def test_run_stops_when_tick_says_so(app):
+    calls = []
+
+    def tick() -> bool:
+        calls.append(1)
+        return len(calls) < 3
+
+    before = app.frames
+    app.run(tick, tick_s=0.0)
+    assert len(calls) == 3
+    assert app.frames - before == 2  # a frame after each tick that said go on
+    stats = app.stats()
+    assert stats["frames"] == app.frames and 0.0 < stats["busy_fraction"] < 1.0
