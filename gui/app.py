@@ -7,7 +7,9 @@ changed (a MIDI knob, a preset recall or a macro shows on screen), plus the mete
 counters. Frames are capped at :data:`FRAME_RATE_HZ`: with no GPU the window renders in
 software, and an uncapped loop would take a core from the model.
 
-DearPyGui needs a display (FACTS: no headless mode); the tests run it under Xvfb.
+DearPyGui needs a display (FACTS: no headless mode); the tests run it under Xvfb. Import
+this module only to open the window: ``musicmill run`` does after ``gui.display`` found a
+display and DearPyGui installed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import math
 import time
 from collections.abc import Callable
 
+import dearpygui.dearpygui as dpg
 import numpy as np
 
 from gui.controller import Controller
@@ -59,21 +62,19 @@ class App:
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> None:
-        import dearpygui.dearpygui as dpg
-
         dpg.create_context()
         dpg.create_viewport(title=TITLE, width=self.width, height=self.height)
         with dpg.window(tag="main"):
-            self._build_header(dpg)
+            self._build_header()
             with dpg.tab_bar():
                 for title, widgets in layout().items():
                     with dpg.tab(label=title):
-                        self._build_panel_extras(dpg, title)
+                        self._build_panel_extras(title)
                         with dpg.child_window(border=False):
                             for w in widgets:
-                                self._build_widget(dpg, w)
+                                self._build_widget(w)
                 with dpg.tab(label="MIDI"):
-                    self._build_midi(dpg)
+                    self._build_midi()
         dpg.setup_dearpygui()
         dpg.set_primary_window("main", True)
         dpg.show_viewport()
@@ -88,14 +89,10 @@ class App:
                 "busy_fraction": self._busy_s / open_s}
 
     def running(self) -> bool:
-        import dearpygui.dearpygui as dpg
-
         return self._open and dpg.is_dearpygui_running()
 
     def frame(self) -> None:
         """Refresh when due, render one frame, and sleep out the rest of the frame period."""
-        import dearpygui.dearpygui as dpg
-
         now = time.monotonic()
         if now >= self._next_refresh:
             self.refresh()
@@ -109,8 +106,6 @@ class App:
             time.sleep(pause)
 
     def close(self) -> None:
-        import dearpygui.dearpygui as dpg
-
         if self._open:
             self._open = False
             dpg.destroy_context()
@@ -127,7 +122,7 @@ class App:
             self.frame()
 
     # -- building ----------------------------------------------------------------------------
-    def _build_header(self, dpg) -> None:
+    def _build_header(self) -> None:
         with dpg.group(horizontal=True):
             dpg.add_text("in")
             dpg.add_progress_bar(tag="meter:in", width=200, overlay="-inf dBFS")
@@ -144,7 +139,7 @@ class App:
             dpg.add_button(label="Save", tag="preset:save", callback=self._on_save_preset)
         dpg.add_text("", tag="status", wrap=self.width - 40)
 
-    def _build_panel_extras(self, dpg, title: str) -> None:
+    def _build_panel_extras(self, title: str) -> None:
         """The non-parameter controls that belong with a panel."""
         if title == "Perform":
             with dpg.group(horizontal=True):
@@ -179,7 +174,7 @@ class App:
                 dpg.add_button(label="Randomize latents", tag="latent:randomize",
                                callback=lambda: self._say(self.c.latent("randomize")))
 
-    def _build_widget(self, dpg, w: Widget) -> None:
+    def _build_widget(self, w: Widget) -> None:
         p, tag = w.param, control_tag(w.param.id)
         self.widgets[tag] = w
         with dpg.group(horizontal=True):
@@ -199,7 +194,7 @@ class App:
             dpg.add_text("", tag=value_tag(p.id))
             dpg.add_button(label="learn", small=True, callback=self._on_learn, user_data=p.id)
 
-    def _build_midi(self, dpg) -> None:
+    def _build_midi(self) -> None:
         dpg.add_text("", tag="midi:status")
         with dpg.group(horizontal=True):
             dpg.add_combo(_PARAM_IDS, tag="midi:target", default_value=_MACRO_IDS[0],
@@ -216,8 +211,6 @@ class App:
 
     # -- callbacks (DearPyGui passes sender, app_data, user_data) ----------------------------
     def _say(self, answer: str) -> None:
-        import dearpygui.dearpygui as dpg
-
         self.status = answer
         dpg.set_value("status", answer)
 
@@ -245,8 +238,6 @@ class App:
             self._say(answer)
 
     def _on_load_preset(self) -> None:
-        import dearpygui.dearpygui as dpg
-
         name = dpg.get_value("preset:name")
         if not name:
             self._say("error: choose a preset")
@@ -254,39 +245,27 @@ class App:
         self._say(self.c.load_preset(name, float(dpg.get_value("preset:morph_ms"))))
 
     def _on_save_preset(self) -> None:
-        import dearpygui.dearpygui as dpg
-
         self._say(self.c.save_preset(dpg.get_value("preset:save_name")))
         self._refresh_presets(force=True)
 
     def _on_assign(self) -> None:
-        import dearpygui.dearpygui as dpg
-
         macro = dpg.get_value("macro:name")[len("macro_"):]
         self._say(self.c.assign_macro(macro, dpg.get_value("macro:target"),
                                       dpg.get_value("macro:low"), dpg.get_value("macro:high")))
 
     def _on_clear_macro(self) -> None:
-        import dearpygui.dearpygui as dpg
-
         self._say(self.c.clear_macro(dpg.get_value("macro:name")[len("macro_"):]))
 
     def _on_route(self) -> None:
-        import dearpygui.dearpygui as dpg
-
         self._say(self.c.route_lfo(int(dpg.get_value("lfo:number")),
                                    dpg.get_value("lfo:target"), dpg.get_value("lfo:amount")))
 
     def _on_clear_lfo(self) -> None:
-        import dearpygui.dearpygui as dpg
-
         self._say(self.c.clear_lfo(int(dpg.get_value("lfo:number"))))
 
     # -- refresh ----------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
         """Widgets whose parameter moved elsewhere, the value labels, meters and lists."""
-        import dearpygui.dearpygui as dpg
-
         target = self.c.engine.params.target
         effective = self.c.engine.effective
         moved = np.flatnonzero(force | (target != self._shown_target))
@@ -295,14 +274,14 @@ class App:
             tag = control_tag(p.id)
             if dpg.is_item_active(tag):
                 continue  # the performer is dragging it: do not fight the mouse
-            self._show_control(dpg, self.widgets[tag], float(target[slot]))
+            self._show_control(self.widgets[tag], float(target[slot]))
             self._shown_target[slot] = target[slot]
         changed = np.flatnonzero(force | (effective != self._shown_effective))
         for slot in changed:
             p = REGISTRY[slot]
             dpg.set_value(value_tag(p.id), format_value(p, float(effective[slot])))
             self._shown_effective[slot] = effective[slot]
-        self._refresh_meters(dpg)
+        self._refresh_meters()
         rows = self.c.modulation_rows()
         dpg.set_value("modulation:perform", "\n".join(r for r in rows if not r.startswith("LFO")))
         dpg.set_value("modulation:lfos", "\n".join(r for r in rows if r.startswith("LFO")))
@@ -310,7 +289,7 @@ class App:
         dpg.set_value("midi:mappings", "\n".join(self.c.mapping_rows()) or "no mappings")
         self._refresh_presets(force)
 
-    def _show_control(self, dpg, w: Widget, value: float) -> None:
+    def _show_control(self, w: Widget, value: float) -> None:
         tag = control_tag(w.param.id)
         if w.kind == "slider":
             dpg.set_value(tag, self.c.position(w.param.id))
@@ -319,7 +298,7 @@ class App:
         elif w.kind == "switch":
             dpg.set_value(tag, value >= 0.5)
 
-    def _refresh_meters(self, dpg) -> None:
+    def _refresh_meters(self) -> None:
         r = self.c.readings()
         ms = r["worker_latency_ms"]
         model_path = "" if math.isnan(ms) else f"   model path {ms:.1f} ms"
@@ -335,8 +314,6 @@ class App:
                       f"cpu {100 * r['cpu_load']:.0f}%" + model_path)
 
     def _refresh_presets(self, force: bool = False) -> None:
-        import dearpygui.dearpygui as dpg
-
         if not force and self._shown_presets:
             return
         names = self.c.preset_names()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dearpygui.dearpygui as dpg
 import numpy as np
 import pytest
 
@@ -18,8 +19,6 @@ SR = 48000
 
 @pytest.fixture(scope="module")
 def app(x_display):
-    import dearpygui.dearpygui as dpg  # noqa: F401 -- fail here, not mid-test, if missing
-
     engine = build_engine(SR, 2, 2, make_insert("passthrough", SR, None, "auto"))
     window = App(Controller(engine), width=1000, height=700)
     window.open()
@@ -31,15 +30,11 @@ def app(x_display):
 
 def _fire(tag: str, value) -> None:
     """What a mouse move does: the widget takes the value and calls its callback."""
-    import dearpygui.dearpygui as dpg
-
     dpg.set_value(tag, value)
     dpg.get_item_callback(tag)(tag, value, dpg.get_item_user_data(tag))
 
 
 def _press(tag: str) -> None:
-    import dearpygui.dearpygui as dpg
-
     callback = dpg.get_item_callback(tag)
     try:
         callback(tag, None, dpg.get_item_user_data(tag))
@@ -48,8 +43,6 @@ def _press(tag: str) -> None:
 
 
 def _frame_pixels(app: App) -> np.ndarray:
-    import dearpygui.dearpygui as dpg
-
     got = {}
     dpg.output_frame_buffer(callback=lambda sender, buffer: got.setdefault("rgba", buffer))
     for _ in range(10):
@@ -61,8 +54,6 @@ def _frame_pixels(app: App) -> np.ndarray:
 
 
 def test_every_parameter_has_a_control_and_a_value_label(app):
-    import dearpygui.dearpygui as dpg
-
     for p in REGISTRY:
         assert dpg.does_item_exist(control_tag(p.id)), p.id
         assert dpg.get_value(value_tag(p.id)) == format_value(p, p.default)
@@ -86,8 +77,6 @@ def test_moving_a_slider_sets_the_target_along_its_curve(app):
 
 
 def test_changes_from_elsewhere_show_in_the_widgets(app):
-    import dearpygui.dearpygui as dpg
-
     params = app.c.engine.params
     params.set("master_gain_db", -6.0)
     params.set("lfo2_sync", 4.0)
@@ -100,8 +89,6 @@ def test_changes_from_elsewhere_show_in_the_widgets(app):
 
 
 def test_value_labels_show_the_engine_value_after_audio_ran(app):
-    import dearpygui.dearpygui as dpg
-
     engine = app.c.engine
     app.c.set_value("macro_chaos", 0.75)
     block = np.zeros((engine.blocksize, 2), np.float32)
@@ -114,8 +101,6 @@ def test_value_labels_show_the_engine_value_after_audio_ran(app):
 
 
 def test_meters_read_the_input_peak(app):
-    import dearpygui.dearpygui as dpg
-
     engine = app.c.engine
     t = np.arange(engine.blocksize) / SR
     block = np.repeat((0.5 * np.sin(2 * np.pi * 375.0 * t))[:, None], 2, 1).astype(np.float32)
@@ -127,8 +112,6 @@ def test_meters_read_the_input_peak(app):
 
 
 def test_presets_from_the_header(app):
-    import dearpygui.dearpygui as dpg
-
     dpg.set_value("preset:name", "Chaotic")
     _press("preset:load")
     assert app.status == "loaded Chaotic"
@@ -144,8 +127,6 @@ def test_presets_from_the_header(app):
 
 
 def test_lfo_routing_and_macro_assignment(app):
-    import dearpygui.dearpygui as dpg
-
     dpg.set_value("lfo:number", "3")
     dpg.set_value("lfo:target", "stem_drums_pan")
     dpg.set_value("lfo:amount", -0.5)
@@ -170,8 +151,6 @@ def test_lfo_routing_and_macro_assignment(app):
 
 
 def test_learn_without_midi_says_so(app):
-    import dearpygui.dearpygui as dpg
-
     learn = dpg.get_item_children(dpg.get_item_parent(control_tag("master_width")))[1][-1]
     _press(learn)
     assert app.status == "error: no MIDI input to learn from (start with --midi-in)"
@@ -180,8 +159,6 @@ def test_learn_without_midi_says_so(app):
 
 
 def test_bad_input_is_an_answer(app):
-    import dearpygui.dearpygui as dpg
-
     dpg.set_value("preset:name", "")
     _press("preset:load")
     assert app.status == "error: choose a preset"

@@ -35,3 +35,17 @@ def test_run_with_the_window_keeps_time(jack_server, x_display, tmp_path, assert
     assert snap["worker_underruns_after_warmup"] <= 2, snap
     assert snap["worker"]["errors"] == 0
     assert snap["nonfinite_replaced"] == 0
+
+
+def test_run_without_a_display_plays_in_the_terminal(jack_server, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    stats_path = tmp_path / "stats.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", "--seconds", "2", "--insert", "none",
+         "--stats-json", str(stats_path)],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "no display: running without the window" in proc.stderr
+    snap = json.loads(stats_path.read_text())
+    assert "gui" not in snap and snap["blocks"] > 0
+

@@ -1,0 +1,20 @@
+"""gui.display: the X display check that keeps DearPyGui from aborting the process."""
+
+from __future__ import annotations
+
+from gui.display import display_available
+
+
+def test_no_display_variable(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert not display_available()
+
+
+def test_a_display_nobody_serves(monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":4242")
+    assert not display_available()
+
+
+def test_a_running_server(x_display, monkeypatch):
+    monkeypatch.setenv("DISPLAY", x_display)
+    assert display_available()
