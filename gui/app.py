@@ -4,8 +4,9 @@ A thin view over :class:`gui.controller.Controller`. It runs on the main thread 
 live engine (the callback and the worker never wait for it): widgets write parameter
 targets when moved, and ``refresh`` copies the engine's targets back into the widgets that
 changed (a MIDI knob, a preset recall or a macro shows on screen), plus the meters and
-counters. Frames are capped at :data:`FRAME_RATE_HZ`: with no GPU the window renders in
-software, and an uncapped loop would take a core from the model.
+counters. Frames are paced by :class:`gui.pacing.FramePacer` (30 a second while the
+performer works the window, 10 otherwise): with no GPU the window renders in software, and
+an unpaced loop would take a core from the model.
 
 DearPyGui needs a display (FACTS: no headless mode); the tests run it under Xvfb. Import
 this module only to open the window: ``musicmill run`` does after ``gui.display`` found a
@@ -22,15 +23,17 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from gui.controller import Controller
+from gui.pacing import FramePacer
 from gui.panels import Widget, format_value, layout
 from presets.registry import MACROS, N_LFOS, REGISTRY
 
-FRAME_RATE_HZ = 30.0
 REFRESH_HZ = 10.0  # widgets and meters; the frame rate is for the mouse
 METER_FLOOR_DB = -60.0
 TITLE = "MusicMill"
 
 _PARAM_IDS = [p.id for p in REGISTRY]
+# fields the performer types into: the window stays at full frame rate while one is active
+_TEXT_FIELDS = ("preset:save_name", "preset:morph_ms", "macro:low", "macro:high")
 _MACRO_IDS = [f"macro_{m}" for m in MACROS]
 
 
@@ -55,6 +58,8 @@ class App:
         self._shown_presets: list[str] = []
         self._next_refresh = 0.0
         self._frame_due = 0.0
+        self.pacer = FramePacer()
+        self._mouse_pos: list[float] | None = None
         self._open = False
         self.frames = 0
         self._busy_s = 0.0  # refresh + render time, the GUI's own share of a core
@@ -100,10 +105,18 @@ class App:
         dpg.render_dearpygui_frame()
         self.frames += 1
         self._busy_s += time.monotonic() - now
-        self._frame_due = max(self._frame_due + 1.0 / FRAME_RATE_HZ, time.monotonic())
+        rate_hz = self.pacer.rate_hz(time.monotonic(), self._input_seen())
+        self._frame_due = max(self._frame_due + 1.0 / rate_hz, time.monotonic())
         pause = self._frame_due - time.monotonic()
         if pause > 0:
             time.sleep(pause)
+
+    def _input_seen(self) -> bool:
+        """The mouse moved or is pressed, or a text field has the keyboard."""
+        pos = dpg.get_mouse_pos(local=False)
+        moved, self._mouse_pos = pos != self._mouse_pos, pos
+        return (moved or dpg.is_mouse_button_down(dpg.mvMouseButton_Left)
+                or any(dpg.is_item_active(tag) for tag in _TEXT_FIELDS))
 
     def close(self) -> None:
         if self._open:

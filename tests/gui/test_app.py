@@ -181,3 +181,9 @@ def test_run_stops_when_tick_says_so(app):
     assert app.frames - before == 2  # a frame after each tick that said go on
     stats = app.stats()
     assert stats["frames"] == app.frames and 0.0 < stats["busy_fraction"] < 1.0
+
+
+def test_an_untouched_window_reads_as_idle(app):
+    app.frame()  # the first look at the mouse counts as movement
+    assert not app._input_seen()  # nobody moves Xvfb's pointer
+
