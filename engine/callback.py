@@ -92,7 +92,7 @@ def _f32_2d(table, row):
 
 @njit(nogil=True, cache=True)
 def now_ns(table) -> int:
-    """CLOCK_MONOTONIC in ns, read into the table's two-slot timespec array."""
+    """CLOCK_MONOTONIC in ns, read into the clock array's first timespec."""
     _clock_gettime(CLOCK_MONOTONIC, void_ptr(table[T_CLOCK * TABLE_ROW]))
     clock = _i64(table, T_CLOCK)
     return clock[0] * 1_000_000_000 + clock[1]

@@ -189,11 +189,16 @@ def _run(opts: LiveOptions) -> dict:
 
     gui_stats = None
     try:
+        go_on = True
         if opts.gui:
-            gui_stats = _run_window(engine, console, midi, opts.midi_map, stream, tick)
-        else:
-            while not stop.wait(0.25) and tick():
-                pass
+            try:
+                gui_stats = _run_window(engine, console, midi, opts.midi_map, stream, tick)
+                go_on = False  # the window was closed, or tick said stop
+            except Exception as exc:  # noqa: BLE001 -- the audio must outlive the window
+                print(f"\nmusicmill: the window failed ({type(exc).__name__}: {exc}); "
+                      "playing on in the terminal", file=sys.stderr)
+        while go_on and not stop.wait(0.25) and tick():
+            pass
         snap = stream.snapshot()
     finally:
         stream.stop()
@@ -232,8 +237,8 @@ def _run_window(engine: Engine, console, midi, map_path: Path | None, stream: Li
 
     app = App(Controller(engine, console, midi.dispatcher if midi is not None else None,
                          map_path, snapshot=stream.snapshot))
-    app.open()
     try:
+        app.open()
         app.run(tick)
     finally:
         app.close()

@@ -1,7 +1,10 @@
 """The DearPyGui window: panels of parameter widgets, presets, modulation, MIDI learn, meters.
 
 A thin view over :class:`gui.controller.Controller`. It runs on the main thread next to the
-live engine (the callback and the worker never wait for it): widgets write parameter
+live engine (the callback and the worker never wait for it). DearPyGui would run widget
+callbacks on a thread of its own; the window takes them from its queue in ``frame()``
+instead (``manual_callback_management``), so a callback never races ``refresh``. Widgets
+write parameter
 targets when moved, and ``refresh`` copies the engine's targets back into the widgets that
 changed (a MIDI knob, a preset recall or a macro shows on screen), plus the meters and
 counters. Frames are paced by :class:`gui.pacing.FramePacer` (30 a second while the
@@ -25,7 +28,7 @@ import numpy as np
 from gui.controller import Controller
 from gui.pacing import FramePacer
 from gui.panels import Widget, format_value, layout
-from presets.registry import MACROS, N_LFOS, REGISTRY
+from presets.registry import MACROS, N_LFOS, REGISTRY, to_normalized
 
 REFRESH_HZ = 10.0  # widgets and meters; the frame rate is for the mouse
 METER_FLOOR_DB = -60.0
@@ -56,11 +59,12 @@ class App:
         self._shown_target = np.full(len(REGISTRY), np.nan)
         self._shown_effective = np.full(len(REGISTRY), np.nan)
         self._shown_presets: list[str] = []
+        self._presets_stamp: int | None = None
         self._next_refresh = 0.0
         self._frame_due = 0.0
         self.pacer = FramePacer()
         self._mouse_pos: list[float] | None = None
-        self._open = False
+        self._open = self._context = False
         self.frames = 0
         self._busy_s = 0.0  # refresh + render time, the GUI's own share of a core
         self._opened_at = 0.0
@@ -68,6 +72,8 @@ class App:
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> None:
         dpg.create_context()
+        self._context = True
+        dpg.configure_app(manual_callback_management=True)
         dpg.create_viewport(title=TITLE, width=self.width, height=self.height)
         with dpg.window(tag="main"):
             self._build_header()
@@ -103,6 +109,7 @@ class App:
             self.refresh()
             self._next_refresh = now + 1.0 / REFRESH_HZ
         dpg.render_dearpygui_frame()
+        dpg.run_callbacks(dpg.get_callback_queue())
         self.frames += 1
         self._busy_s += time.monotonic() - now
         rate_hz = self.pacer.rate_hz(time.monotonic(), self._input_seen())
@@ -119,8 +126,9 @@ class App:
                 or any(dpg.is_item_active(tag) for tag in _TEXT_FIELDS))
 
     def close(self) -> None:
-        if self._open:
-            self._open = False
+        """Destroy the window; safe after a failed or partial ``open``."""
+        if self._open or self._context:
+            self._open = self._context = False
             dpg.destroy_context()
 
     def run(self, tick: Callable[[], bool] | None = None, tick_s: float = 0.25) -> None:
@@ -279,8 +287,10 @@ class App:
     # -- refresh ----------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
         """Widgets whose parameter moved elsewhere, the value labels, meters and lists."""
-        target = self.c.engine.params.target
-        effective = self.c.engine.effective
+        # One copy of each: the MIDI thread and the callback write these arrays while this
+        # loop runs, and the value shown must be the value remembered as shown.
+        target = self.c.engine.params.target.copy()
+        effective = self.c.engine.effective.copy()
         moved = np.flatnonzero(force | (target != self._shown_target))
         for slot in moved:
             p = REGISTRY[slot]
@@ -305,7 +315,7 @@ class App:
     def _show_control(self, w: Widget, value: float) -> None:
         tag = control_tag(w.param.id)
         if w.kind == "slider":
-            dpg.set_value(tag, self.c.position(w.param.id))
+            dpg.set_value(tag, to_normalized(w.param, value))
         elif w.kind == "choice":
             dpg.set_value(tag, w.choices[int(round(value - w.param.min))])
         elif w.kind == "switch":
@@ -327,8 +337,12 @@ class App:
                       f"cpu {100 * r['cpu_load']:.0f}%" + model_path)
 
     def _refresh_presets(self, force: bool = False) -> None:
-        if not force and self._shown_presets:
+        # the folder's modification time changes when a preset file is added, removed or
+        # renamed there (the console, `musicmill preset`): a stat, not a parse, per refresh
+        stamp = self.c.presets_stamp()
+        if not force and stamp == self._presets_stamp:
             return
+        self._presets_stamp = stamp
         names = self.c.preset_names()
         if names != self._shown_presets:
             dpg.configure_item("preset:name", items=names)

@@ -68,7 +68,11 @@ class Controller:
         return self.set_value(p.id, from_normalized(p, u))
 
     def tap(self, t_s: float) -> float | None:
-        """One press of the tap-tempo button at ``t_s`` seconds; the tempo once known."""
+        """One press of the tap-tempo button at ``t_s`` seconds; the tempo once known.
+
+        The window times a press when it handles the click, once per frame (33 ms while it
+        is worked): the fit over up to 8 taps averages that out, but a MIDI pad mapped to
+        ``tempo_tap`` is timed by the message's arrival and is the precise way."""
         if t_s - self._last_tap_s < _MIN_TAP_INTERVAL_S:
             return None
         self._last_tap_s = t_s
@@ -83,6 +87,16 @@ class Controller:
 
         store = self.console.store or PresetStore()
         return [info.name for info in store.list_presets()]
+
+    def presets_stamp(self) -> int | None:
+        """The user preset folder's modification time (None while it does not exist)."""
+        from presets.store import PresetStore
+
+        store = self.console.store or PresetStore()
+        try:
+            return store.directory.stat().st_mtime_ns
+        except OSError:
+            return None
 
     def load_preset(self, name: str, morph_ms: float = 0.0) -> str:
         return self.console.handle(shlex.join(["preset", "load", name, f"{morph_ms:g}"]))

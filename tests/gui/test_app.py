@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import dearpygui.dearpygui as dpg
 import numpy as np
 import pytest
@@ -35,11 +37,11 @@ def _fire(tag: str, value) -> None:
 
 
 def _press(tag: str) -> None:
+    """A click: DearPyGui passes a callback as many of (sender, app_data, user_data) as it
+    takes (the header's buttons take none)."""
     callback = dpg.get_item_callback(tag)
-    try:
-        callback(tag, None, dpg.get_item_user_data(tag))
-    except TypeError:  # the header's buttons take no arguments
-        callback()
+    args = (tag, None, dpg.get_item_user_data(tag))
+    callback(*args[:len(inspect.signature(callback).parameters)])
 
 
 def _frame_pixels(app: App) -> np.ndarray:
@@ -124,6 +126,12 @@ def test_presets_from_the_header(app):
     _press("preset:save")
     assert app.status == "saved From the window"
     assert "From the window" in dpg.get_item_configuration("preset:name")["items"]
+
+
+def test_presets_saved_elsewhere_join_the_list(app):
+    assert app.c.console.handle('preset save "Typed in"') == "saved Typed in"
+    app.refresh()
+    assert "Typed in" in dpg.get_item_configuration("preset:name")["items"]
 
 
 def test_lfo_routing_and_macro_assignment(app):
