@@ -36,7 +36,8 @@ TITLE = "MusicMill"
 
 _PARAM_IDS = [p.id for p in REGISTRY]
 # fields the performer types into: the window stays at full frame rate while one is active
-_TEXT_FIELDS = ("preset:save_name", "preset:morph_ms", "macro:low", "macro:high")
+_TEXT_FIELDS = ("preset:save_name", "preset:morph_ms", "macro:low", "macro:high",
+                "model:path", "model:capture_s")
 _MACRO_IDS = [f"macro_{m}" for m in MACROS]
 
 
@@ -194,6 +195,18 @@ class App:
                                callback=lambda: self._say(self.c.latent("reset")))
                 dpg.add_button(label="Randomize latents", tag="latent:randomize",
                                callback=lambda: self._say(self.c.latent("randomize")))
+        elif title == "Model":
+            with dpg.group(horizontal=True):
+                dpg.add_input_text(tag="model:path", hint="another model (.ts)", width=320)
+                dpg.add_button(label="Load model", tag="model:load",
+                               callback=lambda: self._say(
+                                   self.c.load_model(dpg.get_value("model:path"))))
+                dpg.add_input_float(tag="model:capture_s", label="s", default_value=4.0,
+                                    min_value=0.5, max_value=16.0, min_clamped=True,
+                                    max_clamped=True, step=1.0, width=100)
+                dpg.add_button(label="Capture pattern", tag="model:capture",
+                               callback=lambda: self._say(
+                                   self.c.capture(dpg.get_value("model:capture_s"))))
 
     def _build_widget(self, w: Widget) -> None:
         p, tag = w.param, control_tag(w.param.id)

@@ -106,6 +106,17 @@ class Controller:
             return "error: give the preset a name"
         return self.console.handle(shlex.join(["preset", "save", name.strip()]))
 
+    def load_model(self, path: str) -> str:
+        """Hot-swap the running model insert to the export at ``path`` (the old one plays
+        on while it loads, and on if it fails)."""
+        if not path.strip():
+            return "error: give the model file's path"
+        return self.console.handle(shlex.join(["model", path.strip()]))
+
+    def capture(self, seconds: float) -> str:
+        """The voice's last ``seconds`` of latents become the pattern generator's loop."""
+        return self.console.handle(f"capture {float(seconds)!r}")
+
     def latent(self, action: str) -> str:
         """``reset`` or ``randomize`` the per-dimension latent bias and scale."""
         return self.console.handle(f"latent {action}")

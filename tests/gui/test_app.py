@@ -195,3 +195,11 @@ def test_an_untouched_window_reads_as_idle(app):
     app.frame()  # the first look at the mouse counts as movement
     assert not app._input_seen()  # nobody moves Xvfb's pointer
 
+
+def test_model_buttons_answer(app):
+    dpg.set_value("model:path", "")
+    _press("model:load")
+    assert app.status == "error: give the model file's path"
+    _press("model:capture")
+    assert app.status.startswith("error: no model insert is running")
+

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from engine.console import Console
 from engine.inserts import make_insert
 from engine.settings import build_engine
 from gui.controller import Controller, describe_mapping
@@ -113,3 +114,24 @@ def test_readings_before_any_audio(ctl):
     assert r["input_peak_db"] == r["output_peak_db"] == -math.inf
     assert r["late_blocks"] == r["worker_underruns"] == 0
     assert r["worker_latency_ms"] > 0  # the passthrough insert's ring
+
+
+def test_model_commands_need_a_model_insert(ctl, tmp_path):
+    assert ctl.load_model("  ") == "error: give the model file's path"
+    assert ctl.load_model(str(tmp_path / "missing.ts")).startswith("error: ")
+    assert ctl.capture(4.0).startswith("error: no model insert is running")
+
+
+def test_capture_with_the_drum_model():
+    import numpy as np
+
+    engine = build_engine(SR, 2, 2, make_insert("drums", SR, None, "auto"))
+    ctl = Controller(engine, Console(engine, "drums"))
+    assert ctl.capture(4.0) == "error: nothing encoded yet (the voice path has not run)"
+    proc = engine.worker.processor
+    block = np.zeros((2, proc.block_frames), np.float32)
+    for _ in range(8):
+        proc.process(block)
+    assert ctl.capture(0.5).startswith("captured ")
+    assert ctl.capture(40.0) == "error: capture takes 0..16 seconds"
+
