@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import jack
+from engine import graph, jack
 from engine.atomic_file import atomic_path
 from engine.engine import Engine
 from engine.errors import UsageError
@@ -100,7 +100,9 @@ def _meter_line(snap: dict, meters) -> str:
     def db(x: float) -> str:
         return f"{20 * math.log10(x):6.1f}" if x > 1e-6 else "  -inf"
 
-    return (f"in {db(max(meters[0], meters[1]))} dB  out {db(max(meters[2], meters[3]))} dB  "
+    peak_in = max(meters[graph.M_IN_PEAK_L], meters[graph.M_IN_PEAK_R])
+    peak_out = max(meters[graph.M_OUT_PEAK_L], meters[graph.M_OUT_PEAK_R])
+    return (f"in {db(peak_in)} dB  out {db(peak_out)} dB  "
             f"cb max {snap['callback_max_ms']:.3f} ms  late {snap['late_blocks']}  "
             f"underruns {snap['worker_underruns']}  cpu {100 * snap.get('cpu_load', 0):.1f}%")
 

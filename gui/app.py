@@ -4,10 +4,9 @@ A thin view over :class:`gui.controller.Controller`. It runs on the main thread 
 live engine (the callback and the worker never wait for it). DearPyGui would run widget
 callbacks on a thread of its own; the window takes them from its queue in ``frame()``
 instead (``manual_callback_management``), so a callback never races ``refresh``. Widgets
-write parameter
-targets when moved, and ``refresh`` copies the engine's targets back into the widgets that
-changed (a MIDI knob, a preset recall or a macro shows on screen), plus the meters and
-counters. Frames are paced by :class:`gui.pacing.FramePacer` (30 a second while the
+write parameter targets when moved, and ``refresh`` copies the engine's targets back into
+the widgets that changed (a MIDI knob, a preset recall or a macro shows on screen), plus
+the meters and counters. Frames are paced by :class:`gui.pacing.FramePacer` (30 a second while the
 performer works the window, 10 otherwise): with no GPU the window renders in software, and
 an unpaced loop would take a core from the model.
 
@@ -128,7 +127,7 @@ class App:
 
     def close(self) -> None:
         """Destroy the window; safe after a failed or partial ``open``."""
-        if self._open or self._context:
+        if self._context:
             self._open = self._context = False
             dpg.destroy_context()
 

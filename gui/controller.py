@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.console import Console
 from engine.engine import Engine
+from engine.graph import M_IN_PEAK_L, M_IN_PEAK_R, M_OUT_PEAK_L, M_OUT_PEAK_R
 from midi.clock import TapTempo
 from presets.registry import INDEX, from_normalized, param, to_normalized
 
@@ -199,8 +200,8 @@ class Controller:
         latency = snap.get("latency", {})
         reduction = snap.get("gain_reduction_db", {})
         return {
-            "input_peak_db": _db(max(meters[0], meters[1])),
-            "output_peak_db": _db(max(meters[2], meters[3])),
+            "input_peak_db": _db(max(meters[M_IN_PEAK_L], meters[M_IN_PEAK_R])),
+            "output_peak_db": _db(max(meters[M_OUT_PEAK_L], meters[M_OUT_PEAK_R])),
             "voice_comp_gr_db": float(reduction.get("comp", 0.0)),
             "bus_comp_gr_db": float(reduction.get("bus_comp", 0.0)),
             "limiter_gr_db": float(reduction.get("limiter", 0.0)),

@@ -1,4 +1,5 @@
-"""Shared fixtures: a JACK dummy server for the real-time tests."""
+"""Shared fixtures: a private data folder for every test, a JACK dummy server for the
+real-time tests, and checkers."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ import numba
 import pytest
 
 from engine import jack
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    """Point MUSICMILL_DATA_DIR at a fresh folder, so no test touches the real user data."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("MUSICMILL_DATA_DIR", str(path))
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,8 @@ samples):
 
 Feed each call's ``state_out_<k>`` back as the next call's ``state_in_<k>``. The export's
 saved caches are stored as default values of the ``state_in_*`` inputs (batch 1), so the first
-call may leave them out; ``initial_states(path)`` reads them.
+call may leave them out; :class:`~models.rave.onnx_stream.OnnxStream` starts from them
+(its ``initial``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 import torch
 
 from engine.atomic_file import atomic_path
-from models.rave.onnx_stream import OnnxStream
+from models.rave.onnx_stream import STATE_IN, STATE_OUT, OnnxStream
 from models.rave.streaming_model import (
     FlatStateWrapper,
     StreamingDecoder,
@@ -57,7 +58,7 @@ def onnx_paths(onnx_path: Path | str) -> tuple[Path, Path]:
 
 
 def state_names(n: int) -> tuple[list[str], list[str]]:
-    return [f"state_in_{k}" for k in range(n)], [f"state_out_{k}" for k in range(n)]
+    return [f"{STATE_IN}{k}" for k in range(n)], [f"{STATE_OUT}{k}" for k in range(n)]
 
 
 def _export_one(module: StreamingEncoder | StreamingDecoder, inputs: list[torch.Tensor],
@@ -196,15 +197,6 @@ def export_onnx(ts_path: Path | str, onnx_path: Path | str,
     _export_one(decoder, [torch.zeros(1, latent, frames), *noise.values()], ["z", *noise],
                 "audio", dec_path, {NOISE_LAYOUT_KEY: json.dumps(asdict(layout))})
     return enc_path, dec_path
-
-
-def initial_states(path: Path | str) -> dict[str, np.ndarray]:
-    """The saved caches of an exported graph: ``{"state_in_k": array}`` (batch 1)."""
-    import onnx
-
-    model = onnx.load(str(path))
-    return {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer
-            if t.name.startswith("state_in_")}
 
 
 def verify(ts_path: Path | str, onnx_path: Path | str, blocks: int = 4,

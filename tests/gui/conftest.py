@@ -1,4 +1,4 @@
-"""GUI tests: their own preset folder, and an X display for the window tests."""
+"""GUI tests: an X display of their own for the window tests."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ import subprocess
 import time
 
 import pytest
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):
-    """Point MUSICMILL_DATA_DIR at a fresh folder, so no test touches the real user data."""
-    path = tmp_path / "data"
-    monkeypatch.setenv("MUSICMILL_DATA_DIR", str(path))
-    return path
 
 
 def start_xvfb(*args: str) -> tuple[subprocess.Popen, str]:
