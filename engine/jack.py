@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import time
 
+STOP_TIMEOUT_S = 10.0
+
 
 def server_running() -> bool:
     """True if a JACK server answers (``jack_lsp`` exits 0 only then)."""
@@ -59,10 +61,18 @@ def release_portaudio() -> None:
 
 
 def stop_server(proc: subprocess.Popen) -> None:
-    """Stop a server from ``start_dummy`` without leaving PortAudio attached to it."""
+    """Stop a server from ``start_dummy`` without leaving PortAudio attached to it.
+
+    jackd normally exits on SIGTERM at once; one that has not within ``STOP_TIMEOUT_S``
+    (seen once in CI, at the end of a full test run) is killed, so no server outlives us.
+    """
     release_portaudio()
     proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        proc.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def rescan_portaudio() -> None:

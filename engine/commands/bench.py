@@ -194,6 +194,9 @@ def run_trigger_latency(args: argparse.Namespace) -> int:
           f"{result['drums_heard']} drums out")
     print(f"  probe loop (calibration): {cal['loop_frames']} frames, "
           f"bit-exact {cal['bit_exact']}")
+    for name, passes in (("probe loop", cal), ("engine", result["passes"])):
+        print(f"  {name} passes: JACK xruns {passes['xruns_per_pass']}, hits taken "
+              f"{passes['hits_taken_per_pass']} (a hit with an xrun near it is played again)")
     print(f"  engine input port to output port: median {live['median_ms']} ms, "
           f"max {live['max_ms']} ms (target <= 10 ms)")
     print(f"  offline render, same hits: median {offline['median_ms']} ms, "
