@@ -6,10 +6,19 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from engine import jack
 
 IGNORES_SIGTERM = ("import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
                    "print('ready', flush=True); time.sleep(60)")
+
+
+@pytest.fixture(autouse=True)
+def keep_portaudio(monkeypatch):
+    # stop_server closes PortAudio first; these stand-in servers have no client of ours,
+    # and closing it here would leave the rest of the session without PortAudio
+    monkeypatch.setattr(jack, "release_portaudio", lambda: None)
 
 
 def test_a_server_that_ignores_sigterm_is_killed(monkeypatch):
