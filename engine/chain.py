@@ -6,17 +6,20 @@ never changes the callback's signature. Kernels glide their own coefficients, so
 chain hands them the parameter store's current values once per block.
 
     input strip:  DC blocker → high-pass → gate → low shelf → mid peak → high shelf → compressor
-    master bus:   bus compressor → width (bass kept mono) → true-peak limiter
+    master bus:   auto-mix (style targets) → bus compressor → width (bass kept mono)
+                  → true-peak limiter
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 from numba import njit
 
 from dsp import (
+    automix,
     beatbox,
     biquad,
     compressor,
@@ -34,8 +37,8 @@ from presets.registry import DRUM_VOICES, INDEX
 (K_DC, K_HPF, K_GATE, K_EQ_LOW, K_EQ_MID, K_EQ_HIGH, K_COMP, K_BUS_COMP, K_WIDTH,
  K_LIMITER, K_DRUMS, K_DRUM_PARAMS, K_BEATBOX, K_BEATBOX_WEIGHTS, K_BEATBOX_EVENTS,
  K_BEATBOX_FEATS, K_SAMPLER, K_SAMPLER_PARAMS, K_SAMPLER_TABLE, K_KIT, K_KIT_PARAMS,
- K_KIT_MAP, K_TRANSCRIBER, K_TRANSCRIBER_EVENTS) = range(24)
-N_KERNELS = 24
+ K_KIT_MAP, K_TRANSCRIBER, K_TRANSCRIBER_EVENTS, K_AUTOMIX) = range(25)
+N_KERNELS = 25
 
 DC_CUTOFF_HZ = 5.0
 HPF_Q = 0.7071
@@ -63,6 +66,10 @@ P_BUS_RATIO = INDEX["bus_comp_ratio"]
 P_WIDTH = INDEX["master_width"]
 P_CEILING = INDEX["limiter_ceiling_dbtp"]
 P_LIMITER_RELEASE = INDEX["limiter_release_ms"]
+P_AUTOMIX_AMOUNT = INDEX["automix_amount"]
+P_AUTOMIX_LUFS = INDEX["automix_loudness_lufs"]
+P_AUTOMIX_BRIGHT = INDEX["automix_brightness_db"]
+P_AUTOMIX_WIDTH = INDEX["automix_width_db"]
 # (voice, column) -> parameter slot, in dsp.drums' params layout
 P_DRUM = np.array([[INDEX[f"drum_{v}_tune_st"], INDEX[f"drum_{v}_decay"],
                     INDEX[f"drum_{v}_level_db"]] for v in DRUM_VOICES], dtype=np.int64)
@@ -127,6 +134,7 @@ def prepare(sample_rate_hz: float, values: np.ndarray,
                          else np.asarray(kit_map, dtype=np.float64).copy())
     states[K_TRANSCRIBER] = transcriber.prepare(sample_rate_hz)
     states[K_TRANSCRIBER_EVENTS] = np.zeros(transcriber.MAX_EVENTS * transcriber.EV_SIZE)
+    states[K_AUTOMIX] = automix.prepare(sample_rate_hz)
     if states[K_KIT_MAP].shape != (len(DRUM_VOICES),):
         raise ValueError(f"kit_map needs one slice (or -1) per drum voice ({len(DRUM_VOICES)})")
     offsets = np.zeros(N_KERNELS + 1, dtype=np.int64)
@@ -166,6 +174,10 @@ def input_strip(blob, offsets, p, x):
 @njit(nogil=True, cache=True)
 def master_bus(blob, offsets, p, x):
     """Process the master ``x (2, n)`` in place with the parameter values ``p``."""
+    am = _state(blob, offsets, K_AUTOMIX)
+    automix.set_params(am, p[P_AUTOMIX_AMOUNT], p[P_AUTOMIX_LUFS], p[P_AUTOMIX_BRIGHT],
+                       p[P_AUTOMIX_WIDTH])
+    automix.process(am, x)
     compressor.process(_state(blob, offsets, K_BUS_COMP), p[P_BUS_THRESHOLD], p[P_BUS_RATIO],
                        BUS_KNEE_DB, BUS_ATTACK_MS, BUS_RELEASE_MS, 0.0, x, x)
     width = _state(blob, offsets, K_WIDTH)
@@ -301,6 +313,13 @@ def transcribe_voice(blob, offsets, raw_in, notes_data, notes_idx):
                                events)
     if n_ev > 0:
         ring.write(notes_data, notes_idx, events.T, 0, n_ev)
+
+
+def automix_readings(blob: np.ndarray, offsets: np.ndarray) -> dict[str, float | None]:
+    """What the auto-mix measures and applies now (``dsp.automix.READINGS``); None for a
+    measurement while nothing has been heard (JSON has no -inf)."""
+    r = automix.readings(_state(blob, offsets, K_AUTOMIX))
+    return {k: (v if math.isfinite(v) else None) for k, v in r.items()}
 
 
 def gain_reduction_db(blob: np.ndarray, offsets: np.ndarray) -> dict[str, float]:

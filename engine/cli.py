@@ -9,7 +9,7 @@ import sys
 from engine.errors import UsageError
 
 COMMANDS = ("devices", "run", "render", "loudness", "compare", "preset", "midi", "rave", "beatbox",
-            "drum_model", "samples", "transcribe", "demo", "bench")
+            "drum_model", "samples", "transcribe", "mix", "demo", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -389,6 +389,7 @@ class Engine:
             "record_dropped_frames": int(s[graph.ST_RECORD_DROPPED]),
             "send_dropped_frames": int(s[graph.ST_SEND_DROPPED]),
             "gain_reduction_db": chain.gain_reduction_db(self.dsp_blob, self.dsp_offsets),
+            "automix": chain.automix_readings(self.dsp_blob, self.dsp_offsets),
             "latency": {
                 "block_ms": 1e3 * self.blocksize / sr,
                 "master_lookahead_frames": self.chain_latency_frames,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 
@@ -29,9 +30,32 @@ def parse_assignments(assignments: list[str] | None) -> dict[str, float]:
     return values
 
 
-def resolve_preset(name: str | None, assignments: list[str] | None) -> Preset | None:
-    """The named preset (factory or user) with ``--set`` overrides, or None for neither."""
-    overrides = parse_assignments(assignments)
+def add_style_arg(p: argparse.ArgumentParser) -> None:
+    """``--style``, shared by run, render and mix."""
+    from presets.styles import STYLES
+
+    p.add_argument("--style", metavar="NAME|FILE",
+                   help=f"auto-mix targets: {', '.join(STYLES)}, or an audio file to match "
+                   "(sets automix_amount=1; --set overrides)")
+
+
+def style_assignments(style: str | None) -> list[str]:
+    """``--style`` as ``--set`` assignments, to go before the user's own."""
+    if style is None:
+        return []
+    from presets.styles import resolve_style
+
+    try:
+        return [f"{k}={v!r}" for k, v in resolve_style(style).items()]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def resolve_preset(name: str | None, assignments: list[str] | None,
+                   style: str | None = None) -> Preset | None:
+    """The named preset (factory or user) with ``--style`` and then ``--set`` overrides, or
+    None for none of them."""
+    overrides = parse_assignments(style_assignments(style) + (assignments or []))
     if name is None:
         if not overrides:
             return None

@@ -150,6 +150,7 @@ class App:
             dpg.add_text("out")
             dpg.add_progress_bar(tag="meter:out", width=200, overlay="-inf dBFS")
             dpg.add_text("", tag="meter:stats")
+            dpg.add_text("", tag="meter:automix")
         with dpg.group(horizontal=True):
             dpg.add_text("preset")
             dpg.add_combo([], tag="preset:name", width=180)
@@ -347,6 +348,7 @@ class App:
                       f"limiter {max(0.0, r['limiter_gr_db']):.1f} dB   "
                       f"late {r['late_blocks']:.0f}   underruns {r['worker_underruns']:.0f}   "
                       f"cpu {100 * r['cpu_load']:.0f}%" + model_path)
+        dpg.set_value("meter:automix", automix_line(r))
 
     def _refresh_presets(self, force: bool = False) -> None:
         # the folder's modification time changes when a preset file is added, removed or
@@ -361,3 +363,13 @@ class App:
             if not dpg.get_value("preset:name") and names:
                 dpg.set_value("preset:name", names[0])
             self._shown_presets = names
+
+
+def automix_line(r: dict[str, float]) -> str:
+    """The auto-mix meter: what it hears (before its corrections) and what it applies."""
+    if math.isnan(r.get("automix_loudness_lufs", math.nan)):
+        return "auto-mix: nothing heard yet"
+    return (f"auto-mix hears {r['automix_loudness_lufs']:.1f} LUFS, brightness "
+            f"{r['automix_brightness_db']:.1f} dB, width {r['automix_width_db']:.1f} dB; "
+            f"applies gain {r['automix_gain_db']:+.1f}, shelf {r['automix_shelf_db']:+.1f}, "
+            f"side {r['automix_side_db']:+.1f} dB")

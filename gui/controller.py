@@ -195,7 +195,8 @@ class Controller:
 
     # -- meters ----------------------------------------------------------------------------
     def readings(self) -> dict[str, float]:
-        """Peaks in dBFS, gain reductions in dB and the health counters."""
+        """Peaks in dBFS, gain reductions in dB, the health counters, and the auto-mix's
+        measurements and corrections (``automix_*``, NaN while it has heard nothing)."""
         meters, snap = self.engine.meters, self.snapshot()
         latency = snap.get("latency", {})
         reduction = snap.get("gain_reduction_db", {})
@@ -210,6 +211,8 @@ class Controller:
             "cpu_load": float(snap.get("cpu_load", 0.0)),
             "callback_max_ms": float(snap["callback_max_ms"]),
             "worker_latency_ms": float(latency.get("worker_engine_ms", math.nan)),
+            **{f"automix_{k}": math.nan if v is None else float(v)
+               for k, v in snap.get("automix", {}).items()},
         }
 
 

@@ -29,7 +29,7 @@ _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Model", ("rave_",)),
     ("LFOs", ("lfo",)),
     ("Sampler", ("sampler_", "grain_")),
-    ("Mix", ("stem_", "master_", "bus_", "limiter_")),
+    ("Mix", ("stem_", "master_", "bus_", "limiter_", "automix_")),
 )
 PANELS = tuple(title for title, _ in _RULES)
 

@@ -161,6 +161,13 @@ REGISTRY: tuple[Param, ...] = (
     _kernel("master_width", "Stereo width", "x", 0.0, 2.0, 1.0),
     _kernel("limiter_ceiling_dbtp", "Limiter ceiling", "dBTP", -12.0, 0.0, -1.0),
     _kernel("limiter_release_ms", "Limiter release", "ms", 10.0, 1000.0, 100.0, "log"),
+    # auto-mix: how strongly the bus rides towards the style's targets (0 = untouched)
+    _kernel("automix_amount", "Auto-mix amount", "", 0.0, 1.0, 0.0),
+    _kernel("automix_loudness_lufs", "Auto-mix loudness", "LUFS", -36.0, -8.0, -16.0),
+    # share of the energy above 2 kHz
+    _kernel("automix_brightness_db", "Auto-mix brightness", "dB", -30.0, -3.0, -12.0),
+    # side-to-mid energy ratio
+    _kernel("automix_width_db", "Auto-mix width", "dB", -30.0, 0.0, -10.0),
     # performance controls
     Param("tempo_bpm", "Tempo", "BPM", 40.0, 200.0, 120.0, smoothing_ms=0.0),
     # a button: every press (0 -> 1) is a tap; the MIDI thread turns taps into tempo_bpm

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from engine.inserts import add_insert_args
 from engine.render import render_file
-from engine.settings import resolve_preset
+from engine.settings import add_style_arg, resolve_preset
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", help="factory (Calm, Balanced, Intense, Chaotic) or user preset")
     p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments",
                    help="set a parameter (repeatable), e.g. --set master_gain_db=-6")
+    add_style_arg(p)
     p.add_argument("--blocksize", type=int, default=128, help="frames per block (default 128)")
     p.add_argument("--float", action="store_true", dest="float_output", help="32-bit float WAV")
     add_insert_args(p)
@@ -25,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    preset = resolve_preset(args.preset, args.assignments)
+    preset = resolve_preset(args.preset, args.assignments, args.style)
     render_file(args.input, args.output, preset, args.blocksize, args.float_output,
                 args.force, args.insert, args.model, args.rave_backend,
                 references=args.reference, match=args.match)

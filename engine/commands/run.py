@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.errors import UsageError
 from engine.inserts import add_insert_args
 from engine.live import LiveOptions, run_live
-from engine.settings import resolve_preset
+from engine.settings import add_style_arg, resolve_preset
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--blocksize", type=int, default=128)
     p.add_argument("--preset", default="Balanced", help="factory or user preset (default Balanced)")
     p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments")
+    add_style_arg(p)
     add_insert_args(p)
     p.add_argument("--bank", type=Path, metavar="DIR",
                    help="sample bank (from `musicmill samples build`) for the sampler voice")
@@ -75,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--notes-channel {args.notes_channel}: must be 1-16")
     gui = not args.headless and _window_possible()
     opts = LiveOptions(gui=gui,
-        preset=resolve_preset(args.preset, args.assignments), seconds=args.seconds,
+        preset=resolve_preset(args.preset, args.assignments, args.style),
+        seconds=args.seconds,
         input_device=args.input, output_device=args.output, samplerate=args.samplerate,
         blocksize=args.blocksize, insert=args.insert, model=args.model,
         rave_backend=args.rave_backend, references=args.reference, match=args.match,

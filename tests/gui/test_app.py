@@ -10,7 +10,7 @@ import pytest
 
 from engine.inserts import make_insert
 from engine.settings import build_engine
-from gui.app import App, control_tag, value_tag
+from gui.app import App, automix_line, control_tag, value_tag
 from gui.controller import Controller
 from gui.panels import format_value
 from presets.factory_presets import factory_params
@@ -202,4 +202,12 @@ def test_model_buttons_answer(app):
     assert app.status == "error: give the model file's path"
     _press("model:capture")
     assert app.status.startswith("error: no model insert is running")
+
+
+def test_the_automix_line_says_what_it_hears_and_applies():
+    assert automix_line({"automix_loudness_lufs": float("nan")}) == "auto-mix: nothing heard yet"
+    r = {"automix_loudness_lufs": -18.04, "automix_brightness_db": -9.5, "automix_width_db": -12.0,
+         "automix_gain_db": 4.0, "automix_shelf_db": -1.25, "automix_side_db": 0.0}
+    assert automix_line(r) == ("auto-mix hears -18.0 LUFS, brightness -9.5 dB, width -12.0 dB; "
+                               "applies gain +4.0, shelf -1.2, side +0.0 dB")
 

@@ -114,6 +114,8 @@ def test_readings_before_any_audio(ctl):
     assert r["input_peak_db"] == r["output_peak_db"] == -math.inf
     assert r["late_blocks"] == r["worker_underruns"] == 0
     assert r["worker_latency_ms"] > 0  # the passthrough insert's ring
+    assert math.isnan(r["automix_loudness_lufs"])  # nothing heard yet
+    assert r["automix_gain_db"] == r["automix_shelf_db"] == r["automix_side_db"] == 0.0
 
 
 def test_model_commands_need_a_model_insert(ctl, tmp_path):

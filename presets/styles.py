@@ -1,0 +1,58 @@
+"""Mix styles: the auto-mix targets (loudness, brightness, width) a style holds.
+
+A style is the three ``automix_*`` targets with ``automix_amount`` at 1. The loudness
+targets follow published norms (EBU R128 broadcast at -23 LUFS; the -14 LUFS that
+streaming services normalise to); brightness and width are our choices for each
+character. ``--style`` also takes an audio file, whose own loudness, brightness and width
+(measured as the auto-mix measures them) become the targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from presets.registry import INDEX, REGISTRY
+
+
+@dataclass(frozen=True)
+class Style:
+    loudness_lufs: float
+    brightness_db: float  # share of the energy above 2 kHz
+    width_db: float  # side-to-mid energy ratio
+    description: str
+
+    def params(self) -> dict[str, float]:
+        """The registry values that make the master bus hold this style."""
+        values = {"automix_amount": 1.0, "automix_loudness_lufs": self.loudness_lufs,
+                  "automix_brightness_db": self.brightness_db,
+                  "automix_width_db": self.width_db}
+        # a measured reference can lie outside what the controls reach: clamp to the ranges
+        return {k: min(max(v, REGISTRY[INDEX[k]].min), REGISTRY[INDEX[k]].max)
+                for k, v in values.items()}
+
+
+STYLES: dict[str, Style] = {
+    "streaming": Style(-14.0, -12.0, -10.0, "streaming-service loudness, neutral tone"),
+    "broadcast": Style(-23.0, -14.0, -14.0, "EBU R128 programme loudness, narrower image"),
+    "club": Style(-10.0, -10.0, -16.0, "loud and bright, close to mono for club systems"),
+    "warm": Style(-16.0, -18.0, -10.0, "darker top end, moderate level"),
+    "wide": Style(-14.0, -12.0, -6.0, "streaming loudness with a wide image"),
+}
+
+
+def resolve_style(name_or_path: str) -> dict[str, float]:
+    """The parameter values of a named style, or of the style measured from an audio file;
+    ValueError naming the styles when it is neither."""
+    style = STYLES.get(name_or_path.lower())
+    if style is not None:
+        return style.params()
+    path = Path(name_or_path)
+    if not path.exists():
+        raise ValueError(f"unknown style {name_or_path!r}: name one of "
+                         f"{', '.join(STYLES)}, or give an audio file to take the style from")
+    from engine.audio_io import read_audio
+    from engine.mixdown import as_stereo, measure_style
+
+    audio, rate = read_audio(path)
+    return measure_style(as_stereo(audio, path), rate).params()
