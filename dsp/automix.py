@@ -14,7 +14,8 @@ there is no loop to oscillate):
   ``L^2 + R^2 = 2 (M^2 + S^2)``), and a gain to the target loudness.
 
 The energies are exponential averages over ``TIME_CONSTANT_S`` of the hops (``HOP_S``) that
-are above ``GATE_LUFS`` and no more than ``RELATIVE_GATE_LU`` below the estimate so far:
+are above ``GATE_LUFS`` and no more than ``RELATIVE_GATE_LU`` below the level of every
+hop above ``GATE_LUFS`` (a second average, so a quiet passage after a loud one is heard):
 silence, a mic's noise floor and the gaps between beatbox hits neither pull the estimate
 down nor make the gain rise, and a bias weight makes the estimate the plain mean of what
 was heard while fewer than a time constant of hops are in. Corrections move at most
@@ -62,16 +63,20 @@ _ACC = 8
 _E = _ACC + _N_SUMS
 _KM, _KS, _ALL, _HIGH, _ALL_POST, _HIGH_POST = range(_N_SUMS)
 _E_W = _E + _N_SUMS
-_GAIN_DB, _SHELF_DB, _SIDE_DB = 21, 22, 23  # applied corrections (after slew limits)
-_TRIM_DB, _SHELF_T = 24, 25  # the shelf's integrated trim, and its target this hop
-_G, _DG, _S, _DS = 26, 27, 28, 29  # linear gain and side gain, and their per-sample steps
-_HPF = 30  # b0 b1 b2 a1 a2
-_K1 = 35  # K-weighting stage 1
-_K2 = 40  # K-weighting stage 2
-_SH = 45  # shelf coefficients now
-_SH_STEP = 50  # their per-sample step towards the hop's design
-_SH_NEXT = 55  # the hop's design
-_Z = 60  # filter memories: 2 signals (mid, side) x 5 filters x 2
+# the hops' K-weighted energy behind the absolute gate alone, and its bias weight: where the
+# relative gate sits (so a quieter passage after a loud one is still heard)
+_E_ABS, _E_ABS_W = _E_W + 1, _E_W + 2
+_GAIN_DB, _SHELF_DB, _SIDE_DB = _E_W + 3, _E_W + 4, _E_W + 5  # applied corrections
+_TRIM_DB, _SHELF_T = _E_W + 6, _E_W + 7  # the shelf's integrated trim, its target this hop
+# linear gain and side gain, and their per-sample steps
+_G, _DG, _S, _DS = _E_W + 8, _E_W + 9, _E_W + 10, _E_W + 11
+_HPF = _E_W + 12  # b0 b1 b2 a1 a2
+_K1 = _HPF + 5  # K-weighting stage 1
+_K2 = _K1 + 5  # K-weighting stage 2
+_SH = _K2 + 5  # shelf coefficients now
+_SH_STEP = _SH + 5  # their per-sample step towards the hop's design
+_SH_NEXT = _SH_STEP + 5  # the hop's design
+_Z = _SH_NEXT + 5  # filter memories: 2 signals (mid, side) x 5 filters x 2
 _N_FILTERS = 5
 _SIZE = _Z + 4 * _N_FILTERS
 _F_HPF, _F_SHELF, _F_K1, _F_K2, _F_HPF_POST = range(_N_FILTERS)
@@ -165,10 +170,15 @@ def measured(state: np.ndarray) -> tuple[float, float, float, float]:
 def _end_of_hop(state: np.ndarray) -> None:
     hop = state[_HOP]
     hop_lufs = LOUDNESS_OFFSET_DB + _db(2.0 * (state[_ACC + _KM] + state[_ACC + _KS]) / hop)
-    estimate_lufs = measured(state)[0]
-    heard = hop_lufs > GATE_LUFS and hop_lufs > estimate_lufs + RELATIVE_GATE_LU
+    a = state[_ALPHA]
+    above_floor = hop_lufs > GATE_LUFS
+    if above_floor:
+        state[_E_ABS] += a * (2.0 * (state[_ACC + _KM] + state[_ACC + _KS]) / hop
+                              - state[_E_ABS])
+        state[_E_ABS_W] += a * (1.0 - state[_E_ABS_W])
+    level_lufs = LOUDNESS_OFFSET_DB + _db(state[_E_ABS] / max(state[_E_ABS_W], _TINY))
+    heard = above_floor and hop_lufs > level_lufs + RELATIVE_GATE_LU
     if heard:
-        a = state[_ALPHA]
         for k in range(_N_SUMS):
             state[_E + k] += a * (state[_ACC + k] / hop - state[_E + k])
         state[_E_W] += a * (1.0 - state[_E_W])
@@ -196,12 +206,15 @@ def _end_of_hop(state: np.ndarray) -> None:
             target_db = _db(high / (high + low))
             target_db += amount * (state[_T_BRIGHT] - target_db)
             settled = abs(state[_SHELF_DB] - state[_SHELF_T]) < TRIM_SETTLED_DB
+            feed_db = amount * _db(r * low / (high * (1.0 - r)))
             if heard and settled:
                 err = target_db - _db(high_post / (high_post + low_post))
+                # the trim never takes the shelf past its range: no windup at the clamp
+                lo = max(-TRIM_RANGE_DB, SHELF_RANGE_DB[0] - feed_db)
+                hi = min(TRIM_RANGE_DB, SHELF_RANGE_DB[1] - feed_db)
                 state[_TRIM_DB] = _clamp(state[_TRIM_DB] + TRIM_PER_S * hop_s * err,
-                                         -TRIM_RANGE_DB, TRIM_RANGE_DB)
-            shelf_t = _clamp(amount * _db(r * low / (high * (1.0 - r))) + state[_TRIM_DB],
-                             SHELF_RANGE_DB[0], SHELF_RANGE_DB[1])
+                                         min(lo, 0.0), max(hi, 0.0))
+            shelf_t = _clamp(feed_db + state[_TRIM_DB], SHELF_RANGE_DB[0], SHELF_RANGE_DB[1])
         if ks > _TINY and km > _TINY:
             side_t = amount * _clamp(state[_T_WIDTH] - _db(ks / km), SIDE_RANGE_DB[0],
                                      SIDE_RANGE_DB[1])
@@ -289,6 +302,8 @@ def restart(state: np.ndarray) -> None:
     """Start a new signal from the corrections and averages reached so far (filters and
     the hop cleared): offline, a first pass over a file settles them, so the second pass
     is corrected from its first sample."""
+    if state[_HOP] == 0.0:
+        return  # off at this rate
     state[_Z:_SIZE] = 0.0
     state[_HOP_POS] = 0.0
     state[_ACC:_ACC + _N_SUMS] = 0.0

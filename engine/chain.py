@@ -6,8 +6,8 @@ never changes the callback's signature. Kernels glide their own coefficients, so
 chain hands them the parameter store's current values once per block.
 
     input strip:  DC blocker → high-pass → gate → low shelf → mid peak → high shelf → compressor
-    master bus:   auto-mix (style targets) → bus compressor → width (bass kept mono)
-                  → true-peak limiter
+    master bus:   auto-mix (style targets) → master fader → bus compressor → width (bass
+                  kept mono) → true-peak limiter
 """
 
 from __future__ import annotations
@@ -172,12 +172,19 @@ def input_strip(blob, offsets, p, x):
 
 
 @njit(nogil=True, cache=True)
-def master_bus(blob, offsets, p, x):
-    """Process the master ``x (2, n)`` in place with the parameter values ``p``."""
+def auto_mix(blob, offsets, p, x):
+    """The master's first stage, before the master fader (so the fader is not ridden
+    back): the auto-mix on ``x (2, n)`` in place."""
     am = _state(blob, offsets, K_AUTOMIX)
     automix.set_params(am, p[P_AUTOMIX_AMOUNT], p[P_AUTOMIX_LUFS], p[P_AUTOMIX_BRIGHT],
                        p[P_AUTOMIX_WIDTH])
     automix.process(am, x)
+
+
+@njit(nogil=True, cache=True)
+def master_bus(blob, offsets, p, x):
+    """Process the master ``x (2, n)`` in place with the parameter values ``p`` (after
+    :func:`auto_mix` and the master fader)."""
     compressor.process(_state(blob, offsets, K_BUS_COMP), p[P_BUS_THRESHOLD], p[P_BUS_RATIO],
                        BUS_KNEE_DB, BUS_ATTACK_MS, BUS_RELEASE_MS, 0.0, x, x)
     width = _state(blob, offsets, K_WIDTH)

@@ -234,6 +234,8 @@ def _mix_stems(n, bus, p_target, p_current, p_step):
 @njit(nogil=True, cache=True)
 def _master(n, bus, p_target, p_current, p_step, dsp_blob, dsp_offsets, config):
     m = ROW_MASTER
+    if config[C_MASTER_ON]:
+        chain.auto_mix(dsp_blob, dsp_offsets, p_current, bus[m: m + 2, :n])
     for i in range(n):
         g = db_to_gain(value_at(p_current, p_target, p_step, P_MASTER_GAIN, i))
         bus[m, i] *= g

@@ -24,6 +24,8 @@ from presets.styles import Style
 WHOLE_FILE_S = 1e7  # a time constant longer than any file: the averages become plain means
 SILENT_LUFS = -70.0  # a stem below this (BS.1770's absolute gate) is left as it is
 CHUNK_FRAMES = 4096
+SETTLE_S = 15.0  # the opening the first pass settles on: five of the auto-mix's 3 s
+BALANCE_RANGE_DB = 24.0  # a stem's balancing gain at most (a hiss-only stem is not raised 50 dB)
 
 
 def as_stereo(audio: np.ndarray, path: Path | str) -> np.ndarray:
@@ -35,12 +37,20 @@ def as_stereo(audio: np.ndarray, path: Path | str) -> np.ndarray:
     raise UsageError(f"{path}: {audio.shape[1]} channels; mix takes mono or stereo stems")
 
 
+def whole_readings(x: np.ndarray, rate: int) -> dict[str, float]:
+    """The auto-mix's measurements of ``x (2, n)`` over all of it (its gates, plain means)."""
+    state = automix.prepare(rate, time_constant_s=WHOLE_FILE_S)
+    automix.process(state, np.array(x, dtype=np.float32))
+    return automix.readings(state)
+
+
 def measure_style(x: np.ndarray, rate: int) -> Style:
     """Loudness, brightness and width of ``x (2, n)`` as the auto-mix measures them
     (gated, over the whole signal)."""
-    state = automix.prepare(rate, time_constant_s=WHOLE_FILE_S)
-    automix.process(state, np.array(x, dtype=np.float32))
-    r = automix.readings(state)
+    if rate <= automix.MIN_RATE_HZ:
+        raise UsageError(f"{rate} Hz: a style is measured above {automix.MIN_RATE_HZ:g} Hz "
+                         "(the auto-mix's 2 kHz split)")
+    r = whole_readings(x, rate)
     if not math.isfinite(r["loudness_lufs"]):
         raise UsageError("the reference is silent: no style to measure")
     return Style(r["loudness_lufs"], r["brightness_db"], r["width_db"], "measured")
@@ -70,13 +80,14 @@ class MixReport:
 
 def balance_gains_db(stems: list[np.ndarray], rate: int) -> list[float]:
     """Per stem, the gain that brings it to the median integrated loudness of the stems that
-    are not silent (a silent stem gets 0 dB)."""
+    are not silent, within ±BALANCE_RANGE_DB (a silent stem gets 0 dB)."""
     levels = [integrated_lufs(s, rate) for s in stems]
     heard = [v for v in levels if v > SILENT_LUFS]
     if not heard:
         return [0.0] * len(stems)
     target = float(np.median(heard))
-    return [target - v if v > SILENT_LUFS else 0.0 for v in levels]
+    return [float(np.clip(target - v, -BALANCE_RANGE_DB, BALANCE_RANGE_DB))
+            if v > SILENT_LUFS else 0.0 for v in levels]
 
 
 def _bus(values: np.ndarray, rate: int, x: np.ndarray, am_state: np.ndarray | None
@@ -88,13 +99,17 @@ def _bus(values: np.ndarray, rate: int, x: np.ndarray, am_state: np.ndarray | No
     blob, offsets = chain.prepare(rate, values)
     if am_state is not None:
         blob[offsets[chain.K_AUTOMIX]: offsets[chain.K_AUTOMIX + 1]] = am_state
-    y = x * np.float32(10.0 ** (values[INDEX["master_gain_db"]] / 20.0))
-    for start in range(0, y.shape[1], CHUNK_FRAMES):
-        chain.master_bus(blob, offsets, values, y[:, start: start + CHUNK_FRAMES])
-    # the limiter's lookahead delays the output: drop it so the mix lines up with the stems
+    # the limiter's lookahead delays the output: run that much silence on past the end and
+    # drop as much from the start, so the mix lines up with the stems and keeps its tail
     delay = chain.latency_frames(blob, offsets)
-    y = np.concatenate([y[:, delay:], np.zeros((2, delay), np.float32)], axis=1)
-    return y, blob[offsets[chain.K_AUTOMIX]: offsets[chain.K_AUTOMIX + 1]].copy()
+    y = np.concatenate([x, np.zeros((2, delay), np.float32)], axis=1)
+    gain = np.float32(10.0 ** (values[INDEX["master_gain_db"]] / 20.0))
+    for start in range(0, y.shape[1], CHUNK_FRAMES):
+        block = y[:, start: start + CHUNK_FRAMES]
+        chain.auto_mix(blob, offsets, values, block)
+        block *= gain
+        chain.master_bus(blob, offsets, values, block)
+    return y[:, delay:], blob[offsets[chain.K_AUTOMIX]: offsets[chain.K_AUTOMIX + 1]].copy()
 
 
 def mix(stems: list[np.ndarray], rate: int, params: dict[str, float], balance: bool = True
@@ -108,10 +123,11 @@ def mix(stems: list[np.ndarray], rate: int, params: dict[str, float], balance: b
     values = np.array([params.get(p.id, p.default) for p in REGISTRY], dtype=np.float64)
     am_state = None
     if values[INDEX["automix_amount"]] > 0.0:
-        _, am_state = _bus(values, rate, total, None)  # settle the auto-mix on the whole mix
+        # settle the auto-mix on the opening, so the file starts with its corrections
+        _, am_state = _bus(values, rate, total[:, : round(SETTLE_S * rate)], None)
         automix.restart(am_state)
     y, am_end = _bus(values, rate, total, am_state)
-    stem_rows = [{"loudness_lufs": round(integrated_lufs(s, rate), 2), "gain_db": round(g, 2)}
+    stem_rows = [{"loudness_lufs": _finite(integrated_lufs(s, rate)), "gain_db": round(g, 2)}
                  for s, g in zip(stems, gains, strict=True)]
     report = MixReport(stem_rows, _describe(total, rate), _describe(y, rate),
                        {k: round(v, 2) for k, v in automix.readings(am_end).items()
@@ -119,10 +135,15 @@ def mix(stems: list[np.ndarray], rate: int, params: dict[str, float], balance: b
     return y, report
 
 
+def _finite(v: float, digits: int = 2) -> float | None:
+    """A reading for the report: None where there is none (JSON has no -inf)."""
+    return round(float(v), digits) if np.isfinite(v) else None
+
+
 def _describe(x: np.ndarray, rate: int) -> dict:
     state = _metered(x, rate)
-    style = measure_style(x, rate) if np.any(x) else None
-    return {"integrated_lufs": round(float(meter.integrated_lufs(state)), 2),
-            "true_peak_dbtp": round(float(meter.true_peak_dbtp(state)), 2),
-            "brightness_db": None if style is None else round(style.brightness_db, 2),
-            "width_db": None if style is None else round(style.width_db, 2)}
+    r = whole_readings(x, rate)
+    return {"integrated_lufs": _finite(meter.integrated_lufs(state)),
+            "true_peak_dbtp": _finite(meter.true_peak_dbtp(state)),
+            "brightness_db": _finite(r["brightness_db"]),
+            "width_db": _finite(r["width_db"])}

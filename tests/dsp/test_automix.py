@@ -163,3 +163,27 @@ def test_at_a_rate_too_low_for_the_split_it_stays_off():
     automix.process(state, y)
     assert np.array_equal(y, x)
     assert automix.readings(state)["loudness_lufs"] == -np.inf
+
+
+def test_a_quiet_passage_after_a_loud_burst_is_still_heard():
+    # a shout at the start must not leave the level gated at the shout's
+    loud = noise_mix(1.0, 0.3, 0.3, 2000.0, seed=1)
+    quiet = noise_mix(40.0, 0.01, 0.3, 2000.0, seed=2)  # the shout (+30 dB) fades from
+    # the 3 s average: after 40 s it weighs 1000 x exp(-40 / 3), under 0.2 %
+    state = automix.prepare(FS)  # amount 0: the reading is of the input itself (no shelf)
+    automix.process(state, loud.copy())
+    automix.process(state, quiet.copy())
+    assert abs(automix.readings(state)["loudness_lufs"] - integrated_lufs(quiet)) < 0.5
+
+
+def test_an_unreachable_brightness_does_not_wind_up_the_trim():
+    x = noise_mix(60.0, 0.05, 0.3, 6000.0)
+    state = automix.prepare(FS)
+    automix.set_params(state, 1.0, -20.0, -20.0, -10.0)  # far darker than 9 dB of shelf makes
+    automix.process(state, x[:, : 30 * FS].copy())
+    assert automix.readings(state)["shelf_db"] == automix.SHELF_RANGE_DB[0]
+    # a target this material already has: the shelf goes back at its 3 dB/s, not held by
+    # a trim wound up while it sat at the clamp
+    automix.set_params(state, 1.0, -20.0, automix.readings(state)["brightness_db"], -10.0)
+    automix.process(state, x[:, 30 * FS: 40 * FS].copy())
+    assert abs(automix.readings(state)["shelf_db"]) < 1.0

@@ -133,3 +133,25 @@ def test_bad_stems_are_refused(tmp_path, capsys):
     assert main(["mix", str(three), "-o", str(tmp_path / "nodir" / "m.wav")]) == 2
     assert not out.exists()
     assert list(tmp_path.glob(".*part*")) == []
+
+
+def test_the_mix_keeps_its_tail_and_a_silent_stem_reads_null(tmp_path, capsys):
+    tone = tmp_path / "tone.wav"
+    t = np.arange(5 * SR) / SR
+    sf.write(tone, (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), SR)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros((5 * SR, 2), np.float32), SR)
+    out = tmp_path / "mix.wav"
+    assert main(["mix", str(tone), str(silent), "-o", str(out), "--float", "--json"]) == 0
+
+    def no_constants(name):
+        raise AssertionError(f"{name} is not JSON")
+
+    report = json.loads(capsys.readouterr().out, parse_constant=no_constants)
+    assert report["stems"][1] == {"loudness_lufs": None, "gain_db": 0.0,
+                                  "path": str(silent)}
+    y = sf.read(out, dtype="float32")[0]
+    # the tone sounds to the last sample (the limiter's 2 ms lookahead is run out, not
+    # left as silence at the end)
+    assert y.shape[0] == 5 * SR
+    assert np.max(np.abs(y[-50:, 0])) > 0.05

@@ -72,15 +72,22 @@ def test_monitor_prints_messages(jack_server, capsys):
 def test_learn_unlearn_and_mapping_table(jack_server, tmp_path, capsys):
     map_path = tmp_path / "map.json"
     with open_output("cli", virtual=True, client_name="mm-cli-learn") as src:
-        def later():
-            time.sleep(0.4)
-            src.send([0xB2, 21, 100])  # CC 21 on channel 3
-        sender = threading.Thread(target=later)
+        learned = threading.Event()
+
+        def keep_sending():
+            # until learn has it: a CC sent before learn has connected to the port is lost,
+            # and on a loaded host connecting can take longer than any fixed wait
+            while not learned.wait(0.3):
+                src.send([0xB2, 21, 100])  # CC 21 on channel 3
+        sender = threading.Thread(target=keep_sending)
         sender.start()
-        assert run(["midi", "learn", "master_width", "--backend", "jack", "--port",
-                    "mm-cli-learn:cli", "--map", str(map_path), "--timeout", "10",
-                    "--takeover", "pickup"]) == 0
-        sender.join()
+        try:
+            assert run(["midi", "learn", "master_width", "--backend", "jack", "--port",
+                        "mm-cli-learn:cli", "--map", str(map_path), "--timeout", "10",
+                        "--takeover", "pickup"]) == 0
+        finally:
+            learned.set()
+            sender.join()
     saved = json.loads(map_path.read_text())
     (mapping,) = saved["mappings"]
     assert (mapping["target"], mapping["kind"], mapping["number"], mapping["channel"],
