@@ -152,29 +152,28 @@ def _slew(now: float, target: float, up: float, down: float) -> float:
 
 
 @njit(nogil=True, cache=True)
-def measured(state: np.ndarray) -> tuple[float, float, float, float]:
-    """The averages so far: (loudness before the gain and side, brightness before the
-    shelf, width before the side gain, in LUFS / dB / dB), and the bias weight (0: nothing
-    heard yet, and the three are -inf)."""
+def measured(state: np.ndarray) -> tuple[float, float, float]:
+    """The averages so far: loudness before the gain and side, brightness before the
+    shelf, width before the side gain, in LUFS / dB / dB (-inf while nothing was heard)."""
     w = state[_E_W]
     if w <= 0.0:
-        return -math.inf, -math.inf, -math.inf, 0.0
+        return -math.inf, -math.inf, -math.inf
     km, ks = state[_E + _KM] / w, state[_E + _KS] / w
     loud = LOUDNESS_OFFSET_DB + _db(2.0 * (km + ks))
     bright = _db(state[_E + _HIGH] / max(state[_E + _ALL], _TINY))
     width = _db(ks / max(km, _TINY))
-    return loud, bright, width, w
+    return loud, bright, width
 
 
 @njit(nogil=True, cache=True)
 def _end_of_hop(state: np.ndarray) -> None:
     hop = state[_HOP]
-    hop_lufs = LOUDNESS_OFFSET_DB + _db(2.0 * (state[_ACC + _KM] + state[_ACC + _KS]) / hop)
+    hop_energy = 2.0 * (state[_ACC + _KM] + state[_ACC + _KS]) / hop
+    hop_lufs = LOUDNESS_OFFSET_DB + _db(hop_energy)
     a = state[_ALPHA]
     above_floor = hop_lufs > GATE_LUFS
     if above_floor:
-        state[_E_ABS] += a * (2.0 * (state[_ACC + _KM] + state[_ACC + _KS]) / hop
-                              - state[_E_ABS])
+        state[_E_ABS] += a * (hop_energy - state[_E_ABS])
         state[_E_ABS_W] += a * (1.0 - state[_E_ABS_W])
     level_lufs = LOUDNESS_OFFSET_DB + _db(state[_E_ABS] / max(state[_E_ABS_W], _TINY))
     heard = above_floor and hop_lufs > level_lufs + RELATIVE_GATE_LU
@@ -238,6 +237,15 @@ def _end_of_hop(state: np.ndarray) -> None:
 
 
 @njit(nogil=True, cache=True)
+def _land(state: np.ndarray) -> None:
+    """Gain, side gain and shelf coefficients set to the applied corrections' values."""
+    state[_G] = 10.0 ** (state[_GAIN_DB] / 20.0)
+    state[_S] = 10.0 ** (state[_SIDE_DB] / 20.0)
+    for k in range(5):
+        state[_SH + k] = state[_SH_NEXT + k]
+
+
+@njit(nogil=True, cache=True)
 def _untouched(state: np.ndarray) -> bool:
     """Amount 0 and every correction back at 0: the output is the input, bit for bit."""
     return (state[_AMOUNT] == 0.0 and state[_GAIN_DB] == 0.0 and state[_SHELF_DB] == 0.0
@@ -289,11 +297,7 @@ def process(state: np.ndarray, x: np.ndarray) -> None:
         pos += 1
         if pos >= hop:
             pos = 0
-            # land exactly on the hop's values (no drift from summed steps)
-            state[_G] = 10.0 ** (state[_GAIN_DB] / 20.0)
-            state[_S] = 10.0 ** (state[_SIDE_DB] / 20.0)
-            for k in range(5):
-                state[_SH + k] = state[_SH_NEXT + k]
+            _land(state)  # exactly on the hop's values (no drift from summed steps)
             _end_of_hop(state)
     state[_HOP_POS] = pos
 
@@ -307,17 +311,15 @@ def restart(state: np.ndarray) -> None:
     state[_Z:_SIZE] = 0.0
     state[_HOP_POS] = 0.0
     state[_ACC:_ACC + _N_SUMS] = 0.0
-    state[_G] = 10.0 ** (state[_GAIN_DB] / 20.0)
-    state[_S] = 10.0 ** (state[_SIDE_DB] / 20.0)
-    state[_DG] = state[_DS] = 0.0
     biquad.design(biquad.HIGHSHELF, SPLIT_HZ, SHELF_Q, float(state[_SHELF_DB]), state[_SR],
                   state[_SH_NEXT:_SH_NEXT + 5])
-    state[_SH:_SH + 5] = state[_SH_NEXT:_SH_NEXT + 5]
+    _land(state)
+    state[_DG] = state[_DS] = 0.0
     state[_SH_STEP:_SH_STEP + 5] = 0.0
 
 
 def readings(state: np.ndarray) -> dict[str, float]:
     """What the auto-mix measures and applies now (``READINGS``), for meters."""
-    loud, bright, width, _ = measured(state)
+    loud, bright, width = measured(state)
     return dict(zip(READINGS, (loud, bright, width, float(state[_GAIN_DB]),
                                float(state[_SHELF_DB]), float(state[_SIDE_DB])), strict=True))

@@ -1,10 +1,10 @@
 """Offline mix of stems through the master bus, and style measurement of a reference.
 
 ``musicmill mix`` sums stems (each first brought to the same integrated loudness unless
-asked not to) and runs the sum through the live master bus: master gain, auto-mix, bus
-compressor, width, true-peak limiter, with a preset's values. The auto-mix's averages are
-settled by a first pass over the whole mix, so the written file is corrected from its
-first sample; the second pass starts from there and keeps riding as the music changes.
+asked not to) and runs the sum through the live master bus: auto-mix, master fader, bus
+compressor, width, true-peak limiter, with a preset's values. The auto-mix is settled by a
+first pass over the opening ``SETTLE_S``, so the written file is corrected from its first
+sample; the second pass starts from there and keeps riding as the music changes.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def balance_gains_db(stems: list[np.ndarray], rate: int) -> list[float]:
 
 def _bus(values: np.ndarray, rate: int, x: np.ndarray, am_state: np.ndarray | None
          ) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` through the master bus (gain, auto-mix, compressor, width, limiter) in chunks;
+    """``x`` through the master bus (auto-mix, fader, compressor, width, limiter) in chunks;
     the output and the auto-mix state it ended with. ``am_state``: start from it."""
     from engine import chain
 

@@ -66,12 +66,9 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
     return y, engine
 
 
-def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 128,
-                float_output: bool = False, force: bool = False, insert: str = "reverb",
-                model_path: Path | None = None, rave_backend: str = "auto",
-                references: Sequence[Path] = (), match: Path | None = None) -> Engine:
-    """Render ``src`` to ``dst`` (WAV or FLAC); nothing is left at ``dst`` on failure."""
-    dst = Path(dst)
+def output_subtype(dst: Path, float_output: bool) -> str:
+    """The soundfile subtype to write ``dst`` with (render, mix); UsageError for an output
+    path that cannot be written: not .wav/.flac, float into FLAC, no such directory."""
     suffix = dst.suffix.lower()
     if suffix not in OUTPUT_SUBTYPES:
         raise UsageError(f"{dst}: output must be .wav or .flac")
@@ -79,13 +76,22 @@ def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 12
         raise UsageError(f"{dst}: float output needs .wav")
     if not dst.parent.exists():
         raise UsageError(f"{dst.parent}: output directory does not exist")
+    return OUTPUT_SUBTYPES[suffix][1 if float_output else 0]
+
+
+def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 128,
+                float_output: bool = False, force: bool = False, insert: str = "reverb",
+                model_path: Path | None = None, rave_backend: str = "auto",
+                references: Sequence[Path] = (), match: Path | None = None) -> Engine:
+    """Render ``src`` to ``dst`` (WAV or FLAC); nothing is left at ``dst`` on failure."""
+    dst = Path(dst)
+    subtype = output_subtype(dst, float_output)
     if not 1 <= blocksize <= 65536:
         raise UsageError(f"--blocksize {blocksize} must be within 1..65536")
     check_duration(src, force)
     x, rate = read_audio(src)
     y, engine = render_array(x, rate, None, blocksize, insert, preset, model_path,
                              rave_backend, references=references, match=match)
-    subtype = OUTPUT_SUBTYPES[suffix][1 if float_output else 0]
     with atomic_path(dst) as tmp:
         sf.write(tmp, y, rate, subtype=subtype)
     return engine

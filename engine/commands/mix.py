@@ -13,7 +13,7 @@ from dsp import automix
 from engine.atomic_file import atomic_path
 from engine.audio_io import read_audio
 from engine.errors import UsageError
-from engine.render import OUTPUT_SUBTYPES
+from engine.render import output_subtype
 from engine.resample import resample
 from engine.settings import add_style_arg, resolve_preset
 
@@ -50,20 +50,13 @@ def run(args: argparse.Namespace) -> int:
     from engine.mixdown import mix
 
     dst = args.output
-    suffix = dst.suffix.lower()
-    if suffix not in OUTPUT_SUBTYPES:
-        raise UsageError(f"{dst}: output must be .wav or .flac")
-    if args.float_output and OUTPUT_SUBTYPES[suffix][1] is None:
-        raise UsageError(f"{dst}: float output needs .wav")
-    if not dst.parent.exists():
-        raise UsageError(f"{dst.parent}: output directory does not exist")
+    subtype = output_subtype(dst, args.float_output)
     preset = resolve_preset(args.preset, args.assignments, args.style)
     stems, rate = _load(args.stems)
     if rate <= automix.MIN_RATE_HZ:
         raise UsageError(f"{args.stems[0]}: {rate} Hz; mix needs a rate above "
                          f"{automix.MIN_RATE_HZ:g} Hz (the auto-mix's 2 kHz split)")
     y, report = mix(stems, rate, preset.full_params() if preset else {}, not args.no_balance)
-    subtype = OUTPUT_SUBTYPES[suffix][1 if args.float_output else 0]
     with atomic_path(dst) as tmp:
         sf.write(tmp, y.T, rate, subtype=subtype)
     result = report.as_dict()
