@@ -164,6 +164,7 @@ class ClockOut:
         self.tick_while_stopped = tick_while_stopped
         self.running = False
         self.ticks_sent = 0
+        self.skips = 0  # times the thread fell more than a tick behind and skipped ahead
         self._wake = threading.Event()
         self._closed = False
         self._reset_phase = True
@@ -234,3 +235,4 @@ class ClockOut:
             next_t += period
             if time.perf_counter() - next_t > period:
                 next_t = time.perf_counter()  # fell behind: skip, never burst
+                self.skips += 1
