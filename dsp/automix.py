@@ -36,6 +36,7 @@ from scipy.signal import butter
 
 from dsp import biquad
 from dsp.loudness import LOUDNESS_OFFSET_DB, k_weighting_coefficients
+from dsp.units import db_to_gain
 
 SPLIT_HZ = 2000.0  # brightness: energy above this, and the corner of the correcting shelf
 MIN_RATE_HZ = 4 * SPLIT_HZ  # at or below this the auto-mix is off (the split needs room)
@@ -228,8 +229,8 @@ def _end_of_hop(state: np.ndarray) -> None:
 
     # ramp to the new settings over the next hop (linear coefficients stay stable: the
     # stable (a1, a2) region is convex)
-    state[_DG] = (10.0 ** (state[_GAIN_DB] / 20.0) - state[_G]) / hop
-    state[_DS] = (10.0 ** (state[_SIDE_DB] / 20.0) - state[_S]) / hop
+    state[_DG] = (db_to_gain(state[_GAIN_DB]) - state[_G]) / hop
+    state[_DS] = (db_to_gain(state[_SIDE_DB]) - state[_S]) / hop
     biquad.design(biquad.HIGHSHELF, SPLIT_HZ, SHELF_Q, state[_SHELF_DB], state[_SR],
                   state[_SH_NEXT:_SH_NEXT + 5])
     for k in range(5):
@@ -239,8 +240,8 @@ def _end_of_hop(state: np.ndarray) -> None:
 @njit(nogil=True, cache=True)
 def _land(state: np.ndarray) -> None:
     """Gain, side gain and shelf coefficients set to the applied corrections' values."""
-    state[_G] = 10.0 ** (state[_GAIN_DB] / 20.0)
-    state[_S] = 10.0 ** (state[_SIDE_DB] / 20.0)
+    state[_G] = db_to_gain(state[_GAIN_DB])
+    state[_S] = db_to_gain(state[_SIDE_DB])
     for k in range(5):
         state[_SH + k] = state[_SH_NEXT + k]
 

@@ -41,6 +41,7 @@ from numba import njit
 
 from dsp import drums, envelope
 from dsp.events import append_row
+from dsp.units import db_to_gain
 
 CLASSES = ("kick", "snare", "hat_closed", "hat_open", "other")
 KICK, SNARE, HAT_CLOSED, HAT_OPEN, OTHER = range(5)
@@ -123,9 +124,9 @@ def prepare(sample_rate_hz: float, threshold_db: float = -45.0, ratio_db: float 
 @njit(nogil=True, cache=True)
 def set_params(st: np.ndarray, threshold_db: float, ratio_db: float, gate_db: float) -> None:
     """Change the detection floor, rise ratio and hat gate (dB) live."""
-    st[_THRESH] = 10.0 ** (threshold_db / 20.0)
-    st[_RATIO] = 10.0 ** (ratio_db / 20.0)
-    st[_GATE] = 10.0 ** (-abs(gate_db) / 20.0)
+    st[_THRESH] = db_to_gain(threshold_db)
+    st[_RATIO] = db_to_gain(ratio_db)
+    st[_GATE] = db_to_gain(-abs(gate_db))
 
 
 @njit(nogil=True, cache=True)

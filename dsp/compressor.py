@@ -19,6 +19,8 @@ import math
 import numpy as np
 from numba import njit
 
+from dsp.units import db_to_gain
+
 LINK_MAX = 0  # detector follows the loudest channel
 LINK_MEAN = 1  # detector follows the mean absolute level of the channels
 
@@ -49,7 +51,7 @@ def prepare(
     state[_ATTACK_MS] = -1.0  # forces coefficient computation on the first block
     state[_RELEASE_MS] = -1.0
     state[_MAKEUP_DB] = makeup_db
-    state[_MAKEUP] = 10.0 ** (makeup_db / 20.0)
+    state[_MAKEUP] = db_to_gain(makeup_db)
     return state
 
 
@@ -58,7 +60,7 @@ def reset(state: np.ndarray) -> None:
     """Release all gain reduction, clear the meter and finish the makeup glide."""
     state[_GR_DB] = 0.0
     state[_GR_MAX_DB] = 0.0
-    state[_MAKEUP] = 10.0 ** (state[_MAKEUP_DB] / 20.0)
+    state[_MAKEUP] = db_to_gain(state[_MAKEUP_DB])
     state[_MAKEUP_LEFT] = 0.0
 
 
@@ -92,7 +94,7 @@ def _update_coeffs(state: np.ndarray, attack_ms: float, release_ms: float, makeu
     if makeup_db != state[_MAKEUP_DB]:
         state[_MAKEUP_DB] = makeup_db
         n = state[_RAMP]
-        state[_MAKEUP_STEP] = (10.0 ** (makeup_db / 20.0) - state[_MAKEUP]) / n
+        state[_MAKEUP_STEP] = (db_to_gain(makeup_db) - state[_MAKEUP]) / n
         state[_MAKEUP_LEFT] = n
 
 
@@ -175,7 +177,7 @@ def process_sidechain(
             y[0, i] = x[0, i] * g
             y[1, i] = x[1, i] * g
     else:
-        makeup_target = 10.0 ** (state[_MAKEUP_DB] / 20.0)
+        makeup_target = db_to_gain(state[_MAKEUP_DB])
         for i in range(n):
             level = 0.0
             if use_mean:

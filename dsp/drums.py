@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from dsp import events
+from dsp.units import db_to_gain
 
 # Voices.
 KICK = 0
@@ -472,7 +473,7 @@ def _render(state: np.ndarray, params: np.ndarray, out: np.ndarray, i0: int, i1:
         level_db = min(params[voice, PARAM_LEVEL], LEVEL_MAX_DB)
         gain = 0.0
         if level_db > LEVEL_MIN_DB:
-            gain = state[b + _S_VEL] * 10.0 ** (level_db / 20.0)
+            gain = state[b + _S_VEL] * db_to_gain(level_db)
         ratio = 2.0 ** (tune / 12.0)
         pan = _PAN[voice]
         pl = min(1.0, 1.0 - pan)

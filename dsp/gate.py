@@ -13,6 +13,8 @@ import math
 import numpy as np
 from numba import njit
 
+from dsp.units import db_to_gain
+
 # State layout.
 _SR, _ATTACK_MS, _HOLD_MS, _RELEASE_MS = 0, 1, 2, 3
 _ALPHA_A, _ALPHA_R, _HOLD_N, _HOLD_LEFT = 4, 5, 6, 7
@@ -92,7 +94,7 @@ def process_sidechain(
             hold_left -= 1
         else:
             att = aR * att + (1.0 - aR) * target
-        g = 10.0 ** (-att / 20.0)
+        g = db_to_gain(-att)
         for c in range(x.shape[0]):
             y[c, i] = x[c, i] * g
     state[_ATT_DB] = att

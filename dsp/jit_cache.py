@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
-import numba
-
 _ROOT = Path(__file__).resolve().parent.parent
-_JIT_PACKAGES = ("dsp", "engine", "models")
+# jitted code lives in these, and bakes registry slots (presets) in as constants
+_JIT_PACKAGES = ("dsp", "engine", "models", "presets")
 STALE_AFTER_S = 7 * 24 * 3600
 
 
@@ -33,11 +33,16 @@ def source_hash() -> str:
     return h.hexdigest()[:12]
 
 
+def _base() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "musicmill" / "numba"
+
+
 def configure() -> Path | None:
     """Point Numba's cache at this source version's directory (unless the user chose one)."""
-    if os.environ.get("NUMBA_CACHE_DIR"):
+    chosen = os.environ.get("NUMBA_CACHE_DIR")
+    if chosen and not chosen.startswith(str(_base())):
         return None
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "musicmill" / "numba"
+    base = _base()
     current = base / source_hash()
     try:
         current.mkdir(parents=True, exist_ok=True)
@@ -48,7 +53,11 @@ def configure() -> Path | None:
                 shutil.rmtree(old, ignore_errors=True)
     except OSError:
         return None  # a read-only home: Numba falls back to compiling without a cache
-    numba.config.CACHE_DIR = str(current)
+    # Numba reads the variable when it is first imported; commands that never jit (--help)
+    # do not pay for importing it here.
+    os.environ["NUMBA_CACHE_DIR"] = str(current)
+    if "numba" in sys.modules:
+        sys.modules["numba"].config.CACHE_DIR = str(current)
     return current
 
 

@@ -57,6 +57,7 @@ import numba
 import numpy as np
 
 from dsp import true_peak
+from dsp.units import db_to_gain
 
 MAX_LOOKAHEAD_MS = 5.0
 # Small internal headroom for interpolation differences between meters and for the
@@ -284,7 +285,7 @@ def set_params(state: np.ndarray, ceiling_dbtp: float, release_ms: float) -> Non
     """
     state[_H_CEILING_DBTP] = ceiling_dbtp
     state[_H_RELEASE_MS] = release_ms
-    state[_H_CEIL] = 10.0 ** ((ceiling_dbtp - SAFETY_MARGIN_DB) / 20.0)
+    state[_H_CEIL] = db_to_gain(ceiling_dbtp - SAFETY_MARGIN_DB)
     state[_H_REL] = math.exp(-1000.0 / (max(release_ms, 1e-3) * state[_H_RATE]))
 
 
@@ -391,6 +392,8 @@ def _detect(state: np.ndarray, n_ch: int, i0: int, i1: int) -> None:
                 pk[i] = p
 
 
+# long: one pass of the per-sample loop (detector FIRs, peak hold, gain ramp, delay line);
+# split into calls it lost the registers the hot loop keeps its state in.
 @numba.njit(nogil=True, cache=True)
 def _process_chunk(state: np.ndarray, x: np.ndarray, y: np.ndarray, start: int, m: int) -> None:
     """Limit frames [start, start + m) of the block, m <= _CHUNK."""

@@ -27,6 +27,7 @@ import numba
 import numpy as np
 
 from dsp import true_peak
+from dsp.units import db_to_gain
 
 # BS.1770 loudness offset: -0.691 dB makes a 997 Hz sine at 0 dBFS read -3.01 LKFS per channel.
 LOUDNESS_OFFSET_DB = -0.691
@@ -81,7 +82,7 @@ def k_weighting_coefficients(sample_rate_hz: float) -> tuple[np.ndarray, np.ndar
     gain_db = 3.999843853973347
     q = 0.7071752369554196
     k = math.tan(math.pi * f0 / fs)
-    vh = 10.0 ** (gain_db / 20.0)
+    vh = db_to_gain(gain_db)
     vb = vh**0.4996667741545416
     a0 = 1.0 + k / q + k * k
     b_pre = [
@@ -191,6 +192,8 @@ def _hist_add(state: np.ndarray, off: int, energy: float) -> None:
     state[off + _HIST_BINS + b] += energy
 
 
+# long: the K-weighting filters, 100 ms block sums and true-peak FIRs share one pass over
+# each sample; the kernel is the BS.1770 measurement written out.
 @numba.njit(nogil=True, cache=True)
 def process(state: np.ndarray, x: np.ndarray) -> None:
     """Meter a block: x is float32 (n_channels, n_frames), any n_frames >= 0.

@@ -152,6 +152,20 @@ def band_edges(frame_size: int, sample_rate_hz: float, bands_per_octave: float) 
     return np.array(edges, dtype=np.int64)
 
 
+def _allocate(sizes: dict[int, int], tables: dict[int, np.ndarray]) -> np.ndarray:
+    """A state with a header slot per region holding its offset, regions of ``sizes``
+    after the header, and ``tables`` copied into theirs."""
+    state = np.zeros(_HEADER + sum(sizes.values()), dtype=np.float64)
+    offset = _HEADER
+    for slot, size in sizes.items():
+        state[slot] = offset
+        offset += size
+    for slot, values in tables.items():
+        o = int(state[slot])
+        state[o : o + values.shape[0]] = values
+    return state
+
+
 def prepare(
     sample_rate_hz: float,
     frame_size: int = FRAME_SIZE,
@@ -203,25 +217,12 @@ def prepare(
         _O_BMAG: n_bands,
         _O_BCNT: n_bands,
     }
-    state = np.zeros(_HEADER + sum(sizes.values()), dtype=np.float64)
-    offset = _HEADER
-    for slot, size in sizes.items():
-        state[slot] = offset
-        offset += size
     # Periodic Hann: the usual choice for STFT analysis.
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
     cos_tab, sin_tab, bitrev = fft_tables(n)
-    tables = (
-        (_O_WIN, window),
-        (_O_COS, cos_tab),
-        (_O_SIN, sin_tab),
-        (_O_REV, bitrev),
-        (_O_BAND, band_of_bin),
-        (_O_BCNT, np.diff(edges).astype(np.float64)),
-    )
-    for slot, values in tables:
-        o = int(state[slot])
-        state[o : o + values.shape[0]] = values
+    state = _allocate(sizes, {_O_WIN: window, _O_COS: cos_tab, _O_SIN: sin_tab,
+                              _O_REV: bitrev, _O_BAND: band_of_bin,
+                              _O_BCNT: np.diff(edges).astype(np.float64)})
     state[_SR] = sample_rate_hz
     state[_N] = n
     state[_HOP] = hop

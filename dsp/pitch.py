@@ -181,6 +181,8 @@ def _vertex(y0: float, y1: float, y2: float) -> tuple[float, float]:
     return max(y1 - 0.25 * (y0 - y2) * shift, 0.0), shift
 
 
+# long: YIN on one frame (FFT difference function, cumulative mean normalisation, the
+# absolute threshold, parabolic interpolation) with its buffers in the state.
 @njit(nogil=True, cache=True)
 def _analyse(state: np.ndarray) -> None:
     w = int(state[_W])

@@ -25,6 +25,8 @@ import numpy as np
 import scipy.signal
 from numba import njit
 
+from dsp.units import db_to_gain
+
 STAGE1_TAPS = 159  # ~60 dB stopband over the 0.479..0.521 fs transition
 STAGE2_TAPS = 19  # ~50 dB; its transition band is wide (0.25..0.75 fs of the base rate)
 CHUNK = 128  # frames per pass through the vectorised loops
@@ -89,7 +91,7 @@ def prepare(
     state[_NCH] = n_channels
     state[_RAMP] = max(1, round(smoothing_ms * 1e-3 * sample_rate_hz))
     state[_DRIVE_DB] = drive_db
-    state[_G] = 10.0 ** (drive_db / 20.0)
+    state[_G] = db_to_gain(drive_db)
     state[_L1], state[_K1] = L1, K1
     state[_L2], state[_K2] = L2, K2
     state[_CH0], state[_CH_STRIDE] = L1 + L2, stride
@@ -113,7 +115,7 @@ def latency_samples(state: np.ndarray) -> float:
 def reset(state: np.ndarray) -> None:
     """Clear the filter histories and finish the drive glide."""
     state[_WORK:].view(np.float32)[int(state[_CH0]):] = 0.0
-    state[_G] = 10.0 ** (state[_DRIVE_DB] / 20.0)
+    state[_G] = db_to_gain(state[_DRIVE_DB])
     state[_G_LEFT] = 0.0
 
 
@@ -221,14 +223,14 @@ def process(state: np.ndarray, drive_db: float, x: np.ndarray, y: np.ndarray) ->
     if drive_db != state[_DRIVE_DB]:
         state[_DRIVE_DB] = drive_db
         n = state[_RAMP]
-        state[_G_STEP] = (10.0 ** (drive_db / 20.0) - state[_G]) / n
+        state[_G_STEP] = (db_to_gain(drive_db) - state[_G]) / n
         state[_G_LEFT] = n
     four = state[_FACTOR] == 4
     L1, K1, L2, K2 = int(state[_L1]), int(state[_K1]), int(state[_L2]), int(state[_K2])
     work = state[_WORK:].view(np.float32)
     e1, e2 = work[:L1], work[L1:L1 + L2]
     h1 = L1 - 1
-    g_end = 10.0 ** (drive_db / 20.0)
+    g_end = db_to_gain(drive_db)
     g_step = state[_G_STEP]
     n_ch = min(x.shape[0], int(state[_NCH]))
     ch0, stride = int(state[_CH0]), int(state[_CH_STRIDE])

@@ -1,8 +1,8 @@
-"""Stereo tools: M/S, width with mono bass, constant-power pan, balance, correlation meter.
+"""Stereo tools: M/S, width with mono bass, the mixer's pan law, correlation meter.
 
-All buffers are planar float32 ``(2, n_frames)`` (the pan takes a ``(1, n_frames)`` mono input)
-and may be processed in place. M/S uses the halved convention ``M = (L + R) / 2``,
-``S = (L - R) / 2`` so ``L = M + S`` and ``R = M - S`` exactly.
+All buffers are planar float32 ``(2, n_frames)`` and may be processed in place. M/S uses the
+halved convention ``M = (L + R) / 2``, ``S = (L - R) / 2`` so ``L = M + S`` and ``R = M - S``
+exactly.
 
 Width splits mid and side with the same Linkwitz-Riley 4th-order crossover (two cascaded
 Butterworth TPT state-variable sections per band). LR4 low + high sums to a 2nd-order allpass,
@@ -179,132 +179,15 @@ def process_width(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Pan and balance (shared gain-pair state)
-
-_P_GL = 0  # smoothed left gain
-_P_GR = 1  # smoothed right gain
-_P_TL = 2  # target left gain
-_P_TR = 3  # target right gain
-_P_SMOOTH = 4
-_P_POS = 5  # pan or balance position, -1 … 1
-_P_SIZE = 6
+# Pan (the mixer's pan law)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def pan_gains(pan: float) -> tuple[float, float]:
-    """Constant-power (sin/cos) pan law: pan -1 (left) … 1 (right) -> (gain_l, gain_r).
-
-    gain_l**2 + gain_r**2 = 1; centre gives 1/sqrt(2) each (-3.01 dB).
-    """
-    theta = (min(max(pan, -1.0), 1.0) + 1.0) * (0.25 * math.pi)
-    return math.cos(theta), math.sin(theta)
-
-
-@njit(nogil=True, cache=True)
-def balance_gains(balance: float) -> tuple[float, float]:
-    """Stereo balance law: -1 … 1 -> (gain_l, gain_r); unity at centre, the far side fades
-    linearly in amplitude to 0 at the extreme (0.5 = -6.02 dB at half-way)."""
-    b = min(max(balance, -1.0), 1.0)
-    return min(1.0, 1.0 - b), min(1.0, 1.0 + b)
-
-
-def _prepare_gain_pair(sample_rate_hz: float, smoothing_ms: float) -> np.ndarray:
-    state = np.zeros(_P_SIZE, dtype=np.float64)
-    state[_P_SMOOTH] = _one_pole_coef(sample_rate_hz, smoothing_ms)
-    return state
-
-
-def prepare_pan(sample_rate_hz: float, pan: float = 0.0, smoothing_ms: float = 10.0) -> np.ndarray:
-    """Allocate a mono-to-stereo constant-power panner state.
-
-    pan: -1 (left) … 1 (right); smoothing_ms: one-pole time constant of pan changes.
-    Returns float64 (6,).
-    """
-    state = _prepare_gain_pair(sample_rate_hz, smoothing_ms)
-    set_pan(state, pan)
-    reset_pan(state)
-    return state
-
-
-def prepare_balance(
-    sample_rate_hz: float, balance: float = 0.0, smoothing_ms: float = 10.0
-) -> np.ndarray:
-    """Allocate a stereo balance state (see :func:`balance_gains`). Returns float64 (6,)."""
-    state = _prepare_gain_pair(sample_rate_hz, smoothing_ms)
-    set_balance(state, balance)
-    reset_balance(state)
-    return state
-
-
-@njit(nogil=True, cache=True)
-def set_pan(state: np.ndarray, pan: float) -> None:
-    """Set the target pan position (-1 … 1)."""
-    gl, gr = pan_gains(pan)
-    state[_P_POS] = min(max(pan, -1.0), 1.0)
-    state[_P_TL] = gl
-    state[_P_TR] = gr
-
-
-@njit(nogil=True, cache=True)
-def set_balance(state: np.ndarray, balance: float) -> None:
-    """Set the target balance position (-1 … 1)."""
-    gl, gr = balance_gains(balance)
-    state[_P_POS] = min(max(balance, -1.0), 1.0)
-    state[_P_TL] = gl
-    state[_P_TR] = gr
-
-
-@njit(nogil=True, cache=True)
-def _reset_gain_pair(state: np.ndarray) -> None:
-    state[_P_GL] = state[_P_TL]
-    state[_P_GR] = state[_P_TR]
-
-
-@njit(nogil=True, cache=True)
-def reset_pan(state: np.ndarray) -> None:
-    """Jump the smoothed gains to the target (no glide)."""
-    _reset_gain_pair(state)
-
-
-@njit(nogil=True, cache=True)
-def reset_balance(state: np.ndarray) -> None:
-    """Jump the smoothed gains to the target (no glide)."""
-    _reset_gain_pair(state)
-
-
-@njit(nogil=True, cache=True)
-def process_pan(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-    """Pan a mono signal: x (1, n_frames) -> y (2, n_frames), float32; x may be y[:1]."""
-    k = state[_P_SMOOTH]
-    tl = state[_P_TL]
-    tr = state[_P_TR]
-    gl = state[_P_GL]
-    gr = state[_P_GR]
-    for i in range(x.shape[1]):
-        gl += k * (tl - gl)
-        gr += k * (tr - gr)
-        v = x[0, i]  # read before writing: x may alias y[0]
-        y[0, i] = gl * v
-        y[1, i] = gr * v
-    state[_P_GL] = gl
-    state[_P_GR] = gr
-
-
-@njit(nogil=True, cache=True)
-def process_balance(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-    """Apply balance to a stereo signal. x, y: float32 (2, n_frames); in place ok."""
-    k = state[_P_SMOOTH]
-    tl = state[_P_TL]
-    tr = state[_P_TR]
-    gl = state[_P_GL]
-    gr = state[_P_GR]
-    for i in range(x.shape[1]):
-        gl += k * (tl - gl)
-        gr += k * (tr - gr)
-        y[0, i] = gl * x[0, i]
-        y[1, i] = gr * x[1, i]
-    state[_P_GL] = gl
-    state[_P_GR] = gr
+    """Constant-power pan with unity at the centre: pan -1 (left) … 1 (right) -> (gain_l,
+    gain_r), ``gain_l**2 + gain_r**2 = 2``; hard left is +3 dB on the left."""
+    theta = (pan + 1.0) * (math.pi / 4.0)
+    return math.sqrt(2.0) * math.cos(theta), math.sqrt(2.0) * math.sin(theta)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -198,6 +198,8 @@ def _agree(st, slot, midi, position) -> float:
     return n + 1.0
 
 
+# long: the note state machine (start, legato change, re-articulation, end, bends) is one
+# decision per frame and reads best in one place.
 @njit(nogil=True, cache=True)
 def _frame(st, events, n_ev, f0_hz, voiced, confidence, position, level_db, offset,
            now) -> int:

@@ -21,7 +21,6 @@ import math
 
 import numba
 import numpy as np
-import scipy.signal
 
 # Coefficients of ITU-R BS.1770-5 Annex 2, Table 1: phase p holds taps h[4k + p].
 # fmt: off
@@ -78,6 +77,8 @@ def polyphase_filter(sample_rate_hz: float, factor: int | None = None) -> np.nda
     if factor == 4 and sample_rate_hz == 48000.0:
         return BS1770_PHASES.copy()
     taps = TAPS_PER_PHASE * factor
+    import scipy.signal  # the filter design only: importing scipy.signal costs ~1 s
+
     proto = scipy.signal.firwin(taps, 1.0 / factor, window=("kaiser", _KAISER_BETA)) * factor
     return np.ascontiguousarray(proto.reshape(TAPS_PER_PHASE, factor).T)
 

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from engine.errors import UsageError
+from dsp.errors import InputError
 
 COMMANDS = ("devices", "run", "render", "loudness", "compare", "preset", "midi", "rave", "beatbox",
             "drum_model", "samples", "transcribe", "mix", "demo", "bench")
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except UsageError as exc:
+    except InputError as exc:  # bad input on any floor: one line, exit 2
         print(f"musicmill: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

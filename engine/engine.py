@@ -12,55 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from dsp import beatbox, sampler, transcriber
-from engine import chain, graph, ring
-from engine.callback import (
-    HIST_BIN_NS,
-    HIST_BINS,
-    T_ASSIGN,
-    T_BANK,
-    T_BUS,
-    T_CLOCK,
-    T_CONFIG,
-    T_DSP_BLOB,
-    T_DSP_OFFSETS,
-    T_EFFECTIVE,
-    T_FROM_W_DATA,
-    T_FROM_W_IDX,
-    T_HIST,
-    T_HITS_DATA,
-    T_HITS_IDX,
-    T_LFO_STATES,
-    T_LFO_VALUES,
-    T_META,
-    T_METERS,
-    T_MOD_OFFSETS,
-    T_MORPH_AB,
-    T_MORPH_STATE,
-    T_NOTE_DATA,
-    T_NOTE_IDX,
-    T_P_CURRENT,
-    T_P_STEP,
-    T_P_TARGET,
-    T_REC_DATA,
-    T_REC_IDX,
-    T_RETRIGGER,
-    T_ROUTES,
-    T_STATE,
-    T_STATS,
-    T_TO_W_DATA,
-    T_TO_W_IDX,
-    T_TRIG_DATA,
-    T_TRIG_IDX,
-    T_VOICE_DATA,
-    T_VOICE_IDX,
-    make_table,
-    run_frames,
-)
+from engine import block, kernels, layout, ring
 from engine.errors import UsageError
+from engine.layout import HIST_BIN_NS, HIST_BINS
 from engine.memory import resident_zeros
 from engine.modulation import Modulation
 from engine.params import ParameterStore
 from engine.recorder import Recorder
+from engine.table import make_table
 from engine.worker import Processor, Worker, warm_up
 from presets.registry import DRUM_VOICES, INDEX, param
 
@@ -111,19 +70,19 @@ class Engine:
         self.bank_audio = np.ascontiguousarray(bank_audio, dtype=np.float32)
         self.bank_slices = int(bank_table.shape[0])
         # kit_map: per drum voice, the bank slice its hits play (-1: the synth voice)
-        self.dsp_blob, self.dsp_offsets = chain.prepare(sample_rate_hz, self.params.current,
+        self.dsp_blob, self.dsp_offsets = kernels.prepare(sample_rate_hz, self.params.current,
                                                         bank_table, kit_map)
-        self.bus = resident_zeros((graph.N_ROWS, graph.MAX_BLOCK_FRAMES), np.float32)
-        self.config = np.zeros(graph.CONFIG_LEN, dtype=np.int64)
-        self.config[graph.C_IN_CH] = in_channels
-        self.config[graph.C_OUT_CH] = out_channels
-        self.config[graph.C_STRIP_ON] = input_strip
-        self.config[graph.C_MASTER_ON] = master_bus
-        self.chain_latency_frames = chain.latency_frames(self.dsp_blob, self.dsp_offsets) \
+        self.bus = resident_zeros((layout.N_ROWS, layout.MAX_BLOCK_FRAMES), np.float32)
+        self.config = np.zeros(layout.CONFIG_LEN, dtype=np.int64)
+        self.config[layout.C_IN_CH] = in_channels
+        self.config[layout.C_OUT_CH] = out_channels
+        self.config[layout.C_STRIP_ON] = input_strip
+        self.config[layout.C_MASTER_ON] = master_bus
+        self.chain_latency_frames = kernels.latency_frames(self.dsp_blob, self.dsp_offsets) \
             if master_bus else 0
-        self.state = graph.new_state(sample_rate_hz)
-        self.stats = graph.new_stats()
-        self.meters = np.zeros(graph.METERS_LEN, dtype=np.float64)
+        self.state = layout.new_state(sample_rate_hz)
+        self.stats = layout.new_stats()
+        self.meters = np.zeros(layout.METERS_LEN, dtype=np.float64)
         self.hist = resident_zeros(HIST_BINS, np.int64)
         self.clock = np.zeros(4, dtype=np.int64)  # two timespecs: wall clock, thread CPU
         self.recorder: Recorder | None = None
@@ -138,53 +97,35 @@ class Engine:
             # worker's worst case, ~4 ms when the machine is busy, then underran live.)
             headroom = headroom_frames if headroom_frames is not None else max(w, 2 * blocksize)
             self.worker_latency_frames = w + headroom
-            send = ring.make_ring(2, 4 * w + 2 * graph.MAX_BLOCK_FRAMES)
+            send = ring.make_ring(2, 4 * w + 2 * layout.MAX_BLOCK_FRAMES)
             # SWAP_HEADROOM_FRAMES: room for the silence a hot-swapped slower model adds
             ret = ring.make_ring(2, self.worker_latency_frames + 4 * w
-                                 + 2 * graph.MAX_BLOCK_FRAMES + SWAP_HEADROOM_FRAMES)
+                                 + 2 * layout.MAX_BLOCK_FRAMES + SWAP_HEADROOM_FRAMES)
             ring.write_value(*ret, 0.0, self.worker_latency_frames)
             self._bind(processor)
             self.worker = Worker(processor, send, ret)
-            self.config[graph.C_WORKER_ACTIVE] = 1
-            self.config[graph.C_WORKER_BLOCK] = w
+            self.config[layout.C_WORKER_ACTIVE] = 1
+            self.config[layout.C_WORKER_BLOCK] = w
         else:
             send = ring.make_ring(2, 1)
             ret = ring.make_ring(2, 1)
-        self._send, self._ret = send, ret
-        self._rec = ring.make_ring(2, 1)
+        self.send_ring, self.return_ring = send, ret
+        self.record_ring = ring.make_ring(2, 1)
         # drum hits: (voice, velocity) pairs from one producer thread to the callback
-        self._triggers = ring.make_ring(2, 256)
+        self.trigger_ring = ring.make_ring(2, 256)
         # sampler notes: (note, velocity) pairs, velocity 0 = note off, same single producer
-        self._notes = ring.make_ring(2, 256)
+        self.note_ring = ring.make_ring(2, 256)
         # beatbox trigger events out (callback -> MIDI-out thread), dsp.beatbox rows
-        self._hits = ring.make_ring(beatbox.EV_SIZE, 256)
+        self.hits_ring = ring.make_ring(beatbox.EV_SIZE, 256)
         self._hits_out = np.zeros((beatbox.EV_SIZE, 256), dtype=np.float32)
         # transcribed voice notes out (callback -> MIDI-out thread), dsp.transcriber rows
-        self._voice = ring.make_ring(transcriber.EV_SIZE, 1024)
+        self.voice_ring = ring.make_ring(transcriber.EV_SIZE, 1024)
         self._voice_out = np.zeros((transcriber.EV_SIZE, 1024), dtype=np.float32)
         self._build_table()
 
     def _build_table(self) -> None:
-        m = self.modulation
-        self.table = make_table({
-            T_P_TARGET: self.params.target, T_P_CURRENT: self.params.current,
-            T_P_STEP: self.params.step, T_BUS: self.bus,
-            T_TO_W_DATA: self._send[0], T_TO_W_IDX: self._send[1],
-            T_FROM_W_DATA: self._ret[0], T_FROM_W_IDX: self._ret[1],
-            T_REC_DATA: self._rec[0], T_REC_IDX: self._rec[1],
-            T_CONFIG: self.config, T_STATE: self.state, T_STATS: self.stats,
-            T_METERS: self.meters, T_HIST: self.hist, T_CLOCK: self.clock,
-            T_DSP_BLOB: self.dsp_blob, T_DSP_OFFSETS: self.dsp_offsets,
-            T_EFFECTIVE: self.effective, T_META: m.meta, T_ASSIGN: m.assignments,
-            T_ROUTES: m.routes, T_LFO_STATES: m.lfo_states, T_LFO_VALUES: m.lfo_values,
-            T_RETRIGGER: m.retrigger_counts, T_MOD_OFFSETS: m.offsets,
-            T_MORPH_AB: m.morph_ab, T_MORPH_STATE: m.morph_state,
-            T_TRIG_DATA: self._triggers[0], T_TRIG_IDX: self._triggers[1],
-            T_NOTE_DATA: self._notes[0], T_NOTE_IDX: self._notes[1],
-            T_HITS_DATA: self._hits[0], T_HITS_IDX: self._hits[1],
-            T_VOICE_DATA: self._voice[0], T_VOICE_IDX: self._voice[1],
-            T_BANK: self.bank_audio,
-        })
+        # engine/table.py declares which of this object's arrays the callback reaches
+        self.table = make_table(self)
 
     # -- drums -----------------------------------------------------------------------
     def trigger_drum(self, voice: int, velocity: float) -> bool:
@@ -192,7 +133,7 @@ class Engine:
         if not 0 <= voice < len(DRUM_VOICES) or not 0.0 < velocity <= 1.0:
             raise ValueError(f"drum voice {voice} / velocity {velocity} out of range "
                              f"(voice 0..{len(DRUM_VOICES) - 1}, velocity (0, 1])")
-        return _push_pair(self._triggers, voice, velocity)
+        return _push_pair(self.trigger_ring, voice, velocity)
 
     # -- sampler ---------------------------------------------------------------------
     def note(self, note: int, velocity: float) -> bool:
@@ -203,7 +144,7 @@ class Engine:
         if not 0 <= note <= 127 or not 0.0 <= velocity <= 1.0:
             raise ValueError(f"note {note} / velocity {velocity} out of range "
                              "(note 0..127, velocity 0..1)")
-        return _push_pair(self._notes, note, velocity)
+        return _push_pair(self.note_ring, note, velocity)
 
     def read_hits(self) -> np.ndarray:
         """Beatbox trigger events since the last call, ``(k, dsp.beatbox.EV_SIZE)`` rows.
@@ -212,14 +153,14 @@ class Engine:
         the first 6 minutes only, so use it to pair a hat's release with its hit, not to
         time anything.
         """
-        return _drain(self._hits, self._hits_out)
+        return _drain(self.hits_ring, self._hits_out)
 
     # -- transcription -----------------------------------------------------------------
     def enable_transcription(self, on: bool = True) -> None:
         """Run the note transcriber on the raw input (``dsp.transcriber``); its events
         are read with :meth:`read_voice_notes`. Set before starting, or between blocks:
         the callback reads the switch once per block."""
-        self.config[graph.C_TRANSCRIBE_ON] = int(on)
+        self.config[layout.C_TRANSCRIBE_ON] = int(on)
 
     def read_voice_notes(self) -> np.ndarray:
         """Transcriber events since the last call, ``(k, dsp.transcriber.EV_SIZE)`` rows.
@@ -227,7 +168,7 @@ class Engine:
         For one consumer thread (MIDI out). The position column is float32: frame-exact
         for the first 6 minutes, and the sender does not need it (events go out as they
         come)."""
-        return _drain(self._voice, self._voice_out)
+        return _drain(self.voice_ring, self._voice_out)
 
     # -- presets ---------------------------------------------------------------------
     def recall(self, values: dict[str, float], morph_ms: float = 0.0) -> None:
@@ -305,17 +246,17 @@ class Engine:
     def enable_recording(self, path: Path, input_path: Path | None = None) -> None:
         """Record the output (and the raw input if ``input_path``); call before starting."""
         channels = 4 if input_path is not None else 2
-        self._rec = ring.make_ring(channels, int(RECORD_RING_SECONDS * self.sample_rate_hz))
+        self.record_ring = ring.make_ring(channels, int(RECORD_RING_SECONDS * self.sample_rate_hz))
         self._build_table()
-        self.recorder = Recorder(self._rec, path, self.sample_rate_hz,
-                                 int(self.config[graph.C_OUT_CH]), input_path)
-        self.config[graph.C_RECORD_ON] = 1
+        self.recorder = Recorder(self.record_ring, path, self.sample_rate_hz,
+                                 int(self.config[layout.C_OUT_CH]), input_path)
+        self.config[layout.C_RECORD_ON] = 1
 
     # -- live ------------------------------------------------------------------------
     def start_threads(self) -> None:
         """Start the worker (woken by the callback's semaphore) and the recorder."""
         if self.worker is not None:
-            self.config[graph.C_SEM_ADDR] = self.worker.semaphore.address
+            self.config[layout.C_SEM_ADDR] = self.worker.semaphore.address
             self.worker.start()
         if self.recorder is not None:
             self.recorder.start()
@@ -323,7 +264,7 @@ class Engine:
     def stop_threads(self) -> None:
         if self.worker is not None:
             self.worker.stop()
-            self.config[graph.C_SEM_ADDR] = 0
+            self.config[layout.C_SEM_ADDR] = 0
         if self.recorder is not None:
             self.recorder.stop()
 
@@ -335,13 +276,13 @@ class Engine:
         after, is never late: the result equals a live run with a punctual worker.
         """
         # run_frames trusts its arguments (it is the callback's code): check them here
-        in_ch, out_ch = int(self.config[graph.C_IN_CH]), int(self.config[graph.C_OUT_CH])
+        in_ch, out_ch = int(self.config[layout.C_IN_CH]), int(self.config[layout.C_OUT_CH])
         if (inp.ndim != 2 or out.ndim != 2 or inp.shape[0] != out.shape[0]
                 or inp.shape[1] != in_ch or out.shape[1] != out_ch
                 or inp.dtype != np.float32 or out.dtype != np.float32):
             raise ValueError(f"process needs float32 inp (n, {in_ch}) and out (n, {out_ch}), "
                              f"got {inp.dtype} {inp.shape} and {out.dtype} {out.shape}")
-        run_frames(inp, out, inp.shape[0], self.table)
+        block.run_frames(inp, out, inp.shape[0], self.table)
         if self.worker is not None:
             self.worker.step()
         if self.recorder is not None:
@@ -351,8 +292,8 @@ class Engine:
     @property
     def max_offline_chunk(self) -> int:
         if self.worker is None:
-            return graph.MAX_BLOCK_FRAMES
-        return max(1, min(graph.MAX_BLOCK_FRAMES,
+            return layout.MAX_BLOCK_FRAMES
+        return max(1, min(layout.MAX_BLOCK_FRAMES,
                           self.worker_latency_frames - self.worker.processor.block_frames))
 
     # -- stats -------------------------------------------------------------------------
@@ -367,29 +308,29 @@ class Engine:
         """Every counter as plain numbers (JSON-ready)."""
         s = self.stats
         sr = self.sample_rate_hz
-        min_fill = int(s[graph.ST_MIN_RETURN_FILL])
+        min_fill = int(s[layout.ST_MIN_RETURN_FILL])
         out = {
             "sample_rate_hz": sr,
             "blocksize": self.blocksize,
-            "blocks": int(s[graph.ST_BLOCKS]),
-            "frames": int(s[graph.ST_FRAMES]),
-            "late_blocks": int(s[graph.ST_LATE_BLOCKS]),
-            "portaudio_status_flags": int(s[graph.ST_STATUS_OR]),
-            "over_budget_blocks": int(s[graph.ST_OVER_BUDGET]),
+            "blocks": int(s[layout.ST_BLOCKS]),
+            "frames": int(s[layout.ST_FRAMES]),
+            "late_blocks": int(s[layout.ST_LATE_BLOCKS]),
+            "portaudio_status_flags": int(s[layout.ST_STATUS_OR]),
+            "over_budget_blocks": int(s[layout.ST_OVER_BUDGET]),
             # the callback's own CPU time over the budget (preemption left out): ours to fix
-            "over_budget_cpu_blocks": int(s[graph.ST_OVER_BUDGET_CPU]),
-            "callback_max_ms": s[graph.ST_CALLBACK_MAX_NS] / 1e6,
-            "callback_cpu_max_ms": s[graph.ST_CALLBACK_CPU_MAX_NS] / 1e6,
+            "over_budget_cpu_blocks": int(s[layout.ST_OVER_BUDGET_CPU]),
+            "callback_max_ms": s[layout.ST_CALLBACK_MAX_NS] / 1e6,
+            "callback_cpu_max_ms": s[layout.ST_CALLBACK_CPU_MAX_NS] / 1e6,
             "callback_p99_ms": self.callback_time_percentile_ms(0.99),
             "block_budget_ms": 1e3 * self.blocksize / sr,
-            "worker_underruns": int(s[graph.ST_WORKER_UNDERRUNS]),
-            "worker_underrun_frames": int(s[graph.ST_UNDERRUN_FRAMES]),
-            "nonfinite_replaced": int(s[graph.ST_NONFINITE]),
-            "safety_limited_blocks": int(s[graph.ST_SAFETY_BLOCKS]),
-            "record_dropped_frames": int(s[graph.ST_RECORD_DROPPED]),
-            "send_dropped_frames": int(s[graph.ST_SEND_DROPPED]),
-            "gain_reduction_db": chain.gain_reduction_db(self.dsp_blob, self.dsp_offsets),
-            "automix": chain.automix_readings(self.dsp_blob, self.dsp_offsets),
+            "worker_underruns": int(s[layout.ST_WORKER_UNDERRUNS]),
+            "worker_underrun_frames": int(s[layout.ST_UNDERRUN_FRAMES]),
+            "nonfinite_replaced": int(s[layout.ST_NONFINITE]),
+            "safety_limited_blocks": int(s[layout.ST_SAFETY_BLOCKS]),
+            "record_dropped_frames": int(s[layout.ST_RECORD_DROPPED]),
+            "send_dropped_frames": int(s[layout.ST_SEND_DROPPED]),
+            "gain_reduction_db": kernels.gain_reduction_db(self.dsp_blob, self.dsp_offsets),
+            "automix": kernels.automix_readings(self.dsp_blob, self.dsp_offsets),
             "latency": {
                 "block_ms": 1e3 * self.blocksize / sr,
                 "master_lookahead_frames": self.chain_latency_frames,

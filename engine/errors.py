@@ -1,5 +1,7 @@
-"""The one exception the CLI turns into a clear one-line message and exit code 2."""
+"""The engine's own error for bad input: a file, a name, a value or an option the user gave."""
+
+from dsp.errors import InputError
 
 
-class UsageError(Exception):
-    """Bad input from the user: a file, a name or a value. The message says which."""
+class UsageError(InputError):
+    """Bad input from the user. The message says which; the CLI prints it with exit code 2."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import UsageError
-from engine.worker import PassThrough, PedalboardInsert, Processor
+
+if TYPE_CHECKING:
+    from engine.worker import Processor
 
 INSERT_NAMES = ("none", "passthrough", "reverb", "rave", "drums")
 # "auto": ONNX Runtime for the drum model (its graphs are ours and several times faster),
@@ -48,8 +50,8 @@ def load_references(processor: Processor | None, name: str, references: Sequence
     Files are read whole, downmixed or spread to the model's channels and resampled to its
     rate; a bad file is a ``UsageError`` naming it.
     """
-    from engine.audio_io import read_audio
-    from engine.resample import resample
+    from dsp.io.audio import read_audio
+    from dsp.resample import resample
     from models.rave.processor import RaveProcessor
 
     if not isinstance(processor, RaveProcessor):
@@ -79,9 +81,13 @@ def _build(name: str, sample_rate_hz: float, model_path: Path | None, backend: s
     if name == "none":
         return None
     if name == "passthrough":
+        from engine.worker import PassThrough
+
         return PassThrough(WORKER_BLOCK_FRAMES)
     if name == "reverb":
         from pedalboard import Pedalboard, Reverb
+
+        from engine.worker import PedalboardInsert
 
         board = Pedalboard([Reverb(room_size=0.6, damping=0.4, wet_level=0.5, dry_level=0.5)])
         return PedalboardInsert(board, sample_rate_hz, WORKER_BLOCK_FRAMES)
@@ -103,20 +109,3 @@ def _build(name: str, sample_rate_hz: float, model_path: Path | None, backend: s
 
         return make_rave_insert(model_path, sample_rate_hz, block_frames=block_frames)
     raise ValueError(f"unknown insert {name!r}; choose one of {', '.join(INSERT_NAMES)}")
-
-
-def add_insert_args(p: argparse.ArgumentParser) -> None:
-    """The worker-insert options shared by ``run`` and ``render``."""
-    p.add_argument("--insert", choices=INSERT_NAMES, default=DEFAULT_INSERT,
-                   help=f"worker insert (default {DEFAULT_INSERT}: the shipped neural drum "
-                   "model)")
-    p.add_argument("--model", type=Path,
-                   help="RAVE .ts export for --insert rave; drum-model .ts for --insert drums")
-    p.add_argument("--rave-backend", choices=RAVE_BACKENDS, default="auto",
-                   help="model runtime: TorchScript or ONNX Runtime (auto: ONNX for the "
-                   "drum model, TorchScript for RAVE exports)")
-    p.add_argument("--reference", type=Path, action="append", default=[], metavar="FILE",
-                   help="style reference audio for the model insert (repeat for more; "
-                   "rave_style blends them, rave_generator=3 plays the blend)")
-    p.add_argument("--match", type=Path, metavar="FILE",
-                   help="reference audio whose latent statistics rave_match pulls toward")

@@ -81,3 +81,11 @@ def rescan_portaudio() -> None:
 
     sd._terminate()
     sd._initialize()
+
+
+def midi_backend(flag: str) -> str:
+    """A ``--midi-backend`` flag resolved: ``auto`` -> ``jack`` when a JACK server answers,
+    else ``alsa``; the others pass through."""
+    if flag != "auto":
+        return flag
+    return "jack" if server_running() else "alsa"

@@ -16,13 +16,13 @@ an assignment is a few array writes from any thread, and the callback never reco
 
 from __future__ import annotations
 
-import math
 import threading
 
 import numpy as np
 from numba import njit
 
 from dsp import lfo
+from presets import curves
 from presets.registry import (
     CURVE_CODES,
     INDEX,
@@ -36,7 +36,6 @@ from presets.registry import (
 
 MAX_ASSIGNMENTS = 64
 MAX_ROUTES = 32
-LIN, LOG, EXP = CURVE_CODES["lin"], CURVE_CODES["log"], CURVE_CODES["exp"]
 
 # param_meta columns
 M_MIN, M_MAX, M_CURVE, M_DISCRETE, M_IS_MACRO = range(5)
@@ -67,17 +66,15 @@ def param_meta() -> np.ndarray:
     return meta
 
 
+# the registry's and the MIDI mappings' own curve functions, compiled for the callback
+_taper = njit(nogil=True, cache=True, inline="always")(curves.taper)
+_range_position = njit(nogil=True, cache=True, inline="always")(curves.range_position)
+_range_value = njit(nogil=True, cache=True, inline="always")(curves.range_value)
+
+
 @njit(nogil=True, cache=True, inline="always")
 def _normalize(meta, slot, value):
-    lo = meta[slot, M_MIN]
-    hi = meta[slot, M_MAX]
-    curve = meta[slot, M_CURVE]
-    if curve == LOG:
-        return math.log(value / lo) / math.log(hi / lo)
-    span = (value - lo) / (hi - lo)
-    if curve == EXP:
-        return math.sqrt(max(0.0, span))
-    return span
+    return _range_position(meta[slot, M_CURVE], meta[slot, M_MIN], meta[slot, M_MAX], value)
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -85,26 +82,10 @@ def _denormalize(meta, slot, u):
     u = min(1.0, max(0.0, u))
     lo = meta[slot, M_MIN]
     hi = meta[slot, M_MAX]
-    curve = meta[slot, M_CURVE]
-    if curve == LOG:
-        v = lo * (hi / lo) ** u
-    elif curve == EXP:
-        v = lo + (hi - lo) * u * u
-    else:
-        v = lo + (hi - lo) * u
-    v = min(hi, max(lo, v))
+    v = min(hi, max(lo, _range_value(meta[slot, M_CURVE], lo, hi, u)))
     if meta[slot, M_DISCRETE]:
         v = float(round(v))
     return v
-
-
-@njit(nogil=True, cache=True, inline="always")
-def _shape(curve, m):
-    if curve == EXP:
-        return m * m
-    if curve == LOG:
-        return math.sqrt(m)
-    return m
 
 
 @njit(nogil=True, cache=True)
@@ -181,7 +162,7 @@ def apply(n, target, effective, meta, assignments, routes, lfo_states, lfo_value
         if assignments[a, A_ACTIVE] == 0.0:
             continue
         m = min(1.0, max(0.0, effective[int(assignments[a, A_MACRO])]))
-        s = _shape(assignments[a, A_CURVE], m)
+        s = _taper(assignments[a, A_CURVE], m)
         t = int(assignments[a, A_TARGET])
         lo = assignments[a, A_LOW]
         effective[t] = _denormalize(meta, t, lo + (assignments[a, A_HIGH] - lo) * s)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
+from dsp.units import db_to_gain
 from presets.registry import INDEX, REGISTRY, SILENCE_DB, param
 
 
@@ -70,8 +71,9 @@ def advance(current, target, step, n_frames) -> None:
 
 
 @njit(nogil=True, cache=True, inline="always")
-def db_to_gain(db):
-    """dB to linear amplitude, with the registry's silence floor mapping to exactly 0."""
+def fader_gain(db):
+    """A fader's gain: ``dsp.units.db_to_gain``, and exactly 0 at or below the registry's
+    silence floor, so a fader can fully close."""
     if db <= SILENCE_DB:
         return 0.0
-    return 10.0 ** (db / 20.0)
+    return db_to_gain(db)

@@ -109,31 +109,3 @@ def discard(data, index, n_frames) -> int:
     n = min(n_frames, load_acquire(index, WRITE) - r)
     store_release(index, READ, r + n)
     return n
-
-
-class Ring:
-    """Python-side handle on one ring; the arrays are what threads and the callback share."""
-
-    def __init__(self, n_channels: int, min_capacity_frames: int, dtype=np.float32) -> None:
-        self.data, self.index = make_ring(n_channels, min_capacity_frames, dtype)
-
-    @property
-    def capacity(self) -> int:
-        return self.data.shape[1]
-
-    def readable(self) -> int:
-        return readable(self.data, self.index)
-
-    def writable(self) -> int:
-        return writable(self.data, self.index)
-
-    def write(self, frames: np.ndarray) -> int:
-        """Write planar ``frames[n_channels, n]``; returns frames written (may be fewer)."""
-        frames = np.ascontiguousarray(frames, dtype=self.data.dtype).reshape(self.data.shape[0], -1)
-        return write(self.data, self.index, frames, 0, frames.shape[1])
-
-    def read(self, n_frames: int) -> np.ndarray:
-        """Read up to ``n_frames`` frames as a new planar array."""
-        out = np.empty((self.data.shape[0], n_frames), dtype=self.data.dtype)
-        n = read(self.data, self.index, out, 0, n_frames)
-        return out[:, :n]

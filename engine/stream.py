@@ -6,7 +6,7 @@ import sys
 
 import sounddevice as sd
 
-from engine import graph
+from engine import layout
 from engine.callback import pa_callback
 from engine.engine import Engine
 from engine.memory import lock_current_pages
@@ -21,8 +21,8 @@ class LiveStream:
                  latency: str | float = "low") -> None:
         self.engine = engine
         ffi, lib = sd._ffi, sd._lib
-        in_ch = int(engine.config[graph.C_IN_CH])
-        out_ch = int(engine.config[graph.C_OUT_CH])
+        in_ch = int(engine.config[layout.C_IN_CH])
+        out_ch = int(engine.config[layout.C_OUT_CH])
         sr = engine.sample_rate_hz
         in_params = ffi.NULL
         if in_ch > 0:

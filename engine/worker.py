@@ -5,7 +5,7 @@ whole worker block is waiting. The worker reads ``block_frames``, runs the proce
 model, a pedalboard chain...) and writes the result into the *return* ring. The return
 ring was primed with ``latency_frames`` of silence, so in steady state the callback reads
 each frame exactly that long after it sent it; a late worker makes the callback fall back
-to dry instead of waiting (engine/graph.py).
+to dry instead of waiting (engine/block.py).
 """
 
 from __future__ import annotations

@@ -176,6 +176,14 @@ class App:
                 dpg.add_input_float(tag="macro:high", width=90, step=0)
                 dpg.add_button(label="Assign", tag="macro:assign", callback=self._on_assign)
                 dpg.add_button(label="Clear", tag="macro:clear", callback=self._on_clear_macro)
+            with dpg.group(horizontal=True):
+                dpg.add_text("preset_morph from")
+                dpg.add_combo([], tag="morph:a", width=150)
+                dpg.add_text("to")
+                dpg.add_combo([], tag="morph:b", width=150)
+                dpg.add_button(label="Arm morph", tag="morph:arm", callback=self._on_arm_morph)
+                dpg.add_button(label="Morph off", tag="morph:off",
+                               callback=lambda: self._say(self.c.disarm_morph()))
             dpg.add_text("", tag="modulation:perform")
         elif title == "LFOs":
             with dpg.group(horizontal=True):
@@ -282,6 +290,13 @@ class App:
         self._say(self.c.save_preset(dpg.get_value("preset:save_name")))
         self._refresh_presets(force=True)
 
+    def _on_arm_morph(self) -> None:
+        a, b = dpg.get_value("morph:a"), dpg.get_value("morph:b")
+        if not a or not b:
+            self._say("error: choose the two presets to morph between")
+            return
+        self._say(self.c.arm_morph(a, b))
+
     def _on_assign(self) -> None:
         macro = dpg.get_value("macro:name")[len("macro_"):]
         self._say(self.c.assign_macro(macro, dpg.get_value("macro:target"),
@@ -359,9 +374,11 @@ class App:
         self._presets_stamp = stamp
         names = self.c.preset_names()
         if names != self._shown_presets:
-            dpg.configure_item("preset:name", items=names)
+            for tag in ("preset:name", "morph:a", "morph:b"):
+                dpg.configure_item(tag, items=names)
             if not dpg.get_value("preset:name") and names:
-                dpg.set_value("preset:name", names[0])
+                playing = self.c.controls.preset_name
+                dpg.set_value("preset:name", playing if playing in names else names[0])
             self._shown_presets = names
 
 

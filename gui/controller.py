@@ -1,142 +1,126 @@
 """The front end's actions and readings, without a toolkit: what every widget calls.
 
-Writers only set parameter targets (the callback glides to them) or go through the typed
-console (presets, latent commands), so a GUI change means what the same ``--set``, MIDI
-CC or console line means. Readers take the engine's target array, meters and counters;
-nothing here blocks the audio path. The DearPyGui window (``gui/app.py``) is a thin view
-over this class, which is what the tests drive.
+Every action goes through the session's control API (:class:`engine.session.controls.
+Controls`), the same one the typed console and MIDI use, so a window control means what the
+same ``--set``, MIDI CC or console line means. Readers take the engine's target array,
+meters and counters; nothing here blocks the audio path. The DearPyGui window
+(``gui/app.py``) is a thin view over this class, which is what the tests drive.
 """
 
 from __future__ import annotations
 
 import math
-import shlex
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-from engine.console import Console
-from engine.engine import Engine
-from engine.graph import M_IN_PEAK_L, M_IN_PEAK_R, M_OUT_PEAK_L, M_OUT_PEAK_R
-from midi.clock import TapTempo
-from presets.registry import INDEX, from_normalized, param, to_normalized
-
-# Taps closer than this are one press seen twice (a bouncing mouse button), not a tempo.
-_MIN_TAP_INTERVAL_S = 0.15
+from dsp.errors import InputError
+from dsp.units import gain_to_db
+from engine.layout import M_IN_PEAK_L, M_IN_PEAK_R, M_OUT_PEAK_L, M_OUT_PEAK_R
+from engine.session.controls import Controls
+from presets.registry import from_normalized, param, to_normalized
 
 
 def _db(linear: float) -> float:
-    return 20.0 * math.log10(linear) if linear > 1e-6 else -math.inf
+    return gain_to_db(linear) if linear > 1e-6 else -math.inf
+
+
+def _answer(action: Callable[[], object], done: str | None = None) -> str:
+    """``done`` (default: the action's own one-line report) once the action ran, or its
+    error as ``error: ...`` (the control API's messages name the problem)."""
+    try:
+        result = action()
+    except (InputError, KeyError, ValueError) as exc:
+        return f"error: {exc.args[0] if exc.args else type(exc).__name__}"
+    return str(result) if done is None else done
 
 
 class Controller:
-    """Actions on a running (or offline) ``engine``.
+    """Actions on the engine behind ``controls``; ``snapshot``: the counters source (a live
+    stream's adds CPU load and device latency; default the engine's own)."""
 
-    ``console``: the typed console the live run uses (a private one without); ``dispatcher``:
-    the MIDI input's dispatcher with its ``Learner`` (None: no MIDI input, learn refused);
-    ``map_path``: where ``save_mappings`` writes; ``snapshot``: the counters source (a live
-    stream's adds CPU load and device latency; default the engine's own).
-    """
-
-    def __init__(self, engine: Engine, console: Console | None = None, dispatcher: Any = None,
-                 map_path: Path | None = None,
-                 snapshot: Callable[[], dict] | None = None) -> None:
-        self.engine = engine
-        self.console = console if console is not None else Console(engine, "none")
-        self.dispatcher = dispatcher
-        self.map_path = map_path
-        self.snapshot = snapshot or engine.snapshot
-        self.taps = TapTempo()
-        self._last_tap_s = -math.inf
+    def __init__(self, controls: Controls, snapshot: Callable[[], dict] | None = None) -> None:
+        self.controls = controls
+        self.engine = controls.engine
+        self.snapshot = snapshot or self.engine.snapshot
 
     # -- parameters ----------------------------------------------------------------------
     def target(self, id_: str) -> float:
         """The parameter's target (what presets, MIDI and this GUI last set)."""
-        return float(self.engine.params.target[INDEX[param(id_).id]])
+        return self.controls.target(id_)
 
     def position(self, id_: str) -> float:
         """The target as a 0..1 position along the parameter's curve."""
         return to_normalized(param(id_), self.target(id_))
 
     def set_value(self, id_: str, value: float) -> str:
-        """Set a target in the parameter's unit (the console's ``set``: a macro driving it
-        lets go, or it would override the move at once)."""
-        return self.console.handle(f"set {param(id_).id} {float(value)!r}")
+        """Set a target in the parameter's unit (a macro driving it lets go)."""
+        return _answer(lambda: self.controls.set_and_report(id_, float(value)))
 
     def set_position(self, id_: str, u: float) -> str:
         """Set a target from a 0..1 position along the parameter's curve."""
-        p = param(id_)
-        return self.set_value(p.id, from_normalized(p, u))
+        return _answer(lambda: self.controls.set_and_report(
+            id_, from_normalized(param(id_), u)))
 
     def tap(self, t_s: float) -> float | None:
-        """One press of the tap-tempo button at ``t_s`` seconds; the tempo once known.
+        """One press of the tap-tempo button at ``t_s`` seconds; the tempo once known."""
+        return self.controls.tap(t_s)
 
-        The window times a press when it handles the click, once per frame (33 ms while it
-        is worked): the fit over up to 8 taps averages that out, but a MIDI pad mapped to
-        ``tempo_tap`` is timed by the message's arrival and is the precise way."""
-        if t_s - self._last_tap_s < _MIN_TAP_INTERVAL_S:
-            return None
-        self._last_tap_s = t_s
-        bpm = self.taps.tap(t_s)
-        if bpm is not None:
-            self.engine.params.set("tempo_bpm", bpm)
-        return bpm
-
-    # -- presets and latent commands (through the console) --------------------------------
+    # -- presets and the model -------------------------------------------------------------
     def preset_names(self) -> list[str]:
-        from presets.store import PresetStore
-
-        store = self.console.store or PresetStore()
-        return [info.name for info in store.list_presets()]
+        return [info.name for info in self.controls.store.list_presets()]
 
     def presets_stamp(self) -> int | None:
         """The user preset folder's modification time (None while it does not exist)."""
-        from presets.store import PresetStore
-
-        store = self.console.store or PresetStore()
         try:
-            return store.directory.stat().st_mtime_ns
+            return self.controls.store.directory.stat().st_mtime_ns
         except OSError:
             return None
 
     def load_preset(self, name: str, morph_ms: float = 0.0) -> str:
-        return self.console.handle(shlex.join(["preset", "load", name, f"{morph_ms:g}"]))
+        return _answer(lambda: self.controls.load_preset(name, morph_ms))
 
     def save_preset(self, name: str) -> str:
         if not name.strip():
             return "error: give the preset a name"
-        return self.console.handle(shlex.join(["preset", "save", name.strip()]))
+        return _answer(lambda: self.controls.save_preset(name.strip()))
+
+    def arm_morph(self, a: str, b: str) -> str:
+        """Let the ``preset_morph`` control morph from preset ``a`` (0) to ``b`` (1)."""
+        return _answer(lambda: self.controls.arm_morph(a, b))
+
+    def disarm_morph(self) -> str:
+        return _answer(self.controls.disarm_morph)
 
     def load_model(self, path: str) -> str:
         """Hot-swap the running model insert to the export at ``path`` (the old one plays
         on while it loads, and on if it fails)."""
         if not path.strip():
             return "error: give the model file's path"
-        return self.console.handle(shlex.join(["model", path.strip()]))
+        return _answer(lambda: self.controls.swap_model(path.strip()))
 
     def capture(self, seconds: float) -> str:
         """The voice's last ``seconds`` of latents become the pattern generator's loop."""
-        return self.console.handle(f"capture {float(seconds)!r}")
+        return _answer(lambda: self.controls.capture(float(seconds)))
 
     def latent(self, action: str) -> str:
         """``reset`` or ``randomize`` the per-dimension latent bias and scale."""
-        return self.console.handle(f"latent {action}")
+        if action == "reset":
+            return _answer(self.controls.latent_reset)
+        return _answer(self.controls.latent_randomize)
 
     # -- modulation --------------------------------------------------------------------
     def route_lfo(self, lfo: int, target: str, amount: float) -> str:
-        return _attempt(lambda: self.engine.modulation.route_lfo(lfo, param(target).id, amount),
-                        f"LFO {lfo} -> {target} ({amount:+.2f})")
+        return _answer(lambda: self.controls.route_lfo(lfo, target, amount),
+                       f"LFO {lfo} -> {target} ({amount:+.2f})")
 
     def clear_lfo(self, lfo: int) -> str:
-        return f"LFO {lfo}: {_count(self.engine.modulation.clear_lfo_routes(lfo), 'route')} removed"
+        return f"LFO {lfo}: {_count(self.controls.clear_lfo(lfo), 'route')} removed"
 
     def assign_macro(self, macro: str, target: str, low: float, high: float) -> str:
-        return _attempt(
-            lambda: self.engine.modulation.assign_macro(macro, param(target).id, low, high),
-            f"{macro} -> {target} ({low:g} .. {high:g})")
+        return _answer(lambda: self.controls.assign_macro(macro, target, low, high),
+                       f"{macro} -> {target} ({low:g} .. {high:g})")
 
     def clear_macro(self, macro: str) -> str:
-        return f"{macro}: {_count(self.engine.modulation.clear_macro(macro), 'assignment')} removed"
+        return f"{macro}: {_count(self.controls.clear_macro(macro), 'assignment')} removed"
 
     def modulation_rows(self) -> list[str]:
         """One line per LFO route and macro assignment, for the modulation list."""
@@ -149,17 +133,11 @@ class Controller:
     # -- MIDI learn ----------------------------------------------------------------------
     @property
     def learner(self):
-        return getattr(self.dispatcher, "learner", None)
+        return self.controls.learner
 
     def learn(self, target: str, timeout_s: float = 10.0) -> str:
         """Arm MIDI learn: the next control moved on the MIDI input drives ``target``."""
-        if self.learner is None:
-            return "error: no MIDI input to learn from (start with --midi-in)"
-        try:
-            self.learner.arm(param(target).id, timeout_s)
-        except (KeyError, ValueError) as exc:
-            return f"error: {exc.args[0]}"
-        return f"move a control for {target}"
+        return _answer(lambda: self.controls.learn(target, timeout_s))
 
     def learn_status(self) -> str:
         """What learn is doing: waiting, or how the last one ended."""
@@ -175,23 +153,16 @@ class Controller:
         return f"learned {describe_mapping(last.mapping)}"
 
     def unlearn(self, target: str) -> str:
-        if self.learner is None:
-            return "error: no MIDI input"
-        return f"{target}: {_count(self.learner.unlearn(param(target).id), 'mapping')} removed"
+        return _answer(lambda: f"{target}: {_count(self.controls.unlearn(target), 'mapping')} "
+                       "removed")
 
     def mapping_rows(self) -> list[str]:
-        if self.dispatcher is None:
+        if self.controls.dispatcher is None:
             return []
-        return [describe_mapping(m) for m in self.dispatcher.table]
+        return [describe_mapping(m) for m in self.controls.dispatcher.table]
 
     def save_mappings(self) -> str:
-        if self.dispatcher is None or self.map_path is None:
-            return "error: no mapping file (start with --midi-in and --midi-map FILE)"
-        try:
-            self.dispatcher.table.save(self.map_path)
-        except OSError as exc:
-            return f"error: {self.map_path}: {exc.strerror or exc}"
-        return f"saved {len(list(self.dispatcher.table))} mappings to {self.map_path}"
+        return _answer(self.controls.save_mappings)
 
     # -- meters ----------------------------------------------------------------------------
     def readings(self) -> dict[str, float]:
@@ -214,16 +185,6 @@ class Controller:
             **{f"automix_{k}": math.nan if v is None else float(v)
                for k, v in snap.get("automix", {}).items()},
         }
-
-
-def _attempt(action: Callable[[], object], done: str) -> str:
-    """``done`` if ``action`` runs, else its error as an answer (the registry's and the
-    modulation tables' messages name the problem)."""
-    try:
-        action()
-    except (KeyError, ValueError) as exc:
-        return f"error: {exc.args[0]}"
-    return done
 
 
 def _count(n: int, noun: str) -> str:

@@ -7,8 +7,8 @@ Three spaces, all closed intervals:
   curve (``presets.registry.to_normalized``: what knobs and GUI widgets move);
 - *value*: the parameter in its registry unit (dB, Hz, pan ...), within ``[p.min, p.max]``.
 
-Ranges and curves come only from ``presets.registry``: every function here takes the
-``Param``.
+Ranges come only from ``presets.registry`` (every function here takes the ``Param``) and
+curves only from ``presets.curves``, the same ``lin``/``log``/``exp`` a macro uses.
 Every forward function clamps, so no input (NaN and infinities included) leaves the range.
 """
 
@@ -19,42 +19,12 @@ import math
 from presets import registry
 from presets.registry import Param
 
-CURVES = ("lin", "log", "exp")
-
-# Shape of the "log"/"exp" tapers: y = log10(1 + 9x) and its inverse. They pass through
-# (0, 0) and (1, 1) exactly and invert each other in closed form.
-_TAPER = 9.0
-
 
 def clamp01(x: float) -> float:
     """``x`` clamped to [0, 1]; NaN reads as 0 so a bad input can only close a control."""
     if not x >= 0.0:  # also catches NaN
         return 0.0
     return 1.0 if x > 1.0 else x
-
-
-def shape(curve: str, x: float) -> float:
-    """Apply a response curve to ``x`` in [0, 1] (result in [0, 1]).
-
-    ``lin``: identity. ``log``: y = log10(1 + 9x), fast at first, flat near the top.
-    ``exp``: y = (10**x - 1) / 9, slow at first (the inverse of ``log``).
-    """
-    x = clamp01(x)
-    if curve == "lin":
-        return x
-    if curve == "log":
-        return clamp01(math.log10(1.0 + _TAPER * x))
-    if curve == "exp":
-        return clamp01((10.0 ** x - 1.0) / _TAPER)
-    raise ValueError(f"curve {curve!r} not one of {CURVES}")
-
-
-def unshape(curve: str, y: float) -> float:
-    """Inverse of :func:`shape`: the ``x`` in [0, 1] with ``shape(curve, x) == y``."""
-    inverse = {"lin": "lin", "log": "exp", "exp": "log"}
-    if curve not in inverse:
-        raise ValueError(f"curve {curve!r} not one of {CURVES}")
-    return shape(inverse[curve], y)
 
 
 def from_normalized(p: Param, n: float) -> float:

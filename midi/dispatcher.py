@@ -1,4 +1,4 @@
-"""Routing of incoming MIDI: learn -> mapping table -> soft takeover -> ParameterStore.
+"""Routing of incoming MIDI: learn -> mapping table -> soft takeover -> the control API.
 
 One :class:`MidiDispatcher` per input stream, called from one thread (midi.thread's MIDI
 thread, or a test). Per message it:
@@ -8,7 +8,9 @@ thread, or a test). Per message it:
 3. tracks bank select (CC 0/32) and calls ``on_program(bank, program)`` on program change;
 4. calls ``on_note(channel, note, velocity, on)`` for notes (channel 0..15);
 5. decodes controls (14-bit pairs, NRPN) and, for each mapping they drive, converts,
-   applies soft takeover and sets the target with ``ParameterStore.set``;
+   applies soft takeover and sets the target through the session's control API (the same
+   call the console and the window make, so a value set by MIDI releases a macro driving
+   that parameter too);
 6. records the latency from the message's arrival timestamp to its last target set.
 
 Nothing a message contains can raise out of :meth:`handle` or set a value outside the
@@ -22,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import mido
 import numpy as np
@@ -32,7 +35,6 @@ from midi.learn import Learner
 from midi.mapping import ControlEvent, Mapping, MappingTable
 from midi.parser import MidiParser
 from midi.takeover import SoftTakeover
-from presets.registry import INDEX
 
 TAP_TARGET = "tempo_tap"  # a mapping to this button taps the tempo (see _tap)
 
@@ -75,21 +77,33 @@ class LatencyStats:
             self.max_ns = 0
 
 
+class Controls(Protocol):
+    """What MIDI needs of the session's control API (``engine.session.controls.Controls``):
+    the session hands it in, so ``midi`` never imports the engine."""
+
+    def target(self, id_: str) -> float:
+        """The parameter's target (what was last set), in its unit."""
+        ...
+
+    def set(self, id_: str, value: float) -> bool:
+        """Set a target by hand: validated, and a macro driving it lets go."""
+        ...
+
+
 class MidiDispatcher:
-    """Routes messages to a ``ParameterStore`` (anything with ``set(id, value)`` and a
-    ``target`` array indexed by ``presets.registry.INDEX``).
+    """Routes messages to ``controls`` (:class:`Controls`).
 
     Callbacks run on the MIDI thread: keep them short and thread-safe (e.g. post to a
     queue). ``program_channel``/``note_channel`` restrict them to one channel (None: all).
     """
 
-    def __init__(self, store, table: MappingTable | None = None, *,
+    def __init__(self, controls: Controls, table: MappingTable | None = None, *,
                  learner: Learner | None = None, takeover: SoftTakeover | None = None,
                  clock: ClockIn | None = None,
                  on_program: Callable[[int, int], None] | None = None,
                  on_note: Callable[[int, int, int, bool], None] | None = None,
                  program_channel: int | None = None, note_channel: int | None = None) -> None:
-        self.store = store
+        self.controls = controls
         self.table = table if table is not None else MappingTable()
         self.learner = learner
         self.takeover = takeover if takeover is not None else SoftTakeover()
@@ -103,7 +117,7 @@ class MidiDispatcher:
         self.messages = 0   # messages handled (valid or not)
         self.dropped = 0    # malformed messages ignored
         self.sets = 0       # parameter targets set
-        self.errors = 0     # exceptions caught (callbacks, store)
+        self.errors = 0     # exceptions caught (callbacks, controls)
         self._decoder = ControlDecoder()
         self._parser = MidiParser()
         self._bank_msb = [0] * 16
@@ -169,7 +183,7 @@ class MidiDispatcher:
             return
         bpm = self.clock.bpm
         if bpm is not None and self.clock.position_ticks % 24 == 0:
-            self.store.set("tempo_bpm", bpm)
+            self.controls.set("tempo_bpm", bpm)
             self.sets += 1
 
     # --- routing --------------------------------------------------------------------
@@ -217,8 +231,8 @@ class MidiDispatcher:
         return wrote
 
     def _apply(self, m: Mapping, ev: ControlEvent, ev_t_ns: int) -> int:
-        store, takeover = self.store, self.takeover
-        current = float(store.target[INDEX[m.target]])
+        controls, takeover = self.controls, self.takeover
+        current = controls.target(m.target)
         ticks = m.ticks(ev)
         if ticks is not None:
             external = takeover.external_change(m, current)
@@ -240,7 +254,7 @@ class MidiDispatcher:
             if value and current < 0.5:
                 self._tap(ev_t_ns)
         try:
-            store.set(m.target, value)
+            controls.set(m.target, value)
         except (KeyError, ValueError):
             self.errors += 1
             log.exception("MIDI could not set %s=%r", m.target, value)
@@ -252,7 +266,7 @@ class MidiDispatcher:
         # taps are timed by the message's arrival stamp, not by when this thread got to it
         bpm = self.tap_tempo.tap(t_ns * 1e-9)
         if bpm is not None:
-            self.store.set("tempo_bpm", bpm)
+            self.controls.set("tempo_bpm", bpm)
             self.sets += 1
 
     def _program(self, ch: int, program: int) -> None:

@@ -25,9 +25,16 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from engine.atomic_file import atomic_path
-from midi.convert import CURVES, clamp01, from_normalized, shape, to_normalized, unshape
+from dsp.errors import InputError
+from dsp.io.atomic import atomic_path
+from dsp.io.jsonfile import read_json
+from midi.convert import clamp01, from_normalized, to_normalized
+from presets.curves import CURVES, shape, unshape
 from presets.registry import INDEX, Param, param
+
+
+class MappingError(InputError, ValueError):
+    """A mapping file that cannot be used; the message names the file and the problem."""
 
 SCHEMA_VERSION = 1
 
@@ -127,8 +134,9 @@ class Mapping:
     channel:  0-15, or ``None`` for any channel.
     min_frac, max_frac: the part of the target's normalised range the control sweeps,
               fractions 0..1 (``max_frac < min_frac`` is allowed and reverses direction).
-    curve:    response of the control: ``lin``, ``log`` (y = log10(1 + 9x)) or ``exp``
-              (y = (10**x - 1) / 9), applied before the registry's own curve.
+    curve:    response of the control (``presets.curves``, as a macro's): ``lin``, ``log``
+              (y = sqrt(x), fast at first) or ``exp`` (y = x**2, slow at first), applied
+              before the registry's own range curve.
     invert:   reverse the control (top of travel -> bottom of the range).
     relative: ``absolute`` or an endless-encoder encoding (cc and nrpn data entry only).
     step:     controller travel per encoder tick (and per NRPN increment), fraction 0..1.
@@ -439,12 +447,10 @@ class MappingTable:
 
     @classmethod
     def load(cls, path: Path | str) -> MappingTable:
-        """Read a file written by :meth:`save`; ValueError names the file and the problem."""
-        path = Path(path)
+        """Read a file written by :meth:`save`; MappingError names the file and the problem
+        in one line (a missing, oversized, deeply nested or broken file included)."""
+        data = read_json(path)  # JsonFileError: one line naming the file
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
             return cls.from_dict(data)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc})") from None
         except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
+            raise MappingError(f"{path}: {exc}") from None

@@ -43,6 +43,6 @@ def factory_params(name: str) -> dict[str, float]:
     """Every parameter value of factory preset ``name`` (registry id -> value in its unit).
 
     Only the base values: the preset's macro assignments and LFO routes need
-    ``presets.apply.apply_preset`` on a running engine.
+    ``engine.session.presets.apply_preset`` on a running engine.
     """
     return load_factory(name).full_params()

@@ -7,10 +7,10 @@ converts where it needs to. Nothing else in the code base may repeat a range.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-CURVES = ("lin", "log", "exp")
+from dsp.errors import did_you_mean
+from presets.curves import CURVE_CODES, CURVES, range_position, range_value
 
 # Gains at or below this read as silence, so a fader can fully close.
 SILENCE_DB = -80.0
@@ -57,8 +57,6 @@ def _gain(id_: str, name: str, default: float = 0.0, max_db: float = 12.0) -> Pa
 def _pan(id_: str, name: str) -> Param:
     return Param(id_, name, "pan", -1.0, 1.0, 0.0)
 
-
-CURVE_CODES = {name: i for i, name in enumerate(CURVES)}
 
 N_LFOS = 4
 LFO_SHAPES = ("sine", "triangle", "square", "saw", "sample_hold", "smooth_random")
@@ -221,31 +219,22 @@ INDEX: dict[str, int] = {p.id: i for i, p in enumerate(REGISTRY)}
 
 
 def to_normalized(p: Param, value: float) -> float:
-    """A value in the parameter's unit to 0..1 along its curve (what knobs and CCs move)."""
-    span = (value - p.min) / (p.max - p.min)
-    if p.curve == "log":
-        return math.log(value / p.min) / math.log(p.max / p.min)
-    if p.curve == "exp":
-        return math.sqrt(max(0.0, span))
-    return span
+    """A value in the parameter's unit to 0..1 along its range curve (what knobs and CCs
+    move; ``presets.curves``)."""
+    return range_position(CURVE_CODES[p.curve], p.min, p.max, value)
 
 
 def from_normalized(p: Param, u: float) -> float:
-    """0..1 along the parameter's curve back to its unit, clamped to its range."""
+    """0..1 along the parameter's range curve back to its unit, clamped to its range."""
     u = min(1.0, max(0.0, u))
-    if p.curve == "log":
-        value = p.min * (p.max / p.min) ** u
-    elif p.curve == "exp":
-        value = p.min + (p.max - p.min) * u * u
-    else:
-        value = p.min + (p.max - p.min) * u
+    value = range_value(CURVE_CODES[p.curve], p.min, p.max, u)
     value = min(p.max, max(p.min, value))
     return float(round(value)) if p.discrete else value
 
 
 def param(id_: str) -> Param:
-    """Look a parameter up by id, with an error that lists the known ids."""
+    """Look a parameter up by id; KeyError with one line (and the closest id) if unknown."""
     try:
         return REGISTRY[INDEX[id_]]
     except KeyError:
-        raise KeyError(f"unknown parameter {id_!r}; known: {', '.join(INDEX)}") from None
+        raise KeyError(f"unknown parameter {id_!r}{did_you_mean(id_, INDEX)}") from None

@@ -36,6 +36,7 @@ from importlib import metadata
 from pathlib import PurePath
 from typing import Any
 
+from dsp.errors import InputError
 from presets.registry import CURVES, INDEX, MACROS, N_LFOS, REGISTRY, Param
 
 SCHEMA_VERSION = 1
@@ -61,7 +62,7 @@ def _app_version() -> str:
 APP_VERSION = _app_version()
 
 
-class PresetError(ValueError):
+class PresetError(InputError, ValueError):
     """A preset that cannot be used; the message names the source file and the field."""
 
 

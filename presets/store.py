@@ -17,7 +17,7 @@ from pathlib import Path
 
 import platformdirs
 
-from engine.atomic_file import atomic_path
+from dsp.io.atomic import atomic_path
 from presets.factory_presets import FACTORY_NAMES, factory_name, load_factory
 from presets.schema import APP_VERSION, Preset, PresetError, check_name, dumps, parse
 

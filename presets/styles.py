@@ -9,10 +9,20 @@ character. ``--style`` also takes an audio file, whose own loudness, brightness 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from dsp.errors import InputError, did_you_mean
 from presets.registry import INDEX, REGISTRY
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class StyleError(InputError, ValueError):
+    """A style that is neither a known name nor an audio file with a style to measure."""
 
 
 @dataclass(frozen=True)
@@ -41,18 +51,40 @@ STYLES: dict[str, Style] = {
 }
 
 
+def measure_style(x: np.ndarray, rate_hz: int) -> Style:
+    """Loudness, brightness and width of ``x (2, n)`` as the auto-mix measures them
+    (gated, over the whole signal); StyleError for a silent clip or a rate too low."""
+    from dsp import automix
+    from dsp.analysis.mix_readings import whole_readings
+
+    if rate_hz <= automix.MIN_RATE_HZ:
+        raise StyleError(f"{rate_hz} Hz: a style is measured above {automix.MIN_RATE_HZ:g} Hz "
+                         "(the auto-mix's 2 kHz split)")
+    r = whole_readings(x, rate_hz)
+    if not math.isfinite(r["loudness_lufs"]):
+        raise StyleError("the reference is silent: no style to measure")
+    return Style(r["loudness_lufs"], r["brightness_db"], r["width_db"], "measured")
+
+
 def resolve_style(name_or_path: str) -> dict[str, float]:
     """The parameter values of a named style, or of the style measured from an audio file;
-    ValueError naming the styles when it is neither."""
+    StyleError naming the styles when it is neither."""
     style = STYLES.get(name_or_path.lower())
     if style is not None:
         return style.params()
     path = Path(name_or_path)
     if not path.exists():
-        raise ValueError(f"unknown style {name_or_path!r}: name one of "
-                         f"{', '.join(STYLES)}, or give an audio file to take the style from")
-    from engine.audio_io import read_audio
-    from engine.mixdown import as_stereo, measure_style
+        raise StyleError(f"unknown style {name_or_path!r}{did_you_mean(name_or_path, STYLES)}: "
+                         f"name one of {', '.join(STYLES)}, or an audio file to take it from")
+    from dsp.analysis.mix_readings import as_stereo
+    from dsp.io.audio import read_audio
 
     audio, rate = read_audio(path)
-    return measure_style(as_stereo(audio, path), rate).params()
+    try:
+        stereo = as_stereo(audio)
+    except ValueError as exc:
+        raise StyleError(f"{path}: {exc}") from None
+    try:
+        return measure_style(stereo, rate).params()
+    except StyleError as exc:
+        raise StyleError(f"{path}: {exc}") from None

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_detect(args: argparse.Namespace) -> int:
     from dsp import beatbox
-    from engine.audio_io import read_audio
+    from dsp.io.audio import read_audio
     from models.beatbox.classifier import load_weights
 
     x, rate = read_audio(args.input)

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-# The genuine tiny exports beside the repository (../shared/fixtures/rave), when present.
-RAVE_FIXTURES = Path(__file__).resolve().parents[2].parent / "shared/fixtures/rave"
+# The genuine tiny exports the tests carry (tests/fixtures/rave), in a source checkout.
+RAVE_FIXTURES = Path(__file__).resolve().parents[2] / "tests/fixtures/rave"
 DEFAULT_RAVE = RAVE_FIXTURES / "rave_v2_tiny_causal_streaming.ts"
 
 
@@ -46,6 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="turns each runtime takes over the audio; the median is reported")
     dm.add_argument("--json", action="store_true")
     dm.set_defaults(func=run_drums)
+    c = kinds.add_parser("cli", help="wall time and peak memory of everyday commands (--help, "
+                         "loudness, render, run) beside a bare interpreter and pyebur128")
+    c.add_argument("--runs", type=int, default=5, help="starts of each command (median)")
+    c.add_argument("--no-run", action="store_true", help="leave out `run` (it needs JACK)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=run_cli)
     tl = kinds.add_parser("trigger-latency", help="beatbox hit to drum latency of `musicmill "
                           "run`, live under JACK (probe client, calibrated loop)")
     tl.add_argument("--hits", type=Path, default=None, metavar="FILE",
@@ -61,7 +67,7 @@ def _ratio(a: float, b: float) -> str:
 
 
 def run_engine(args: argparse.Namespace) -> int:
-    from engine.bench_realtime import bench_engine
+    from engine.bench.realtime import bench_engine
 
     result = bench_engine(args.seconds, args.samplerate, args.blocksize)
     if args.json:
@@ -77,7 +83,7 @@ def run_engine(args: argparse.Namespace) -> int:
 
 
 def run_dsp(args: argparse.Namespace) -> int:
-    from engine.bench_dsp import bench_dsp
+    from engine.bench.dsp import bench_dsp
 
     result = bench_dsp(args.seconds, args.loudness_seconds)
     if args.json:
@@ -96,8 +102,8 @@ def run_dsp(args: argparse.Namespace) -> int:
 
 def run_rave(args: argparse.Namespace) -> int:
     """Time the full model path (encode + decode) on both runtimes, same blocks."""
+    from engine.bench.models import bench_rave_full
     from engine.errors import UsageError
-    from models.rave.onnx_backend import bench_rave_full
 
     if args.seconds <= 0:
         raise UsageError("--seconds must be positive")
@@ -124,8 +130,8 @@ def _check_rounds(args: argparse.Namespace) -> None:
 
 def _run_rave_full_size(args: argparse.Namespace) -> int:
     """A random-weight full-size v2: its scripted stateful peer vs our ONNX graphs."""
+    from engine.bench.rave_full import bench_v2_full
     from engine.errors import UsageError
-    from models.rave.v2_full import bench_v2_full
 
     if args.model is not None:
         raise UsageError("--full-size builds its own model: leave MODEL out")
@@ -143,9 +149,9 @@ def _run_rave_full_size(args: argparse.Namespace) -> int:
 
 def run_drums(args: argparse.Namespace) -> int:
     """The drum model's worker path on both runtimes (its ONNX graphs are our own export)."""
+    from engine.bench.models import bench_rave_full
     from engine.errors import UsageError
     from models.drum_ae.shipped import SHIPPED_MODEL, drum_onnx_graphs
-    from models.rave.onnx_backend import bench_rave_full
 
     model = args.model or SHIPPED_MODEL
     if not Path(model).is_file():
@@ -176,8 +182,8 @@ def _print_model_bench(model: Path, result: dict, args: argparse.Namespace) -> i
 
 def run_trigger_latency(args: argparse.Namespace) -> int:
     """Play beatbox hits into `musicmill run` under JACK and time the drums that come out."""
+    from engine.bench.trigger_latency import EXAMPLE_HITS, measure
     from engine.errors import UsageError
-    from engine.trigger_latency import EXAMPLE_HITS, measure
 
     if args.repeats < 1:
         raise UsageError("--repeats must be at least 1")
@@ -202,4 +208,24 @@ def run_trigger_latency(args: argparse.Namespace) -> int:
     print(f"  offline render, same hits: median {offline['median_ms']} ms, "
           f"max {offline['max_ms']} ms; live - offline: {result['live_minus_offline_frames']} "
           "frames")
+    return 0
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from engine.bench.cli import bench_cli
+    from engine.errors import UsageError
+
+    if args.runs < 1:
+        raise UsageError("--runs must be at least 1")
+    result = bench_cli(args.runs, include_run=not args.no_run)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"{'command':<22}{'wall s (median)':>16}{'peak MB':>10}")
+    for key, row in result.items():
+        if key != "ratios":
+            print(f"{key:<22}{row['wall_s']:>16.3f}{row['peak_rss_mb']:>10.0f}")
+    r = result["ratios"]
+    print(f"--help / bare interpreter start: {r['help_vs_python_start']:.2f}x; "
+          f"loudness / pyebur128 script: {r['loudness_vs_pyebur128']:.2f}x")
     return 0

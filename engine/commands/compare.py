@@ -1,18 +1,16 @@
 """``musicmill compare ORIGINAL RENDERED [--json] [--weights ...]``: how close a render is.
 
 Timbre (MFCC), brightness (centroid), harmony (chroma), energy (RMS), timing (onsets),
-multi-resolution STFT distance and per-band levels; see :mod:`engine.analysis.similarity`.
+multi-resolution STFT distance and per-band levels; see :mod:`dsp.analysis.similarity`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
-from typing import Any
 
-from engine.analysis.similarity import COMPONENTS, DEFAULT_WEIGHTS, compare_files
+from dsp.analysis.scores import COMPONENTS, DEFAULT_WEIGHTS
 from engine.errors import UsageError
 
 
@@ -39,29 +37,21 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-def _json_safe(value: Any) -> Any:
-    # JSON has no NaN/Infinity; null keeps the output standard (and parseable everywhere).
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def _fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the comparison; 0 on success. Bad files raise UsageError (exit 2 in engine.cli)."""
+    """Print the comparison; 0 on success. Bad files are an InputError (exit 2)."""
+    from dsp.analysis.similarity import compare_files
+    from dsp.io.jsonfile import json_safe
+
     if not 0.0 < args.onset_window_ms <= 1000.0:
         raise UsageError(f"--onset-window-ms {args.onset_window_ms:g} must be in (0, 1000]")
     result = compare_files(args.original, args.rendered, args.weights,
                            args.onset_window_ms / 1e3)
     if args.json:
-        print(json.dumps(_json_safe(result)))
+        print(json.dumps(json_safe(result)))
         return 0
     offset = result["onset_offset_ms"]
     print(f"{args.rendered} vs {args.original}")

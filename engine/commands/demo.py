@@ -35,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.out}: exists and is not a directory")
     import torch
 
-    from engine.audio_io import read_audio
-    from engine.resample import resample
+    from dsp.io.audio import read_audio
+    from dsp.resample import resample
     from models.drum_ae.shipped import SHIPPED_MODEL
     from models.rave.demo import render_demos
     from models.rave.loader import load_rave

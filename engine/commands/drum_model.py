@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 
@@ -66,8 +65,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise UsageError("--loops must be at least 1")
     result = evaluate(_model(args.model), loops=args.loops, write_dir=args.write)
     if args.json:
-        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                          for k, v in result.items()}, indent=2))
+        from dsp.io.jsonfile import json_safe
+
+        print(json.dumps(json_safe(result), indent=2))
         return 0
     ok = result["passed"]
     rows = (

@@ -6,11 +6,6 @@ import argparse
 import json
 import math
 
-import numpy as np
-
-from dsp import loudness
-from engine.audio_io import read_audio
-
 # (key, label, unit) in the order printed.
 _FIELDS = (
     ("integrated_lufs", "Integrated loudness", "LUFS"),
@@ -37,17 +32,18 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def _json_value(value: float) -> float | None:
-    # JSON has no -Infinity (silence reads -inf); null keeps the output standard JSON.
-    return value if math.isfinite(value) else None
-
-
 def run(args: argparse.Namespace) -> int:
     """Measure ``args.file`` and print the result; 0 on success, 2 if the file is unusable."""
+    import numpy as np
+
+    from dsp import loudness
+    from dsp.io.audio import read_audio
+    from dsp.io.jsonfile import json_number
+
     audio, rate = read_audio(args.file)
     result = loudness.measure(np.ascontiguousarray(audio.T), rate)
     if args.json:
-        print(json.dumps({key: _json_value(result[key]) for key, _, _ in _FIELDS}))
+        print(json.dumps({key: json_number(result[key]) for key, _, _ in _FIELDS}))
         return 0
     print(f"{args.file}  ({audio.shape[1]} ch, {rate} Hz, {audio.shape[0] / rate:.2f} s)")
     for key, label, unit in _FIELDS:

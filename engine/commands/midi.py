@@ -59,21 +59,12 @@ def _backend_arg(p: argparse.ArgumentParser) -> None:
                    help="jack, alsa, or auto (jack when a JACK server runs, else alsa)")
 
 
-def resolve_backend_flag(flag: str) -> str:
-    """``auto`` -> ``jack`` when a JACK server answers, else ``alsa``."""
-    if flag != "auto":
-        return flag
-    from engine import jack
-
-    return "jack" if jack.server_running() else "alsa"
-
-
 def run(args: argparse.Namespace) -> int:
     from midi.ports import PortError
 
     if args.midi_command in ("unlearn", "mappings"):
         return _edit_table(args)
-    backend = resolve_backend_flag(args.backend)
+    backend = _backend(args.backend)
     try:
         if args.midi_command == "ports":
             return _ports(backend, args.json)
@@ -203,3 +194,9 @@ def _learn(backend: str, args: argparse.Namespace) -> int:
     table.save(args.map_path)
     print(f"learned: {json.dumps(result.mapping.to_dict())} -> {args.map_path}")
     return 0
+
+
+def _backend(flag: str) -> str:
+    from engine import jack
+
+    return jack.midi_backend(flag)

@@ -6,16 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
-from dsp import automix
-from engine.atomic_file import atomic_path
-from engine.audio_io import read_audio
+from engine.commands.options import add_set_arg, add_style_arg
 from engine.errors import UsageError
-from engine.render import output_subtype
-from engine.resample import resample
-from engine.settings import add_style_arg, resolve_preset
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,8 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help=".wav or .flac")
     add_style_arg(p)
     p.add_argument("--preset", help="master-bus values from this preset (default: registry)")
-    p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments",
-                   help="set a parameter (repeatable), e.g. --set limiter_ceiling_dbtp=-2")
+    add_set_arg(p)
     p.add_argument("--no-balance", action="store_true",
                    help="sum the stems as they are (default: each to the same loudness)")
     p.add_argument("--float", action="store_true", dest="float_output", help="32-bit float WAV")
@@ -33,26 +24,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _load(paths: list[Path]) -> tuple[list[np.ndarray], int]:
-    """Stems as ``(2, n)`` at the first stem's rate (others resampled with soxr)."""
-    from engine.mixdown import as_stereo
-
-    stems, rate = [], None
-    for path in paths:
-        audio, r = read_audio(path)
-        if rate is None:
-            rate = r
-        stems.append(as_stereo(resample(audio, r, rate), path))
-    return stems, rate
-
-
 def run(args: argparse.Namespace) -> int:
-    from engine.mixdown import mix
+    import soundfile as sf
+
+    from dsp import automix
+    from dsp.io.atomic import atomic_path
+    from engine.offline.mix import load_stems, mix
+    from engine.offline.render import output_subtype
+    from engine.session.setup import resolve_preset
 
     dst = args.output
     subtype = output_subtype(dst, args.float_output)
     preset = resolve_preset(args.preset, args.assignments, args.style)
-    stems, rate = _load(args.stems)
+    stems, rate = load_stems(args.stems)
     if rate <= automix.MIN_RATE_HZ:
         raise UsageError(f"{args.stems[0]}: {rate} Hz; mix needs a rate above "
                          f"{automix.MIN_RATE_HZ:g} Hz (the auto-mix's 2 kHz split)")

@@ -22,7 +22,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.errors import UsageError
-from presets.registry import INDEX, LFO_SHAPES, REGISTRY, SYNC_DIVISIONS, param
+from presets.assignments import parse_assignment
+from presets.registry import LFO_SHAPES, REGISTRY, SYNC_DIVISIONS, param
 from presets.schema import Preset, PresetError, dumps
 from presets.store import PresetStore, read_preset_file
 
@@ -86,24 +87,6 @@ def _store() -> PresetStore:
 def _usage(exc: PresetError) -> UsageError:
     # PresetError messages already name the file and the field; keep them to one line
     return UsageError(" ".join(str(exc).split("\n")))
-
-
-def parse_assignment(item: str) -> tuple[str, float]:
-    """``"PARAM=VALUE"`` -> (id, value in the parameter's unit); UsageError if not valid."""
-    key, sep, text = item.partition("=")
-    key = key.strip()
-    if not sep:
-        raise UsageError(f"--set {item!r}: expected PARAM=VALUE")
-    if key not in INDEX:
-        raise UsageError(f"--set: unknown parameter {key!r} (see 'musicmill preset show Calm')")
-    try:
-        value = float(text)
-    except ValueError:
-        raise UsageError(f"--set {key}: {text!r} is not a number") from None
-    try:
-        return key, param(key).check(value)
-    except ValueError as exc:
-        raise UsageError(f"--set {exc}") from None
 
 
 def run_list(args: argparse.Namespace) -> int:

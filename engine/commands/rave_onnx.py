@@ -49,7 +49,7 @@ def run_export(args: argparse.Namespace) -> int:
     import torch
 
     from models.rave.onnx_export import export_onnx, verify
-    from models.rave.streaming_model import UnsupportedModelError
+    from models.rave.ts_convert import UnsupportedModelError
 
     model: Path = args.model
     error = _load_error(model)

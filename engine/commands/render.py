@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.inserts import add_insert_args
-from engine.render import render_file
-from engine.settings import add_style_arg, resolve_preset
+from engine.commands.options import add_insert_args, add_set_arg, add_style_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,8 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", type=Path, help="WAV, FLAC, OGG or MP3")
     p.add_argument("output", type=Path, help=".wav (24-bit, or float with --float) or .flac")
     p.add_argument("--preset", help="factory (Calm, Balanced, Intense, Chaotic) or user preset")
-    p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments",
-                   help="set a parameter (repeatable), e.g. --set master_gain_db=-6")
+    add_set_arg(p)
     add_style_arg(p)
     p.add_argument("--blocksize", type=int, default=128, help="frames per block (default 128)")
     p.add_argument("--float", action="store_true", dest="float_output", help="32-bit float WAV")
@@ -26,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.offline.render import render_file
+    from engine.session.setup import resolve_preset
+
     preset = resolve_preset(args.preset, args.assignments, args.style)
     render_file(args.input, args.output, preset, args.blocksize, args.float_output,
                 args.force, args.insert, args.model, args.rave_backend,

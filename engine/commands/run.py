@@ -1,15 +1,14 @@
-"""``musicmill run``: the live engine."""
+"""``musicmill run``: the live engine, and the one place that opens the window."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+from engine.commands.options import DEFAULT_PRESET, add_insert_args, add_set_arg, add_style_arg
 from engine.errors import UsageError
-from engine.inserts import add_insert_args
-from engine.live import LiveOptions, run_live
-from engine.settings import add_style_arg, resolve_preset
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", help="output device name or index")
     p.add_argument("--samplerate", type=int, default=48000)
     p.add_argument("--blocksize", type=int, default=128)
-    p.add_argument("--preset", default="Balanced", help="factory or user preset (default Balanced)")
-    p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments")
+    p.add_argument("--preset", default=DEFAULT_PRESET,
+                   help=f"factory or user preset (default {DEFAULT_PRESET})")
+    add_set_arg(p)
     add_style_arg(p)
     add_insert_args(p)
     p.add_argument("--bank", type=Path, metavar="DIR",
@@ -68,14 +68,32 @@ def _window_possible() -> bool:
     return True
 
 
+def open_window(controls, snapshot: Callable[[], dict], tick: Callable[[], bool]) -> dict:
+    """The window (``gui``) on this thread until it is closed or ``tick`` says stop; its
+    frame statistics."""
+    from gui.app import App
+    from gui.controller import Controller
+
+    app = App(Controller(controls, snapshot=snapshot))
+    try:
+        app.open()
+        app.run(tick)
+    finally:
+        app.close()
+    return app.stats()
+
+
 def run(args: argparse.Namespace) -> int:
+    from engine.session.live import LiveOptions, run_live
+    from engine.session.setup import resolve_preset
+
     for flag, given in (("--clock-out", args.clock_out), ("--send-notes", args.send_notes)):
         if given and args.midi_out is None:
             raise UsageError(f"{flag} needs --midi-out PORT (or --midi-out virtual)")
     if not 1 <= args.notes_channel <= 16:
         raise UsageError(f"--notes-channel {args.notes_channel}: must be 1-16")
-    gui = not args.headless and _window_possible()
-    opts = LiveOptions(gui=gui,
+    window = open_window if not args.headless and _window_possible() else None
+    opts = LiveOptions(window=window,
         preset=resolve_preset(args.preset, args.assignments, args.style),
         seconds=args.seconds,
         input_device=args.input, output_device=args.output, samplerate=args.samplerate,

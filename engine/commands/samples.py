@@ -40,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from engine.bank.build import build_bank
-    from engine.bank.index import CLASSES, index_to_json
+    from models.samplebank.build import build_bank
+    from models.samplebank.index import CLASSES, index_to_json
 
     if not args.min_ms >= MIN_SLICE_MS:  # `not >=` also refuses NaN
         raise UsageError(f"--min-ms must be at least {MIN_SLICE_MS:g} ms (the fades), "

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give an input file (or --evaluate)")
     if not 0.0 < args.bend_range <= 24.0:
         raise UsageError(f"--bend-range {args.bend_range}: must be in (0, 24] semitones")
-    from engine.audio_io import read_audio
+    from dsp.io.audio import read_audio
     from models.continuo.notes import write_midi
     from models.continuo.transcribe import transcribe
 

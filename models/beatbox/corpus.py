@@ -23,7 +23,7 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from engine.atomic_file import atomic_path
+from dsp.io.atomic import atomic_path
 from models.beatbox import sounds
 
 CLASSES: tuple[str, ...] = ("kick", "snare", "hat_closed", "hat_open", "other")

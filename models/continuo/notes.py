@@ -21,8 +21,8 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from engine.atomic_file import atomic_path
-from midi.output import bend_range_rpn, bend_value, split_pitch
+from dsp.bend import bend_range_rpn, bend_value, split_pitch
+from dsp.io.atomic import atomic_path
 
 TICKS_PER_BEAT = 960
 TEMPO_US = 500_000  # 120 BPM: one tick is 1/1920 s

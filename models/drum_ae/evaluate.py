@@ -2,7 +2,7 @@
 
 Everything runs the way the engine runs the model: through the worker insert
 (``make_drums_insert``), block by block at 48 kHz, from its initial state. Metrics come
-from :func:`engine.analysis.compare_arrays` (what ``musicmill compare`` prints), with
+from :func:`dsp.analysis.similarity.compare_arrays` (what ``musicmill compare`` prints), with
 onsets matched within 20 ms:
 
 * held-out drum loops (:func:`models.drum_ae.corpus.heldout`): onset F-measure, RMS
@@ -25,9 +25,8 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from engine.analysis import compare_arrays
-from engine.analysis.features import rms
-from engine.analysis.similarity import mrstft_distance
+from dsp.analysis.similarity import compare_arrays, mrstft_distance
+from dsp.analysis.spectral import rms
 from models.drum_ae import corpus
 from models.drum_ae.shipped import SHIPPED_MODEL, make_drums_insert
 

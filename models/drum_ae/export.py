@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from engine.atomic_file import atomic_path
+from dsp.io.atomic import atomic_path
 from models.drum_ae.network import (
     BANDS,
     COMPRESSION,

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import torch
 
-from engine.errors import UsageError
 from models.drum_ae.network import DrumAE
+from models.errors import ModelError
 
 SHIPPED_MODEL = Path(__file__).with_name("drums.ts")
 
 
 def load_network(ts_path: Path | str) -> DrumAE:
     """The :class:`DrumAE` inside a drum-model ``.ts`` (weights only; the file's code is
-    not run). ``UsageError`` if the file is not one of our drum-model exports."""
+    not run). ``ModelError`` if the file is not one of our drum-model exports."""
     ts_path = Path(ts_path)
     try:
         with warnings.catch_warnings():
@@ -34,7 +34,7 @@ def load_network(ts_path: Path | str) -> DrumAE:
         net.load_state_dict(weights)
     except (RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"{ts_path}: not a MusicMill drum-model export: {first}") from None
+        raise ModelError(f"{ts_path}: not a MusicMill drum-model export: {first}") from None
     return net.eval()
 
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine.atomic_file import atomic_path
+from dsp.io.atomic import atomic_path
 from models.drum_ae import corpus
 from models.drum_ae.export import export_torchscript
 from models.drum_ae.network import COMPRESSION, DELAY_SAMPLES, SAMPLE_RATE_HZ, DrumAE

@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from engine.atomic_file import atomic_path
+from dsp.io.atomic import atomic_path
 from models.rave import latent
 from models.rave.generate import LfoPattern, RandomWalk
 from models.rave.loader import RaveModel

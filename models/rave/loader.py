@@ -57,14 +57,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.errors import UsageError
+from models.errors import ModelError
 
 # How many blocks after the impulse the delay measurement looks: a v2 non-causal export
 # adds ~280 ms (~6 blocks of 2048 at 44.1 kHz); 16 leaves room for bigger configs.
 _DELAY_PROBE_BLOCKS = 16
 
 
-class RaveLoadError(UsageError):
+class RaveLoadError(ModelError):
     """A file that is not a usable RAVE export; the one-line message names the file."""
 
 

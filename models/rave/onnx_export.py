@@ -27,23 +27,17 @@ call may leave them out; :class:`~models.rave.onnx_stream.OnnxStream` starts fro
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
-from engine.atomic_file import atomic_path
+from dsp.io.atomic import atomic_path
 from models.rave.onnx_stream import STATE_IN, STATE_OUT, OnnxStream
-from models.rave.streaming_model import (
-    FlatStateWrapper,
-    StreamingDecoder,
-    StreamingEncoder,
-    from_torchscript,
-)
+from models.rave.streaming_model import FlatStateWrapper, StreamingDecoder, StreamingEncoder
+from models.rave.ts_convert import from_torchscript
 
 OPSET = 17
 # Metadata key of the decode graph's DecodeNoiseLayout (JSON).
@@ -233,46 +227,3 @@ def verify(ts_path: Path | str, onnx_path: Path | str, blocks: int = 4,
             dec_diff = max(dec_diff, float(np.abs(y - y_ts).max()))
     return {"encode_max_abs_diff": enc_diff, "decode_max_abs_diff": dec_diff,
             "max_abs_diff": max(enc_diff, dec_diff)}
-
-
-def bench_rave(ts_path: Path | str, seconds: float = 10.0,
-               onnx_path: Path | str | None = None) -> dict[str, Any]:
-    """Real-time factors (audio seconds / compute seconds) of ``decode`` on one thread.
-
-    TorchScript ``decode`` vs ONNX Runtime ``decode`` on the same 2048-sample-style blocks
-    (one latent frame each). Exports to a temporary directory when ``onnx_path`` is None.
-    """
-    import tempfile
-
-    ts = torch.jit.load(str(ts_path), map_location="cpu").eval()
-    ratio, latent, sr = int(ts.decode_params[1]), int(ts.latent_size), int(ts.sr)
-    n_blocks = max(1, int(seconds * sr / ratio))
-    rng = np.random.default_rng(0)
-    zs = rng.standard_normal((n_blocks, 1, latent, 1)).astype(np.float32)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with torch.no_grad():
-            ts.decode(torch.from_numpy(zs[0]))  # first call compiles / optimises
-            start = time.perf_counter()
-            for z in zs:
-                ts.decode(torch.from_numpy(z))
-            ts_time = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(threads)
-    with tempfile.TemporaryDirectory() as tmp:
-        if onnx_path is None:
-            onnx_path = Path(tmp) / "model.onnx"
-            export_onnx(ts_path, onnx_path)
-        dec = OnnxStream(onnx_paths(onnx_path)[1], threads=1)
-        # The graph takes decode's random inputs: drawn once here, outside the timed loop
-        # (TorchScript draws its own inside decode, a small part of its cost).
-        noise = draw_decode_noise(graph_noise_layout(dec), 1)
-        dec(z=zs[0], **noise)
-        start = time.perf_counter()
-        for z in zs:
-            dec(z=z, **noise)
-        ort_time = time.perf_counter() - start
-    audio = n_blocks * ratio / sr
-    return {"torchscript_rtf": audio / ts_time, "onnx_rtf": audio / ort_time,
-            "speedup": ts_time / ort_time, "blocks": n_blocks, "block": ratio}

@@ -66,7 +66,8 @@ import math
 import numpy as np
 import torch
 
-from engine.resample import StreamResampler
+from dsp.resample import StreamResampler
+from dsp.units import db_to_gain
 from models.rave import latent
 from models.rave.generate import LfoPattern, RandomWalk, SequencePlayer, StyleBank
 from models.rave.loader import RaveModel
@@ -111,7 +112,7 @@ _STATS_ALPHA = 0.02
 
 
 def _db(gain_db: float) -> float:
-    return float(10.0 ** (gain_db / 20.0))
+    return float(db_to_gain(gain_db))
 
 
 def _worst_holdback(from_hz: float, to_hz: float, chunk: int, chunks: int = 330) -> float:
@@ -520,10 +521,10 @@ class RaveProcessor:
 def make_rave_insert(path: str, sample_rate_hz: float, latent_frames: int = 1,
                      seed: int | None = None, block_frames: int | None = None
                      ) -> RaveProcessor:
-    """The worker insert for ``engine/inserts.py``: load ``path`` and wrap it.
+    """The worker insert: load ``path`` and wrap it.
 
     ``sample_rate_hz``: the engine rate; ``block_frames``: the worker block (default the
-    model block). Errors loading the file are ``RaveLoadError`` (a ``UsageError``: one
+    model block). Errors loading the file are ``RaveLoadError`` (a ``ModelError``: one
     line, exit 2 from the CLI).
     """
     from models.rave.loader import load_rave

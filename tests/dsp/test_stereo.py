@@ -99,44 +99,13 @@ def test_width_half_narrows():
 
 
 def test_pan_law():
-    gl, gr = stereo.pan_gains(0.0)
-    assert 20 * math.log10(gl) == pytest.approx(-3.0103, abs=1e-3)
-    assert 20 * math.log10(gr) == pytest.approx(-3.0103, abs=1e-3)
-    assert stereo.pan_gains(-1.0) == pytest.approx((1.0, 0.0), abs=1e-12)
-    assert stereo.pan_gains(1.0) == pytest.approx((0.0, 1.0), abs=1e-12)
+    """The mixer's law: unity at the centre, constant power, +3 dB on the hard side."""
+    assert stereo.pan_gains(0.0) == pytest.approx((1.0, 1.0), abs=1e-12)
+    assert stereo.pan_gains(-1.0) == pytest.approx((math.sqrt(2.0), 0.0), abs=1e-12)
+    assert stereo.pan_gains(1.0) == pytest.approx((0.0, math.sqrt(2.0)), abs=1e-12)
     for p in np.linspace(-1, 1, 21):
         gl, gr = stereo.pan_gains(p)
-        assert gl * gl + gr * gr == pytest.approx(1.0)  # constant power
-    state = stereo.prepare_pan(SR, 0.0)
-    x = noise(4800, channels=1)
-    y = np.empty((2, 4800), np.float32)
-    stereo.process_pan(state, x, y)
-    np.testing.assert_allclose(y[0], x[0] / math.sqrt(2), rtol=1e-6)
-    np.testing.assert_allclose(y[1], x[0] / math.sqrt(2), rtol=1e-6)
-
-
-def test_pan_glides_to_new_position():
-    state = stereo.prepare_pan(SR, 0.0, smoothing_ms=5.0)
-    stereo.set_pan(state, 1.0)
-    x = np.ones((1, 9600), np.float32)
-    y = np.empty((2, 9600), np.float32)
-    stereo.process_pan(state, x, y)
-    assert np.all(np.diff(y[0]) <= 0) and np.all(np.diff(y[1]) >= 0)  # no jumps back
-    assert y[0, 0] > 0.69  # still near centre on the first sample: no click
-    assert y[0, -1] == pytest.approx(0.0, abs=1e-4)
-    assert y[1, -1] == pytest.approx(1.0, abs=1e-4)
-
-
-def test_balance():
-    assert stereo.balance_gains(0.0) == (1.0, 1.0)
-    assert stereo.balance_gains(1.0) == (0.0, 1.0)
-    assert stereo.balance_gains(-0.5) == (1.0, 0.5)
-    state = stereo.prepare_balance(SR, -1.0)
-    x = noise(1000)
-    y = x.copy()
-    stereo.process_balance(state, y, y)
-    np.testing.assert_array_equal(y[0], x[0])
-    np.testing.assert_array_equal(y[1], 0.0)
+        assert gl * gl + gr * gr == pytest.approx(2.0)  # constant power
 
 
 def meter(x, tc_ms=100.0):
@@ -156,7 +125,7 @@ def test_correlation_meter():
     assert meter(np.stack([s, 0.3 * s])) == pytest.approx(1.0, abs=1e-9)  # level-independent
 
 
-@pytest.mark.parametrize("kind", ["width", "pan", "balance", "correlation"])
+@pytest.mark.parametrize("kind", ["width", "correlation"])
 def test_block_size_invariance(kind):
     n = 8192
     x = noise(n, seed=3)
@@ -168,24 +137,6 @@ def test_block_size_invariance(kind):
 
         def run(s, xb, yb):
             stereo.process_width(s, xb, yb)
-    elif kind == "pan":
-        x = x[:1]
-
-        def make():
-            s = stereo.prepare_pan(SR, -0.7)
-            stereo.set_pan(s, 0.4)
-            return s
-
-        def run(s, xb, yb):
-            stereo.process_pan(s, xb, yb)
-    elif kind == "balance":
-        def make():
-            s = stereo.prepare_balance(SR, 0.9)
-            stereo.set_balance(s, -0.3)
-            return s
-
-        def run(s, xb, yb):
-            stereo.process_balance(s, xb, yb)
     else:
         def make():
             return stereo.prepare_correlation(SR, 20.0)
@@ -216,11 +167,6 @@ def test_no_allocation_in_process(assert_no_nrt_alloc):
     assert_no_nrt_alloc(stereo.process_width, w, x, y)
     assert_no_nrt_alloc(stereo.reset_width, w)
     assert_no_nrt_alloc(stereo.set_crossover, w, 200.0)
-    p = stereo.prepare_pan(SR)
-    assert_no_nrt_alloc(stereo.process_pan, p, x[:1], y)
-    assert_no_nrt_alloc(stereo.set_pan, p, 0.3)
-    b = stereo.prepare_balance(SR)
-    assert_no_nrt_alloc(stereo.process_balance, b, x, y)
     c = stereo.prepare_correlation(SR)
     assert_no_nrt_alloc(stereo.process_correlation, c, x)
     assert_no_nrt_alloc(stereo.reset_correlation, c)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from dsp import beatbox
-from engine.render import render_array
-from engine.trigger_latency import first_sound
+from engine.bench.trigger_latency import first_sound
+from engine.offline.render import render_array
 from models.beatbox.corpus import HIT_PREROLL_S, make_hits
 
 SR = 48000

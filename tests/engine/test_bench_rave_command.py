@@ -10,8 +10,7 @@ import pytest
 from engine.cli import main
 from engine.commands import bench
 
-FIXTURE = (Path(__file__).resolve().parents[2].parent
-           / "shared/fixtures/rave/rave_v2_tiny_causal_streaming.ts")
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures/rave/rave_v2_tiny_causal_streaming.ts"
 
 
 def test_bench_rave_json(capsys):

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.engine import Engine
-from engine.params import ParameterStore, advance, db_to_gain, value_at
+from engine.params import ParameterStore, advance, fader_gain, value_at
 from presets.registry import INDEX, REGISTRY, SILENCE_DB, param
 
 SR = 48000
@@ -76,9 +76,9 @@ def test_value_at_is_a_slew_limit():
     assert value_at(cur, tgt, step, 0, 30) == 1.0
 
 
-def test_db_to_gain_closes_at_the_silence_floor():
-    assert db_to_gain(SILENCE_DB) == 0.0
-    assert db_to_gain(-6.0) == pytest.approx(10 ** (-6 / 20))
+def test_fader_gain_closes_at_the_silence_floor():
+    assert fader_gain(SILENCE_DB) == 0.0
+    assert fader_gain(-6.0) == pytest.approx(10 ** (-6 / 20))
 
 
 def test_registry_defaults_are_in_range_and_ids_unique():

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from engine.engine import Engine
-from engine.render import render_array
+from engine.offline.render import render_array
 from engine.stream import LiveStream
 from engine.worker import BusyPassThrough, PassThrough
 
@@ -413,7 +413,7 @@ def test_run_sends_the_transcribed_notes_of_a_sung_tone_on_midi_out(jack_server,
 def test_run_swaps_models_live_from_typed_commands(jack_server, tmp_path):
     """`model PATH` typed into a running `musicmill run --insert rave`: a broken file is
     refused while the first model plays on, a good one takes over, audio never stops."""
-    rave = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "rave"
+    rave = Path(__file__).resolve().parents[1] / "fixtures" / "rave"
     stats_path = tmp_path / "stats.json"
     bad = tmp_path / "broken.ts"
     bad.write_bytes(b"PK\x03\x04 not a model")

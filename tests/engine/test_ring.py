@@ -7,7 +7,31 @@ from hypothesis import strategies as st
 from numba import njit
 
 from engine import ring
-from engine.ring import Ring
+
+
+class Ring:
+    """A Python handle on one ring, for driving it from the tests."""
+
+    def __init__(self, n_channels: int, min_capacity_frames: int) -> None:
+        self.data, self.index = ring.make_ring(n_channels, min_capacity_frames)
+
+    @property
+    def capacity(self) -> int:
+        return self.data.shape[1]
+
+    def readable(self) -> int:
+        return ring.readable(self.data, self.index)
+
+    def writable(self) -> int:
+        return ring.writable(self.data, self.index)
+
+    def write(self, frames: np.ndarray) -> int:
+        frames = np.ascontiguousarray(frames, dtype=self.data.dtype)
+        return ring.write(self.data, self.index, frames, 0, frames.shape[1])
+
+    def read(self, n_frames: int) -> np.ndarray:
+        out = np.empty((self.data.shape[0], n_frames), dtype=self.data.dtype)
+        return out[:, :ring.read(self.data, self.index, out, 0, n_frames)]
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from engine.inserts import make_insert
-from engine.settings import build_engine
+from engine.session.console import Console
+from engine.session.controls import Controls
+from engine.session.setup import build_engine
 from gui.app import App, automix_line, control_tag, value_tag
 from gui.controller import Controller
 from gui.panels import format_value
@@ -22,7 +24,7 @@ SR = 48000
 @pytest.fixture(scope="module")
 def app(x_display):
     engine = build_engine(SR, 2, 2, make_insert("passthrough", SR, None, "auto"))
-    window = App(Controller(engine), width=1000, height=700)
+    window = App(Controller(Controls(engine, "passthrough")), width=1000, height=700)
     window.open()
     for _ in range(3):
         window.frame()
@@ -129,7 +131,7 @@ def test_presets_from_the_header(app):
 
 
 def test_presets_saved_elsewhere_join_the_list(app):
-    assert app.c.console.handle('preset save "Typed in"') == "saved Typed in"
+    assert Console(app.c.controls).handle('preset save "Typed in"') == "saved Typed in"
     app.refresh()
     assert "Typed in" in dpg.get_item_configuration("preset:name")["items"]
 

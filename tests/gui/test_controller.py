@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from engine.console import Console
 from engine.inserts import make_insert
-from engine.settings import build_engine
+from engine.session.controls import Controls
+from engine.session.setup import build_engine
 from gui.controller import Controller, describe_mapping
 from midi.dispatcher import MidiDispatcher
 from midi.learn import Learner
@@ -21,14 +21,16 @@ SR = 48000
 
 @pytest.fixture
 def ctl() -> Controller:
-    return Controller(build_engine(SR, 2, 2, make_insert("passthrough", SR, None, "auto")))
+    engine = build_engine(SR, 2, 2, make_insert("passthrough", SR, None, "auto"))
+    return Controller(Controls(engine, "passthrough"))
 
 
 def _midi(ctl: Controller, tmp_path) -> MidiDispatcher:
     table = MappingTable()
-    ctl.dispatcher = MidiDispatcher(ctl.engine.params, table, learner=Learner(table))
-    ctl.map_path = tmp_path / "map.json"
-    return ctl.dispatcher
+    controls = ctl.controls
+    controls.dispatcher = MidiDispatcher(controls, table, learner=Learner(table))
+    controls.map_path = tmp_path / "map.json"
+    return controls.dispatcher
 
 
 def test_positions_follow_the_parameter_curve(ctl):
@@ -128,7 +130,7 @@ def test_capture_with_the_drum_model():
     import numpy as np
 
     engine = build_engine(SR, 2, 2, make_insert("drums", SR, None, "auto"))
-    ctl = Controller(engine, Console(engine, "drums"))
+    ctl = Controller(Controls(engine, "drums"))
     assert ctl.capture(4.0) == "error: nothing encoded yet (the voice path has not run)"
     proc = engine.worker.processor
     block = np.zeros((2, proc.block_frames), np.float32)

@@ -14,6 +14,8 @@ from midi.mapping import MappingTable
 from midi.ports import open_output
 from midi.thread import MidiThread
 
+from .stand_in import StoreControls
+
 _ids = itertools.count()
 
 
@@ -29,7 +31,7 @@ class Rig:
         self.store = ParameterStore(48000)
         table = dispatcher_kwargs.pop("table", None)
         self.table = MappingTable() if table is None else table  # an empty table is falsy
-        self.dispatcher = MidiDispatcher(self.store, self.table, **dispatcher_kwargs)
+        self.dispatcher = MidiDispatcher(StoreControls(self.store), self.table, **dispatcher_kwargs)
         self.source = open_output("src", virtual=True, client_name=unique_client("mm-src"))
         self.thread = MidiThread(self.dispatcher, port=self.source.name,
                                  client_name=unique_client("mm-in")).start()

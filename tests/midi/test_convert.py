@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from midi.convert import CURVES, clamp01, from_normalized, shape, to_normalized, unshape
+from midi.convert import clamp01, from_normalized, to_normalized
+from presets.curves import CURVES, shape, unshape
 from presets.registry import REGISTRY, Param
 
 any_float = st.floats(allow_nan=True, allow_infinity=True)

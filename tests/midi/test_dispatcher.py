@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from engine.params import ParameterStore
 from midi.dispatcher import TAP_TARGET, MidiDispatcher
 from midi.mapping import Mapping, MappingTable
 
+from .stand_in import StoreControls
+
 
 def _dispatcher(*mappings: Mapping) -> MidiDispatcher:
-    return MidiDispatcher(ParameterStore(48000), MappingTable(list(mappings)))
+    return MidiDispatcher(StoreControls(), MappingTable(list(mappings)))
 
 
 def _tempo(d: MidiDispatcher) -> float:
     from presets.registry import INDEX
 
-    return float(d.store.target[INDEX["tempo_bpm"]])
+    return float(d.controls.store.target[INDEX["tempo_bpm"]])
 
 
 @pytest.mark.parametrize("period_s,bpm", [(0.5, 120.0), (0.4, 150.0), (1.0, 60.0)])

@@ -8,7 +8,7 @@ import numpy as np
 import soundfile as sf
 
 from dsp import beatbox, drums
-from engine.render import render_array
+from engine.offline.render import render_array
 from midi.hits_out import NOTE_LENGTH_S, HitsToMidi
 from models.beatbox.classifier import load_weights
 

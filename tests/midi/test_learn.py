@@ -6,10 +6,11 @@ import time
 
 import pytest
 
-from engine.params import ParameterStore
 from midi.dispatcher import MidiDispatcher
 from midi.learn import Learner
 from midi.mapping import Mapping, MappingTable
+
+from .stand_in import StoreControls
 
 MS = 1_000_000
 TARGET = "stem_worker_pan"
@@ -20,7 +21,7 @@ def learn():
     table = MappingTable()
     results = []
     learner = Learner(table, pair_window_s=0.02, on_result=results.append)
-    d = MidiDispatcher(ParameterStore(48000), table, learner=learner)
+    d = MidiDispatcher(StoreControls(), table, learner=learner)
     return d, learner, table, results
 
 
@@ -125,7 +126,7 @@ def test_armed_messages_do_not_move_mapped_parameters(learn):
     table.add(Mapping("master_gain_db", "cc", 80))
     learner.arm(TARGET)
     d.handle([0xB0, 80, 0])
-    assert d.store.get("master_gain_db") == 0.0
+    assert d.controls.store.get("master_gain_db") == 0.0
     # relearning a control replaces its old mapping
     assert table.list() == [Mapping(TARGET, "cc", 80, 0)]
 

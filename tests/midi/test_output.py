@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from midi.output import MidiOutput, NoteOutput, split_pitch
+from dsp.bend import split_pitch
+from midi.output import MidiOutput, NoteOutput
 from midi.ports import open_input, open_output
 
 

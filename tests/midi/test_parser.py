@@ -13,6 +13,8 @@ from midi.mapping import Mapping, MappingTable
 from midi.parser import MidiParser, to_message
 from presets.registry import REGISTRY
 
+from .stand_in import StoreControls
+
 
 def parse(data, **kw):
     return MidiParser(**kw).feed(bytes(data))
@@ -95,7 +97,7 @@ def _fuzz_dispatcher() -> MidiDispatcher:
                Mapping(t, "poly_aftertouch")]
     table = MappingTable(ms)
     learner = Learner(table)
-    return MidiDispatcher(store, table, clock=ClockIn(), learner=learner,
+    return MidiDispatcher(StoreControls(store), table, clock=ClockIn(), learner=learner,
                           on_program=lambda b, p: None, on_note=lambda c, n, v, o: None)
 
 
@@ -112,7 +114,7 @@ def test_fuzzed_bytes_never_raise_or_leave_the_range(data, learn):
     d.feed_bytes(data)
     d.handle(list(data[:3]))  # unparsed garbage straight into handle as well
     assert d.errors == errors
-    for p, v in zip(REGISTRY, d.store.target, strict=True):
+    for p, v in zip(REGISTRY, d.controls.store.target, strict=True):
         assert p.min <= v <= p.max, p.id
         if p.discrete:
             assert v == round(v)

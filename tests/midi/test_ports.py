@@ -21,6 +21,8 @@ from midi.ports import (
     use_backend,
 )
 
+from .stand_in import StoreControls
+
 NAMES = ["system:midi_capture_1", "a2j:Launch Control XL [24] (capture): Launch Control XL",
          "a2j:nanoKONTROL2 [28] (capture): nanoKONTROL2 MIDI 1"]
 
@@ -101,7 +103,7 @@ def test_midi_thread_survives_unplug_and_replug(jack_server):
 
     store = ParameterStore(48000)
     m = Mapping("stem_worker_pan", "cc", 10)
-    d = MidiDispatcher(store, MappingTable([m]))
+    d = MidiDispatcher(StoreControls(store), MappingTable([m]))
     changes = []
     thread = MidiThread(d, port="mm-replug:knobs", client_name="mm-replug-in",
                         watch_interval_s=0.05, on_port=lambda n, c: changes.append(c))

@@ -16,13 +16,15 @@ from midi.dispatcher import MidiDispatcher
 from midi.mapping import RELATIVE_MODES, Mapping, MappingTable, encode_relative
 from presets.registry import INDEX, REGISTRY
 
+from .stand_in import StoreControls
+
 TARGET = "master_gain_db"
 
 
 def make(mode: str) -> tuple[MidiDispatcher, ParameterStore, Mapping]:
     store = ParameterStore(48000)
     m = Mapping(TARGET, "cc", 7, takeover=mode)
-    return MidiDispatcher(store, MappingTable([m])), store, m
+    return MidiDispatcher(StoreControls(store), MappingTable([m])), store, m
 
 
 def value(store: ParameterStore, target: str = TARGET) -> float:
@@ -99,7 +101,7 @@ def test_scale_downwards():
 def test_relative_encoders_accumulate(mode, ticks, step, invert):
     store = ParameterStore(48000)
     m = Mapping(TARGET, "cc", 16, relative=mode, step=step, invert=invert)
-    d = MidiDispatcher(store, MappingTable([m]))
+    d = MidiDispatcher(StoreControls(store), MappingTable([m]))
     u = m.position_of(value(store))
     for t in ticks:
         d.handle([0xB0, 16, encode_relative(mode, t)])
@@ -113,7 +115,7 @@ def test_relative_encoders_accumulate(mode, ticks, step, invert):
 def test_relative_resyncs_after_an_external_change():
     store = ParameterStore(48000)
     m = Mapping(TARGET, "cc", 16, relative="binary_offset", step=0.1)
-    d = MidiDispatcher(store, MappingTable([m]))
+    d = MidiDispatcher(StoreControls(store), MappingTable([m]))
     store.set(TARGET, m.value_at(0.3))
     d.handle([0xB0, 16, 65])
     assert m.position_of(value(store)) == pytest.approx(0.4)
@@ -129,7 +131,7 @@ def test_small_steps_accumulate_on_discrete_targets():
     p = discrete[0]
     store = ParameterStore(48000)
     m = Mapping(p.id, "cc", 16, relative="twos_complement", step=0.01)
-    d = MidiDispatcher(store, MappingTable([m]))
+    d = MidiDispatcher(StoreControls(store), MappingTable([m]))
     store.set(p.id, p.min)
     for _ in range(100):
         d.handle([0xB0, 16, 1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dsp import transcriber
-from engine.render import render_array
+from engine.offline.render import render_array
 from midi.output import NoteOutput
 from midi.voice_out import VoiceToMidi
 from models.continuo import corpus

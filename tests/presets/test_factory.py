@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.engine import Engine
-from presets.apply import apply_preset
+from engine.session.presets import apply_preset
 from presets.factory_presets import FACTORY_NAMES, factory_params, load_factory
 from presets.registry import LFO_SHAPES, MACROS, N_LFOS, REGISTRY
 from presets.schema import Preset, parse, to_doc

@@ -7,9 +7,9 @@ import pyebur128
 import pytest
 import soundfile as sf
 
-from engine.mixdown import as_stereo, measure_style
+from dsp.analysis.mix_readings import as_stereo
 from presets.registry import INDEX, REGISTRY
-from presets.styles import STYLES, resolve_style
+from presets.styles import STYLES, measure_style, resolve_style
 
 
 def test_every_style_is_within_the_controls_ranges():
@@ -36,7 +36,7 @@ def test_a_file_style_is_its_own_measurement_clamped_to_the_ranges(tmp_path):
     assert params["automix_width_db"] == REGISTRY[INDEX["automix_width_db"]].min
     # white noise: 2 kHz and up is about (24 - 2) / 24 of the energy at 48 kHz, brighter
     # than the control's top
-    measured = measure_style(as_stereo(sf.read(path, dtype="float32", always_2d=True)[0], path),
+    measured = measure_style(as_stereo(sf.read(path, dtype="float32", always_2d=True)[0]),
                              48000)
     assert abs(measured.brightness_db - 10 * np.log10(22 / 24)) < 0.1
     assert params["automix_brightness_db"] == REGISTRY[INDEX["automix_brightness_db"]].max

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.analysis.similarity import detect_onsets
+from dsp.analysis.similarity import detect_onsets
 from models.drum_ae import corpus
 
 

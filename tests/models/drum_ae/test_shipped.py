@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from dsp.analysis.similarity import compare_arrays
 from engine import cli
-from engine.analysis import compare_arrays
 from models.drum_ae.network import COMPRESSION, DELAY_SAMPLES, LATENT_DIMS
 from models.drum_ae.shipped import SHIPPED_MODEL
 from models.rave.loader import load_rave

@@ -1,4 +1,4 @@
-"""Shared RAVE fixtures: the genuine acids-rave 2.3.1 tiny exports in ../shared."""
+"""RAVE fixtures: genuine acids-rave 2.3.1 tiny exports, carried in tests/fixtures/rave."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import torch
 
 from models.rave.loader import RaveModel, load_rave
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared/fixtures/rave"
-# Small exports kept in the repository (tests/fixtures/rave/make_fixtures.py made them).
-LOCAL_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures/rave"
+# The three tiny v2 exports acids-rave made, and the others make_fixtures.py there made.
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures/rave"
 V1 = "rave_v1_tiny_streaming.ts"
 STEREO = "rave_v2_tiny_stereo_streaming.ts"
 V2_SMALL = "rave_v2_small_tiny_streaming.ts"
@@ -20,14 +19,10 @@ DISCRETE = "rave_discrete_tiny_streaming.ts"
 
 
 def fixture_path(name: str) -> Path:
-    """Path of a fixture export, from the repository or else shared/; fails (not skips)
-    when it is in neither."""
-    local = LOCAL_FIXTURES / name
-    if local.is_file():
-        return local
+    """Path of a fixture export; fails (not skips) when it is missing."""
     path = FIXTURES / name
     if not path.is_file():
-        pytest.fail(f"RAVE fixture {path} missing: clone the shared/ fixtures beside the repo")
+        pytest.fail(f"RAVE fixture {path} missing")
     return path
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.errors import UsageError
+from dsp.errors import InputError
 from models.rave.loader import RaveLoadError, load_rave
 
 from .conftest import fixture_path
@@ -93,7 +93,7 @@ def test_wav_renamed_ts_is_not_torchscript(tmp_path):
     with pytest.raises(RaveLoadError, match="not a TorchScript export") as err:
         load_rave(path)
     assert "drums.ts" in str(err.value) and "\n" not in str(err.value)
-    assert isinstance(err.value, UsageError)  # the CLI turns it into exit 2
+    assert isinstance(err.value, InputError)  # the CLI turns it into exit 2
 
 
 def test_corrupt_zip_is_a_one_line_error(tmp_path):
@@ -221,7 +221,7 @@ def test_v1_stereo_and_v2_small_info(name, request):
 def test_mean_path_matches_the_rebuilt_encoder_without_noise(name, request):
     """encode_mean reads the export's submodules directly; our rebuilt encoder with zero
     posterior noise is an independent reading of the same export."""
-    from models.rave.streaming_model import from_torchscript
+    from models.rave.ts_convert import from_torchscript
 
     model = request.getfixturevalue(name)
     channels, ratio = model.channels, model.compression_ratio

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.errors import UsageError
+from dsp.errors import InputError
 from engine.inserts import make_insert
 from models.rave.onnx_backend import PosteriorNoise, RaveOnnxProcessor, onnx_graphs
 from models.rave.onnx_export import onnx_paths
@@ -96,7 +96,7 @@ def test_graph_cache_is_reused_and_explicit_paths_checked(tmp_path):
     assert onnx_graphs(ts_path, cache=tmp_path) == base
     assert [p.stat().st_mtime_ns for p in onnx_paths(base)] == stamps  # not re-exported
     assert onnx_graphs(ts_path, onnx_path=base) == base
-    with pytest.raises(UsageError, match="not found"):
+    with pytest.raises(InputError, match="not found"):
         onnx_graphs(ts_path, onnx_path=tmp_path / "missing.onnx")
 
 
@@ -108,7 +108,7 @@ def test_make_insert_onnx_backend(tmp_path, monkeypatch):
     assert any((tmp_path / "musicmill" / "rave-onnx").rglob("model.encode.onnx"))
     out = proc.process(_noise(proc.block_frames))
     assert out.shape == (2, proc.block_frames) and out.dtype == np.float32
-    with pytest.raises(UsageError, match="unknown RAVE backend"):
+    with pytest.raises(InputError, match="unknown RAVE backend"):
         make_insert("rave", 48000, fixture_path("rave_v2_tiny_causal_streaming.ts"),
                     backend="tflite")
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from dsp.errors import InputError
 from engine.commands.rave_onnx import register_export
-from engine.errors import UsageError
 from models.rave.onnx_export import (
     decode_noise_layout,
     draw_decode_noise,
@@ -21,7 +21,7 @@ from models.rave.onnx_export import (
     verify,
 )
 from models.rave.onnx_stream import OnnxStream
-from models.rave.streaming_model import UnsupportedModelError, from_torchscript
+from models.rave.ts_convert import UnsupportedModelError, from_torchscript
 
 from .conftest import STEREO, V1, V2_SMALL, fixture_path
 
@@ -279,11 +279,11 @@ def test_cli_bad_inputs_are_usage_errors(tmp_path: Path) -> None:
     cases = [tmp_path / "missing.ts", garbage, fixture_path("rave_v2_tiny.ts")]
     for model in cases:
         args = _cli(["rave", "export-onnx", str(model), "-o", str(tmp_path / "x.onnx")])
-        with pytest.raises(UsageError) as info:
+        with pytest.raises(InputError) as info:
             args.func(args)
         assert "\n" not in str(info.value)
     args = _cli(["rave", "export-onnx", str(fixture_path(MONO_V2[0])), "-o",
                  str(tmp_path / "no" / "such" / "dir" / "x.onnx")])
-    with pytest.raises(UsageError):
+    with pytest.raises(InputError):
         args.func(args)
     assert not list(tmp_path.glob("x*.onnx"))

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from models.rave.processor import RaveProcessor
-from models.rave.streaming_model import UnsupportedModelError, from_torchscript
+from models.rave.ts_convert import UnsupportedModelError, from_torchscript
 
 RATIO = 1024
 # The first input sample is heard 9782 samples later: enough blocks to hear past it.

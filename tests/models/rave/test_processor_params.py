@@ -132,7 +132,7 @@ def test_engine_effective_array_drives_a_bound_processor(causal):
 def test_an_lfo_on_a_latent_bias_evolves_the_model_live(causal):
     """Evolution: the engine's LFO routed to rave_bias_2 moves that dimension's bias block
     by block, through the effective parameter array the processor reads."""
-    from engine.settings import build_engine
+    from engine.session.setup import build_engine
 
     proc = RaveProcessor(causal, engine_rate_hz=48000, seed=0)
     engine = build_engine(48000, 2, 2, proc, params={"lfo1_depth": 1.0, "lfo1_rate_hz": 2.0})

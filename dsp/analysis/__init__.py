@@ -1,0 +1,4 @@
+"""Offline analysis of whole clips (never in the callback): level and spectral features
+(``features``: the auto-mix's RMS, crest, centroid, bands, dynamic range, M/S), frame-wise
+spectra (``spectral``: mel, MFCC, chroma, flux) and original-vs-rendered similarity
+(``similarity``, what ``musicmill compare`` prints)."""

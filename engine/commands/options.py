@@ -1,0 +1,40 @@
+"""Command-line options shared by several commands (kept light: ``--help`` imports this)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.inserts import DEFAULT_INSERT, INSERT_NAMES, RAVE_BACKENDS
+from presets.styles import STYLES
+
+DEFAULT_PRESET = "Balanced"  # what run and render start from
+
+
+def add_style_arg(p: argparse.ArgumentParser) -> None:
+    """``--style``, shared by run, render and mix."""
+    p.add_argument("--style", metavar="NAME|FILE",
+                   help=f"auto-mix targets: {', '.join(STYLES)}, or an audio file to "
+                   "match (sets automix_amount=1; --set overrides)")
+
+
+def add_set_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments",
+                   default=[], help="set a parameter (repeatable), e.g. --set master_gain_db=-6")
+
+
+def add_insert_args(p: argparse.ArgumentParser) -> None:
+    """The worker-insert options shared by ``run`` and ``render``."""
+    p.add_argument("--insert", choices=INSERT_NAMES, default=DEFAULT_INSERT,
+                   help=f"worker insert (default {DEFAULT_INSERT}: the shipped neural drum "
+                   "model)")
+    p.add_argument("--model", type=Path,
+                   help="RAVE .ts export for --insert rave; drum-model .ts for --insert drums")
+    p.add_argument("--rave-backend", choices=RAVE_BACKENDS, default="auto",
+                   help="model runtime: TorchScript or ONNX Runtime (auto: ONNX for the "
+                   "drum model, TorchScript for RAVE exports)")
+    p.add_argument("--reference", type=Path, action="append", default=[], metavar="FILE",
+                   help="style reference audio for the model insert (repeat for more; "
+                   "rave_style blends them, rave_generator=3 plays the blend)")
+    p.add_argument("--match", type=Path, metavar="FILE",
+                   help="reference audio whose latent statistics rave_match pulls toward")

@@ -1,0 +1,74 @@
+"""How a session starts: ``--preset``, ``--style`` and ``--set`` become one preset, and an
+Engine is built settled on it (live and offline alike)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+from dsp.errors import InputError
+from engine.errors import UsageError
+from presets.assignments import parse_assignments
+from presets.schema import Preset
+
+
+def style_assignments(style: str | None) -> list[str]:
+    """``--style`` as ``--set`` assignments, to go before the user's own."""
+    if style is None:
+        return []
+    from presets.styles import resolve_style
+
+    return [f"{k}={v!r}" for k, v in resolve_style(style).items()]
+
+
+def resolve_preset(name: str | None, assignments: list[str] | None,
+                   style: str | None = None) -> Preset | None:
+    """The named preset (factory or user) with ``--style`` and then ``--set`` overrides, or
+    None for none of them."""
+    from presets.store import PresetStore
+
+    overrides = parse_assignments(style_assignments(style) + (assignments or []))
+    if name is None:
+        if not overrides:
+            return None
+        return Preset(name="(command line)", description="", params=overrides)
+    preset = PresetStore().load(name)
+    if overrides:
+        # A macro assignment sets its target from the macro on every block, so a --set
+        # value for that target would never be heard: the explicit value wins, and the
+        # performer is told which assignment it replaced.
+        kept = [m for m in preset.macros if m.target not in overrides]
+        for m in preset.macros:
+            if m.target in overrides:
+                print(f"musicmill: note: --set {m.target} replaces macro {m.macro}'s control "
+                      f"of it in preset {preset.name}", file=sys.stderr)
+        preset = dataclasses.replace(preset, params={**preset.full_params(), **overrides},
+                                     macros=kept)
+    return preset
+
+
+def build_engine(sample_rate_hz: int, in_channels: int, out_channels: int, processor,
+                 preset: Preset | None = None, params: dict[str, float] | None = None,
+                 blocksize: int = 128, bank: tuple | None = None, kit_map=None):
+    """An Engine settled on ``preset`` (values, macro assignments, LFO routes) plus ``params``.
+
+    ``bank``: the sampler's ``(audio, table)`` from ``models.samplebank.pack.load_for_engine``;
+    ``kit_map``: the bank slice each drum voice plays (``models.samplebank.pack.kit_map``).
+    """
+    from engine.engine import Engine
+    from engine.session.presets import apply_preset
+
+    values = {**(preset.full_params() if preset else {}), **(params or {})}
+    try:
+        engine = Engine(sample_rate_hz, in_channels, out_channels, processor,
+                        blocksize=blocksize, params=values, bank=bank, kit_map=kit_map)
+        if preset is not None:
+            apply_preset(engine, dataclasses.replace(preset, params=values))
+    except InputError:
+        raise  # already one line naming the problem
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    engine.params.jump_to_targets()
+    return engine
