@@ -1,11 +1,17 @@
-"""Start a JACK dummy server when there is no audio hardware (CI, headless machines).
+"""JACK around PortAudio: a dummy server when there is no audio hardware, our client's
+name, and its connections.
 
 The dummy driver is clocked like a real card, so real-time behaviour (late blocks,
-callback time) is measured for real; it just has no speakers behind it.
+callback time) is measured for real; it just has no speakers behind it. Every JACK client
+(PortAudio, python-rtmidi, the ``jack_*`` tools) talks to the server named by
+``JACK_DEFAULT_SERVER`` (``default`` when unset), so the tests run theirs under a name of
+their own and never meet a performer's running server.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import shutil
 import subprocess
 import time
@@ -17,7 +23,7 @@ def server_running() -> bool:
     """True if a JACK server answers (``jack_lsp`` exits 0 only then)."""
     if shutil.which("jack_lsp") is None:
         return False
-    env_no_autostart = {"JACK_NO_START_SERVER": "1", "PATH": "/usr/bin:/bin"}
+    env_no_autostart = {**os.environ, "JACK_NO_START_SERVER": "1"}
     result = subprocess.run(["jack_lsp"], capture_output=True, env=env_no_autostart, timeout=10)
     return result.returncode == 0
 
@@ -27,7 +33,8 @@ def start_dummy(sample_rate_hz: int = 48000, blocksize: int = 128,
     """Start ``jackd -d dummy``; raises RuntimeError with the exact command if it fails."""
     if shutil.which("jackd") is None:
         raise RuntimeError("jackd not found: install it with `apt-get install -y jackd2`")
-    cmd = ["jackd", "-R", "-P", "70", "-d", "dummy",
+    name = os.environ.get("JACK_DEFAULT_SERVER")
+    cmd = ["jackd", *(["-n", name] if name else []), "-R", "-P", "70", "-d", "dummy",
            "-r", str(sample_rate_hz), "-p", str(blocksize)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout_s
@@ -89,3 +96,56 @@ def midi_backend(flag: str) -> str:
     if flag != "auto":
         return flag
     return "jack" if server_running() else "alsa"
+
+
+_client_name_keepalive: list[bytes] = []  # PortAudio keeps the pointer, not a copy
+
+
+def name_portaudio_client(name: str) -> None:
+    """Make this process's PortAudio open its JACK client as ``name`` (not "PortAudio").
+
+    PortAudio opens its JACK client when it initialises, so an initialised PortAudio is
+    re-initialised here (call it before opening a stream).
+    """
+    import sounddevice as sd
+
+    encoded = name.encode()
+    _client_name_keepalive.append(encoded)
+    lib = ctypes.CDLL(sd._libname)
+    lib.PaJack_SetClientName.argtypes = [ctypes.c_char_p]
+    if lib.PaJack_SetClientName(encoded) != 0:
+        raise RuntimeError(f"PortAudio refused the JACK client name {name!r}")
+    rescan_portaudio()
+
+
+def connections() -> dict[str, set[str]]:
+    """Every JACK port and the ports it is connected to (``jack_lsp -c``); empty without a
+    server."""
+    done = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True,
+                          env={**os.environ, "JACK_NO_START_SERVER": "1"})
+    ports: dict[str, set[str]] = {}
+    current = None
+    for line in done.stdout.splitlines():
+        if line.startswith(" ") and current is not None:  # a connection of the port above
+            ports[current].add(line.strip())
+        elif line.strip():
+            current = line.strip()
+            ports[current] = set()
+    return ports
+
+
+def client_ports(client: str) -> list[str]:
+    return sorted(p for p in connections() if p.startswith(f"{client}:"))
+
+
+def disconnect(ports: list[str]) -> None:
+    """Remove every connection of ``ports``."""
+    links = connections()
+    for port in ports:
+        for peer in links.get(port, ()):
+            subprocess.run(["jack_disconnect", port, peer], capture_output=True)
+
+
+def isolate(client: str) -> None:
+    """Disconnect every port of ``client`` (PortAudio connects new streams to ``system``)."""
+    disconnect(client_ports(client))

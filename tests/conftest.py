@@ -3,12 +3,20 @@ real-time tests, and checkers."""
 
 from __future__ import annotations
 
-import warnings
+import os
 
-import numba
-import pytest
+# The tests' own JACK server, under a name no performer's server has: every JACK client
+# (PortAudio, python-rtmidi, jack_lsp, the subprocesses the tests start) reads it from
+# here. Set before anything imports sounddevice, whose PortAudio opens its JACK client
+# when it initialises.
+os.environ["JACK_DEFAULT_SERVER"] = f"musicmill-test-{os.getpid()}"
 
-from engine import jack
+import warnings  # noqa: E402
+
+import numba  # noqa: E402
+import pytest  # noqa: E402
+
+from engine import jack  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -21,8 +29,9 @@ def data_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def jack_server():
-    """A running JACK server (48 kHz, 128 frames): reuse one, or start the dummy driver."""
-    if jack.server_running():
+    """The tests' own JACK server (dummy driver, 48 kHz, 128 frames), named apart from any
+    server already running on the machine."""
+    if jack.server_running():  # our named server, started by an earlier fixture user
         yield None
         return
     try:

@@ -29,7 +29,6 @@ with an xrun near it is measured again in another pass (:func:`play_passes`).
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -120,56 +119,11 @@ def onset_delays_frames(train: HitTrain, recording: np.ndarray) -> list[int | No
 
 # -- JACK ports and connections ---------------------------------------------------------------
 
-_client_name_keepalive: list[bytes] = []  # PortAudio keeps the pointer, not a copy
-
-
-def name_jack_client(name: str) -> None:
-    """Make this process's PortAudio open its JACK client as ``name`` (not "PortAudio").
-
-    PortAudio opens the client when it initialises, so it is re-initialised here.
-    """
-    import sounddevice as sd
-
-    encoded = name.encode()
-    _client_name_keepalive.append(encoded)
-    lib = ctypes.CDLL(sd._libname)
-    lib.PaJack_SetClientName.argtypes = [ctypes.c_char_p]
-    if lib.PaJack_SetClientName(encoded) != 0:
-        raise RuntimeError(f"PortAudio refused the JACK client name {name!r}")
-    jack.rescan_portaudio()
-
-
-def connections() -> dict[str, set[str]]:
-    """Every JACK port and the ports it is connected to (``jack_lsp -c``)."""
-    out = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True, check=True).stdout
-    ports: dict[str, set[str]] = {}
-    current = None
-    for line in out.splitlines():
-        if line.startswith(" "):  # a connection of the port above
-            ports[current].add(line.strip())
-        elif line.strip():
-            current = line.strip()
-            ports[current] = set()
-    return ports
-
-
-def client_ports(client: str) -> list[str]:
-    return sorted(p for p in connections() if p.startswith(f"{client}:"))
-
-
-def isolate(client: str) -> None:
-    """Disconnect every port of ``client`` (PortAudio connects new streams to ``system``)."""
-    for port, peers in connections().items():
-        if port.startswith(f"{client}:"):
-            for peer in peers:
-                subprocess.run(["jack_disconnect", port, peer], capture_output=True)
-
-
 def wire(pairs: list[tuple[str, str]], clients: tuple[str, ...]) -> None:
     """Connect ``pairs`` (source, destination) and check that they are all ``clients`` have."""
     for src, dst in pairs:
         subprocess.run(["jack_connect", src, dst], check=True, capture_output=True)
-    ours = {(src, dst) for src, peers in connections().items() for dst in peers
+    ours = {(src, dst) for src, peers in jack.connections().items() for dst in peers
             if any(p.startswith(f"{c}:") for p in (src, dst) for c in clients)}
     # jack_lsp lists a connection under both its ports: keep one direction of each
     wanted = set(pairs) | {(dst, src) for src, dst in pairs}
@@ -191,7 +145,7 @@ class Probe:
     def __init__(self, name: str, sample_rate_hz: int) -> None:
         import sounddevice as sd
 
-        name_jack_client(name)
+        jack.name_portaudio_client(name)
         self.name = name
         self.frames_per_cycle = 0
         self.status_flags = 0  # cycles PortAudio flagged: JACK signalled an xrun before them
@@ -270,7 +224,6 @@ class EngineProcess:
     """``musicmill run`` (trigger path alone) as its own process and named JACK client."""
 
     PRESET = "trigger-latency"
-    launcher = ["-m", __name__]  # python arguments before CLIENT and run's own arguments
 
     def __init__(self, client: str, sample_rate_hz: int, blocksize_frames: int,
                  work_dir: Path) -> None:
@@ -278,11 +231,12 @@ class EngineProcess:
         data_dir = work_dir / "data"
         _write_preset(data_dir, self.PRESET)
         self._stats = work_dir / "stats.json"
-        run_args = ["run", "--headless", "--insert", "none", "--preset", self.PRESET,
+        run_args = ["run", "--headless", "--jack-name", client, "--no-connect",
+                    "--insert", "none", "--preset", self.PRESET,
                     "--samplerate", str(sample_rate_hz), "--blocksize", str(blocksize_frames),
                     "--stats-json", str(self._stats), "--no-jack-autostart"]
         env = {**os.environ, "MUSICMILL_DATA_DIR": str(data_dir)}
-        self._proc = subprocess.Popen([sys.executable, *self.launcher, client, *run_args],
+        self._proc = subprocess.Popen([sys.executable, "-m", "engine.cli", *run_args],
                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True, env=env)
 
@@ -388,7 +342,7 @@ def _calibrate(probe: Probe, train: HitTrain, max_passes: int, sample_rate_hz: i
     """The probe's own loop: out_0 straight into both inputs, same detector as the engine's.
 
     Bit-exact means each hit came back unchanged over its watched span."""
-    isolate(probe.name)
+    jack.isolate(probe.name)
     wire([(probe.output, p) for p in probe.inputs], (probe.name,))
     passes = play_passes(probe, train, max_passes, sample_rate_hz)
     delays = hit_delays_frames(train, passes)
@@ -407,8 +361,8 @@ def _connect_engine(probe: Probe, engine: EngineProcess) -> None:
     """Probe out_0 into both engine inputs, engine out_0/out_1 into probe in_0/in_1."""
     engine.wait_started()
     for client in (probe.name, engine.client):
-        isolate(client)
-    engine_ports = client_ports(engine.client)
+        jack.isolate(client)
+    engine_ports = jack.client_ports(engine.client)
     ins = [p for p in engine_ports if ":in_" in p]
     outs = [p for p in engine_ports if ":out_" in p]
     if len(ins) != 2 or len(outs) != 2:
@@ -506,16 +460,3 @@ def _report(live: dict, offline: list, n_hits: int, repeats: int, sample_rate_hz
         "engine_portaudio_latency_ms": {k: round(stats["latency"][k], 3) for k in
                                         ("portaudio_input_ms", "portaudio_output_ms")},
     }
-
-
-def _run_as_client(argv: list[str]) -> int:
-    """``python -m engine.bench.trigger_latency CLIENT run ...``: musicmill's CLI as JACK
-    client CLIENT."""
-    from engine.cli import main
-
-    name_jack_client(argv[0])
-    return main(argv[1:])
-
-
-if __name__ == "__main__":
-    sys.exit(_run_as_client(sys.argv[1:]))

@@ -44,6 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "on --midi-out")
     p.add_argument("--notes-channel", type=int, default=1, metavar="1-16",
                    help="MIDI channel of the transcribed notes (default 1)")
+    p.add_argument("--jack-name", default="musicmill", metavar="NAME",
+                   help="name of the JACK client (default musicmill)")
+    p.add_argument("--no-connect", action="store_true",
+                   help="leave the JACK connections to you (default: the system ports)")
     p.add_argument("--no-jack-autostart", action="store_true",
                    help="fail instead of starting a JACK dummy server when there is no device")
     p.set_defaults(func=run)
@@ -104,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         jack_autostart=not args.no_jack_autostart, midi_in=args.midi_in,
         midi_backend=args.midi_backend, midi_map=args.midi_map, midi_out=args.midi_out,
         clock_out=args.clock_out, send_notes=args.send_notes,
-        notes_channel=args.notes_channel - 1)
+        notes_channel=args.notes_channel - 1, jack_name=args.jack_name,
+        connect=not args.no_connect)
     snap = run_live(opts)
     summary = {k: snap[k] for k in ("seconds", "blocks", "late_blocks", "late_blocks_after_warmup",
                                     "worker_underruns", "callback_max_ms", "callback_p99_ms",

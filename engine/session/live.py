@@ -67,6 +67,8 @@ class LiveOptions:
     notes_channel: int = 0  # MIDI channel (0-15) of the transcribed notes
     morph_ms: float = 500.0  # program changes glide to the new preset over this long
     window: Window | None = None  # the window to open (the run command passes gui's)
+    jack_name: str = "musicmill"  # our JACK client's name, as patchbays show it
+    connect: bool = True  # let PortAudio connect our JACK ports to the system ports
 
 
 def ensure_audio_device(autostart: bool, samplerate: int, blocksize: int):
@@ -182,8 +184,7 @@ def _run(opts: LiveOptions) -> dict:
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        stream = LiveStream(engine, in_dev, out_dev)
-        stream.start()
+        stream = _open_stream(opts, engine, in_dev, out_dev)
     except Exception as exc:
         for s, h in previous.items():
             signal.signal(s, h)
@@ -207,6 +208,19 @@ def _run(opts: LiveOptions) -> dict:
         for s, h in previous.items():
             signal.signal(s, h)
     return _final_stats(opts, stream, last, ticker, gui_stats, midi, midi_out)
+
+
+def _open_stream(opts: LiveOptions, engine: Engine, in_dev, out_dev) -> LiveStream:
+    """The running stream, its JACK client named ``opts.jack_name``; with ``connect`` off,
+    the connections PortAudio makes to the system ports are removed at once."""
+    jack.name_portaudio_client(opts.jack_name)
+    before = set(jack.connections()) if not opts.connect else set()
+    stream = LiveStream(engine, in_dev, out_dev)
+    stream.start()
+    if not opts.connect:
+        # ours are the ports that appeared (JACK renames a second "musicmill" client)
+        jack.disconnect(sorted(set(jack.connections()) - before))
+    return stream
 
 
 class _Ticker:

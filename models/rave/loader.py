@@ -25,14 +25,17 @@ How the properties are told:
   MusicMill's drum model does). Two runs from the loaded state over blocks of the
   compression ratio, one on silence and one with a unit impulse at the start of block 1,
   with the same random seeds per block (``encode`` samples the posterior, see
-  ``models/rave/processor.py``). The first output sample that differs is where the input
-  starts to be heard: its distance from the impulse is the delay. Cross-correlating the
-  click with the output is meaningless on untrained weights (the output is noise-like and
-  does not reproduce the click), and energy-envelope onsets depend on the weights; the
-  first-influence delay is exact and weight-independent, and it is the lower bound of
-  what a listener hears (a trained model puts most of the energy a little later). On a
-  discrete export the impulse is heard once it changes a code, which depends on where the
-  codebook's boundaries lie: there the measured delay can exceed the structural one.
+  ``models/rave/processor.py``), in float64. The delay is the distance from the impulse
+  to the first output sample the impulse moves by more than ``INFLUENCE_FLOOR`` (-180 dB)
+  of the most it moves any sample. Both choices make it the same on every machine: in
+  float32 a contribution under 6e-8 of the signal is absorbed by rounding, and which one
+  is absorbed depends on the CPU's code paths (the v2_small fixture measured 2556 here and
+  3592 on another x86-64 machine); in float64 rounding is 1e-16 of the signal, and the
+  floor lies far above it (the fixtures' delays are equal at 1 and 2 threads, with and
+  without oneDNN). It is the earliest the input is heard at all, a lower bound of what a
+  listener hears (a trained model puts most of the energy a little later). An export that
+  cannot run in float64 is measured in float32. On a discrete export the impulse is heard
+  once it changes a code, which depends on where the codebook's boundaries lie.
 * **discrete**: exports of acids-rave's ``discrete`` configs (``DiscreteScriptedRAVE``) have
   an encoder with a residual vector quantizer (``encoder.rvq``, scripted ``encode`` and
   ``decode``). Their ``encode`` returns codebook indices as float32,
@@ -59,6 +62,9 @@ import torch
 
 from models.errors import ModelError
 
+# The delay is where the impulse first moves the output by this fraction of its largest move
+# (-180 dB): far above float64 rounding, far below anything audible (module doc).
+INFLUENCE_FLOOR = 1e-9
 # How many blocks after the impulse the delay measurement looks: a v2 non-causal export
 # adds ~280 ms (~6 blocks of 2048 at 44.1 kHz); 16 leaves room for bigger configs.
 _DELAY_PROBE_BLOCKS = 16
@@ -263,34 +269,47 @@ class RaveModel:
         return self._causal
 
     def _run_blocks(self, x: np.ndarray) -> np.ndarray:
-        """Mono ``(samples,)`` through ``forward`` in blocks, from reset, seeded per block."""
+        """Mono ``(samples,)`` through ``forward`` in blocks, from reset, seeded per block,
+        in the module's float type; float64 out."""
         b = self.compression_ratio
+        dtype = next((p.dtype for p in self.module.parameters()), torch.float32)
         self.reset()
         out = []
         # fork_rng: the measurement must not move the caller's random stream.
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
             for i in range(0, x.size, b):
                 torch.manual_seed(i // b)
-                block = torch.from_numpy(np.ascontiguousarray(x[i:i + b]))
+                block = torch.from_numpy(np.ascontiguousarray(x[i:i + b])).to(dtype)
                 block = block.reshape(1, 1, -1).expand(1, self.channels, -1).contiguous()
-                out.append(self.module.forward(block)[0, 0].numpy().copy())
+                out.append(self.module.forward(block)[0, 0].double().numpy().copy())
         self.reset()
         return np.concatenate(out)
 
     def _measure(self) -> None:
+        try:
+            self.module.double()
+            self._measure_runs()
+        except RuntimeError:  # an export whose code pins float32: measure it in float32
+            self.module.float()
+            self._measure_runs()
+        finally:
+            self.module.float()
+            self.reset()
+
+    def _measure_runs(self) -> None:
         b = self.compression_ratio
         n = b * (2 + _DELAY_PROBE_BLOCKS)
-        silence = np.zeros(n, np.float32)
+        silence = np.zeros(n)
         base = self._run_blocks(silence)
         start = silence.copy()
         start[b] = 1.0
-        changed = np.nonzero(self._run_blocks(start) != base)[0]
-        self._delay = int(changed[0]) - b if changed.size else 0
+        heard = _first_heard(np.abs(self._run_blocks(start) - base))
+        self._delay = heard - b if heard is not None else 0
         if self._causal is None:
             end = silence.copy()
             end[2 * b - 1] = 1.0
-            changed = np.nonzero(self._run_blocks(end) != base)[0]
-            self._causal = bool(changed.size == 0 or changed[0] >= 2 * b - 1)
+            heard = _first_heard(np.abs(self._run_blocks(end) - base))
+            self._causal = bool(heard is None or heard >= 2 * b - 1)
 
     def info(self) -> dict[str, Any]:
         """What the CLI prints: plain JSON-able values (discrete exports add ``discrete``,
@@ -366,6 +385,13 @@ def _number(module: torch.jit.ScriptModule, names: tuple[str, ...], path: Path) 
     if value is None:
         raise RaveLoadError(f"{path}: RAVE export lacks {' / '.join(names)}")
     return value
+
+
+def _first_heard(moved: np.ndarray) -> int | None:
+    """The first index where ``moved`` exceeds INFLUENCE_FLOOR of its largest value."""
+    if not moved.any():
+        return None
+    return int(np.flatnonzero(moved > INFLUENCE_FLOOR * moved.max())[0])
 
 
 def _rvq(module: torch.jit.ScriptModule) -> torch.jit.ScriptModule | None:

@@ -71,6 +71,7 @@ from dsp.units import db_to_gain
 from models.rave import latent
 from models.rave.generate import LfoPattern, RandomWalk, SequencePlayer, StyleBank
 from models.rave.loader import RaveModel
+from models.rave.voice_gate import VoiceGate
 from presets.registry import INDEX, RAVE_GENERATORS, RAVE_LATENT_CONTROLS, REGISTRY
 
 # Registry parameter -> processor attribute, read once per ``process`` call while bound.
@@ -203,6 +204,7 @@ class RaveProcessor:
         model_delay = model.delay_samples * self.engine_rate_hz / model.sample_rate
         self.delay_frames = self.prime_frames + int(round(model_delay))
         self._dry = np.zeros((2, self.delay_frames), np.float32)
+        self._gate = VoiceGate(self.engine_rate_hz, self.delay_frames)
 
     # --- setup --------------------------------------------------------------------------
     def _prime_frames(self) -> int:
@@ -255,6 +257,7 @@ class RaveProcessor:
         self.underruns = 0
         if hasattr(self, "_dry"):
             self._dry[:] = 0.0
+            self._gate.reset()
 
     def encode_reference(self, audio: np.ndarray) -> np.ndarray:
         """``(channels, samples)`` at the model rate -> its latents ``(latent_dims, frames)``.
@@ -488,8 +491,8 @@ class RaveProcessor:
         """
         self.pull_params()
         block = np.asarray(block, dtype=np.float32)
-        x = block * np.float32(_db(self.input_gain_db))
-        x = x.mean(axis=0, keepdims=True) if self.model.channels == 1 else x
+        gained = block * np.float32(_db(self.input_gain_db))
+        x = gained.mean(axis=0, keepdims=True) if self.model.channels == 1 else gained
         if self._to_model is not None:
             x = self._to_model.process(x.T).T
         self._in = np.concatenate([self._in, x], axis=1)
@@ -508,6 +511,11 @@ class RaveProcessor:
             out = np.pad(out, ((0, 0), (0, n - out.shape[1])))
         wet, self._out = out[:, :n], out[:, n:]
         wet = np.broadcast_to(wet, (2, n)) if wet.shape[0] == 1 else wet
+        # silent until the voice (or a generator) is heard: no start-state burst or hiss
+        gate = self._gate.gains(gained, keep_open=self.source > 0.0)
+        if gate.shape[0] != n:  # a short last block (offline): hold its last gain
+            gate = np.pad(gate, (0, max(0, n - gate.shape[0])), mode="edge")[:n]
+        wet = wet * gate
         # The dry signal waits delay_frames too, so dry and wet stay in time; the line
         # runs either way so switching alignment on mid-stream has its history ready.
         dry_line = np.concatenate([self._dry, block], axis=1)

@@ -192,6 +192,44 @@ def test_run_command_writes_stats_json(jack_server, tmp_path):
     assert summary["blocks"] == stats["blocks"]
 
 
+def _connections() -> dict[str, set[str]]:
+    from engine import jack
+
+    return jack.connections()
+
+
+def _run_until_ports(client: str, *flags: str) -> tuple[subprocess.Popen, dict]:
+    """``musicmill run`` as JACK client ``client``; its connections once its ports are up."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "20",
+         "--insert", "none", "--jack-name", client, *flags],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _wait_for_port(f"{client}:out_0", timeout_s=60.0)
+    time.sleep(1.0)  # --no-connect removes PortAudio's connections right after the start
+    return proc, {p: peers for p, peers in _connections().items() if p.startswith(client)}
+
+
+def test_the_jack_client_is_named_and_connects_to_the_system_ports(jack_server):
+    proc, ours = _run_until_ports("musicmill")
+    try:
+        assert set(ours) == {"musicmill:in_0", "musicmill:in_1", "musicmill:out_0",
+                             "musicmill:out_1"}
+        assert ours["musicmill:out_0"] == {"system:playback_1"}
+        assert ours["musicmill:in_1"] == {"system:capture_2"}
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+
+
+def test_no_connect_leaves_the_connections_to_the_user(jack_server):
+    proc, ours = _run_until_ports("mm-unplugged", "--no-connect")
+    try:
+        assert len(ours) == 4 and all(not peers for peers in ours.values()), ours
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+
+
 def test_a_killed_recording_is_still_a_valid_file(jack_server, tmp_path):
     rec = tmp_path / "take.wav"
     proc = subprocess.Popen(

@@ -30,7 +30,11 @@ def test_blocks_equal_the_models_forward_with_the_same_seeds(streaming):
             block = torch.from_numpy(mono[None, None, i * 2048:(i + 1) * 2048].copy())
             ref.append(streaming.module.forward(block)[0, 0].numpy())
     ref = np.concatenate(ref)
-    np.testing.assert_allclose(out[0], ref, atol=1e-5)
+    # Before its delay the model answers its start state, not the input: the voice gate
+    # keeps that silent (models/rave/voice_gate.py); from the delay on it is the model.
+    d = proc.delay_frames
+    np.testing.assert_allclose(out[0, d:], ref[d:], atol=1e-5)
+    np.testing.assert_array_equal(out[0, :d - proc._gate.fade], 0.0)
     np.testing.assert_array_equal(out[0], out[1])  # mono model -> both channels
 
 

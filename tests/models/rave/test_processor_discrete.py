@@ -48,7 +48,8 @@ def test_blocks_equal_the_exports_forward_and_encode_decode(discrete):
     x = _noise(RATIO * BLOCKS)
     out = _run(proc, x)
     np.testing.assert_array_equal(out[0], out[1])  # mono model -> both channels
-    np.testing.assert_allclose(out[0], _reference(discrete, x, 11), atol=1e-6, rtol=0)
+    d = proc.delay_frames  # before it the voice gate hides the start state's answer
+    np.testing.assert_allclose(out[0, d:], _reference(discrete, x, 11)[d:], atol=1e-6, rtol=0)
     discrete.reset()
     mono = x.mean(axis=0)
     forward = []
@@ -58,7 +59,7 @@ def test_blocks_equal_the_exports_forward_and_encode_decode(discrete):
             block = torch.from_numpy(mono[None, None, i * RATIO:(i + 1) * RATIO].copy())
             forward.append(discrete.module.forward(block)[0, 0].numpy())
     discrete.reset()
-    np.testing.assert_allclose(out[0], np.concatenate(forward), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(out[0, d:], np.concatenate(forward)[d:], atol=1e-6, rtol=0)
 
 
 def test_decode_noise_is_seeded_and_reset_repeats_a_run(discrete):
@@ -88,7 +89,8 @@ def test_energy_acts_on_the_quantized_latent_and_requantizes(discrete):
 
     out = _run(proc, x)
     expected = _reference(discrete, x, 5, louder)
-    np.testing.assert_allclose(out[0], expected, atol=1e-6, rtol=0)
+    d = proc.delay_frames  # before it the voice gate hides the start state's answer
+    np.testing.assert_allclose(out[0, d:], expected[d:], atol=1e-6, rtol=0)
     assert not np.allclose(out[0], _reference(discrete, x, 5), atol=1e-5)
 
 
