@@ -3,6 +3,9 @@
 #   make test   install, then run the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# PyTorch's CPU-only wheels: PyPI's torch for Linux is the CUDA build (gigabytes the app
+# never uses). Where this index cannot be reached, pip falls back to the other indexes.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 SYSTEM_PACKAGES := libportaudio2 jackd2 xvfb espeak-ng
 ARGS ?=
 
@@ -39,8 +42,9 @@ system-deps:
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# the CPU wheel; an unpinned torch would pull a multi-GB CUDA build
-	$(PY) -m pip install -q torch==2.13.0
+	# the CPU wheel (torch==2.13.0+cpu satisfies the ==2.13.0 pin); an unpinned torch would
+	# pull a multi-GB CUDA build
+	$(PY) -m pip install -q --retries 1 --extra-index-url $(TORCH_INDEX) torch==2.13.0
 	$(PY) -m pip install -q -e ".[test,gui]"
 	# reference peers for the tests, without their deps: torchcrepe would pull torchaudio
 	# and another torch; librosa is only needed for the pieces torchcrepe imports

@@ -32,7 +32,6 @@ import math
 
 import numpy as np
 from numba import njit
-from scipy.signal import butter
 
 from dsp import biquad
 from dsp.loudness import LOUDNESS_OFFSET_DB, k_weighting_coefficients
@@ -88,6 +87,16 @@ _TINY = 1e-20
 _DENORMAL = 1e-30
 
 
+def butterworth_highpass(cutoff_hz: float, sample_rate_hz: float) -> tuple[float, ...]:
+    """(b0, b1, b2, a1, a2) of the 2nd-order Butterworth high-pass, bilinear transform with
+    the cutoff prewarped (what ``scipy.signal.butter(2, f, "highpass", fs=fs)`` designs;
+    closed form here so the engine's start does not import scipy.signal)."""
+    k = math.tan(math.pi * cutoff_hz / sample_rate_hz)
+    norm = 1.0 / (1.0 + math.sqrt(2.0) * k + k * k)
+    return (norm, -2.0 * norm, norm, 2.0 * (k * k - 1.0) * norm,
+            (1.0 - math.sqrt(2.0) * k + k * k) * norm)
+
+
 def prepare(sample_rate_hz: float, time_constant_s: float = TIME_CONSTANT_S) -> np.ndarray:
     """Allocate an auto-mix state for ``sample_rate_hz`` with ``amount`` 0 (untouched).
 
@@ -100,8 +109,7 @@ def prepare(sample_rate_hz: float, time_constant_s: float = TIME_CONSTANT_S) -> 
     state[_SR] = sample_rate_hz
     state[_HOP] = hop
     state[_ALPHA] = -math.expm1(-hop / (time_constant_s * sample_rate_hz))
-    b, a = butter(2, SPLIT_HZ, "highpass", fs=sample_rate_hz)
-    state[_HPF:_HPF + 5] = b[0], b[1], b[2], a[1], a[2]
+    state[_HPF:_HPF + 5] = butterworth_highpass(SPLIT_HZ, sample_rate_hz)
     kb, ka = k_weighting_coefficients(sample_rate_hz)
     state[_K1:_K1 + 5] = kb[0, 0], kb[0, 1], kb[0, 2], ka[0, 1], ka[0, 2]
     state[_K2:_K2 + 5] = kb[1, 0], kb[1, 1], kb[1, 2], ka[1, 1], ka[1, 2]

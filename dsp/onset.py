@@ -31,6 +31,8 @@ import math
 import numpy as np
 from numba import njit
 
+from dsp.state import allocate, region
+
 # ---------------------------------------------------------------------------------------------
 # Radix-2 FFT (no allocation; tables prepared at Python level)
 
@@ -152,20 +154,6 @@ def band_edges(frame_size: int, sample_rate_hz: float, bands_per_octave: float) 
     return np.array(edges, dtype=np.int64)
 
 
-def _allocate(sizes: dict[int, int], tables: dict[int, np.ndarray]) -> np.ndarray:
-    """A state with a header slot per region holding its offset, regions of ``sizes``
-    after the header, and ``tables`` copied into theirs."""
-    state = np.zeros(_HEADER + sum(sizes.values()), dtype=np.float64)
-    offset = _HEADER
-    for slot, size in sizes.items():
-        state[slot] = offset
-        offset += size
-    for slot, values in tables.items():
-        o = int(state[slot])
-        state[o : o + values.shape[0]] = values
-    return state
-
-
 def prepare(
     sample_rate_hz: float,
     frame_size: int = FRAME_SIZE,
@@ -220,7 +208,7 @@ def prepare(
     # Periodic Hann: the usual choice for STFT analysis.
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
     cos_tab, sin_tab, bitrev = fft_tables(n)
-    state = _allocate(sizes, {_O_WIN: window, _O_COS: cos_tab, _O_SIN: sin_tab,
+    state = allocate(_HEADER, sizes, {_O_WIN: window, _O_COS: cos_tab, _O_SIN: sin_tab,
                               _O_REV: bitrev, _O_BAND: band_of_bin,
                               _O_BCNT: np.diff(edges).astype(np.float64)})
     state[_SR] = sample_rate_hz
@@ -243,18 +231,12 @@ def prepare(
 
 
 @njit(nogil=True, cache=True)
-def _view(state: np.ndarray, slot: int, length: int) -> np.ndarray:
-    o = int(state[slot])
-    return state[o : o + length]
-
-
-@njit(nogil=True, cache=True)
 def reset(state: np.ndarray) -> None:
     """Forget the signal history: empty frame buffer, sample counter back to 0."""
     n = int(state[_N])
-    _view(state, _O_RING, n)[:] = 0.0
-    _view(state, _O_PREV, int(state[_NB] * state[_LAG]))[:] = 0.0
-    _view(state, _O_HIST, int(state[_M]))[:] = 0.0
+    region(state, _O_RING, n)[:] = 0.0
+    region(state, _O_PREV, int(state[_NB] * state[_LAG]))[:] = 0.0
+    region(state, _O_HIST, int(state[_M]))[:] = 0.0
     state[_WPOS] = 0.0
     state[_COUNT] = 0.0
     state[_TOTAL] = 0.0
@@ -294,26 +276,26 @@ def _frame_flux(state: np.ndarray) -> float:
     n_bins = n // 2 + 1
     n_bands = int(state[_NB])
     lag = int(state[_LAG])
-    ring = _view(state, _O_RING, n)
-    win = _view(state, _O_WIN, n)
-    re = _view(state, _O_RE, n)
-    im = _view(state, _O_IM, n)
-    band = _view(state, _O_BAND, n_bins)
-    bmag = _view(state, _O_BMAG, n_bands)
-    bcnt = _view(state, _O_BCNT, n_bands)
+    ring = region(state, _O_RING, n)
+    win = region(state, _O_WIN, n)
+    re = region(state, _O_RE, n)
+    im = region(state, _O_IM, n)
+    band = region(state, _O_BAND, n_bins)
+    bmag = region(state, _O_BMAG, n_bands)
+    bcnt = region(state, _O_BCNT, n_bands)
     w = int(state[_WPOS])  # oldest sample
     for j in range(n):
         re[j] = ring[(w + j) % n] * win[j]
         im[j] = 0.0
-    fft_inplace(re, im, _view(state, _O_COS, n // 2), _view(state, _O_SIN, n // 2),
-                _view(state, _O_REV, n))
+    fft_inplace(re, im, region(state, _O_COS, n // 2), region(state, _O_SIN, n // 2),
+                region(state, _O_REV, n))
     bmag[:] = 0.0
     for k in range(n_bins):
         bmag[int(band[k])] += math.sqrt(re[k] * re[k] + im[k] * im[k])
     # Spectra of the last `lag` frames sit in a ring of rows; the oldest row is compared, then
     # overwritten with the current one.
     row = int(state[_FRAMES]) % lag
-    prev = _view(state, _O_PREV, n_bands * lag)[row * n_bands : (row + 1) * n_bands]
+    prev = region(state, _O_PREV, n_bands * lag)[row * n_bands : (row + 1) * n_bands]
     gamma = state[_GAMMA] * state[_NORM]
     for b in range(n_bands):
         bmag[b] = math.log1p(gamma * bmag[b] / bcnt[b])
@@ -356,8 +338,8 @@ def _on_frame(state: np.ndarray, onsets_out: np.ndarray, n_out: int) -> int:
                 n_out += 1
     # Threshold for the frame just computed, from fluxes strictly before it (causal).
     m = int(state[_M])
-    hist = _view(state, _O_HIST, m)
-    state[_THR1] = _median(hist, _view(state, _O_SORT, m)) + state[_DELTA]
+    hist = region(state, _O_HIST, m)
+    state[_THR1] = _median(hist, region(state, _O_SORT, m)) + state[_DELTA]
     hp = int(state[_HPOS])
     hist[hp] = flux
     state[_HPOS] = (hp + 1) % m
@@ -377,7 +359,7 @@ def process(state: np.ndarray, x: np.ndarray, onsets_out: np.ndarray) -> int:
     """
     n = int(state[_N])
     hop = int(state[_HOP])
-    ring = _view(state, _O_RING, n)
+    ring = region(state, _O_RING, n)
     w = int(state[_WPOS])
     count = int(state[_COUNT])
     total = state[_TOTAL]

@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from dsp.onset import fft_inplace, fft_tables
+from dsp.state import region
 
 # Output columns of process().
 COL_POSITION = 0
@@ -130,15 +131,9 @@ def prepare(
 
 
 @njit(nogil=True, cache=True)
-def _view(state: np.ndarray, slot: int, length: int) -> np.ndarray:
-    o = int(state[slot])
-    return state[o : o + length]
-
-
-@njit(nogil=True, cache=True)
 def reset(state: np.ndarray) -> None:
     """Forget the signal history; the next estimate comes after one hop."""
-    _view(state, _O_RING, int(state[_L]))[:] = 0.0
+    region(state, _O_RING, int(state[_L]))[:] = 0.0
     state[_WPOS] = 0.0
     state[_COUNT] = 0.0
     state[_TOTAL] = 0.0
@@ -190,10 +185,10 @@ def _analyse(state: np.ndarray) -> None:
     n_fft = int(state[_NFFT])
     tau_min = int(state[_TMIN])
     tau_max = int(state[_TMAX])
-    ring = _view(state, _O_RING, length)
-    re = _view(state, _O_RE, n_fft)
-    im = _view(state, _O_IM, n_fft)
-    dn = _view(state, _O_DN, tau_max + 2)
+    ring = region(state, _O_RING, length)
+    re = region(state, _O_RE, n_fft)
+    im = region(state, _O_IM, n_fft)
+    dn = region(state, _O_DN, tau_max + 2)
     start = int(state[_WPOS])  # oldest sample
     # Unroll the ring (oldest first): window x[0:W] in re, whole buffer x[0:L] in im.
     e0 = 0.0
@@ -217,9 +212,9 @@ def _analyse(state: np.ndarray) -> None:
         state[_CONF] = 0.0
         state[_VOICED] = 0.0
         return
-    cos_tab = _view(state, _O_COS, n_fft // 2)
-    sin_tab = _view(state, _O_SIN, n_fft // 2)
-    bitrev = _view(state, _O_REV, n_fft)
+    cos_tab = region(state, _O_COS, n_fft // 2)
+    sin_tab = region(state, _O_SIN, n_fft // 2)
+    bitrev = region(state, _O_REV, n_fft)
     fft_inplace(re, im, cos_tab, sin_tab, bitrev)
     # Split Z = A + iB into the spectra of the two real signals, form conj(A) * B (the spectrum
     # of the real cross-correlation, hence Hermitian) and store its conjugate for the inverse.
@@ -304,7 +299,7 @@ def process(state: np.ndarray, x: np.ndarray, out: np.ndarray) -> int:
     """
     length = int(state[_L])
     hop = int(state[_HOP])
-    ring = _view(state, _O_RING, length)
+    ring = region(state, _O_RING, length)
     wpos = int(state[_WPOS])
     count = int(state[_COUNT])
     total = state[_TOTAL]

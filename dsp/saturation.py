@@ -22,7 +22,6 @@ vectorises where ``math.tanh`` (a libm call) would not. Output matches a float64
 """
 
 import numpy as np
-import scipy.signal
 from numba import njit
 
 from dsp.units import db_to_gain
@@ -58,6 +57,8 @@ def halfband(n_taps: int, passband: float) -> np.ndarray:
     0.5 centre tap, gives exact zeros on every other tap.
     """
     assert n_taps % 4 == 3 and 0.0 < passband < 0.25
+    import scipy.signal  # the design only: importing scipy.signal costs about a second
+
     g = scipy.signal.remez((n_taps + 1) // 2, [0.0, 2.0 * passband, 0.5, 0.5], [1.0, 0.0],
                            fs=1.0)
     h = np.zeros(n_taps)

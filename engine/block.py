@@ -23,12 +23,14 @@ from numba import njit
 from dsp import stereo
 from engine import modulation, ring, strips, voices
 from engine.layout import (
+    C_DENOISE_ON,
     C_MASTER_ON,
     C_RECORD_ON,
-        C_STRIP_ON,
+    C_STRIP_ON,
     C_TRANSCRIBE_ON,
     C_WORKER_ACTIVE,
     C_WORKER_BLOCK,
+    CONTROL_FRAMES,
     M_FALLBACK_MIX,
     M_IN_PEAK_L,
     M_IN_PEAK_R,
@@ -38,13 +40,14 @@ from engine.layout import (
     M_OUT_RMS_R,
     M_RETURN_FILL,
     M_SAFETY_GR_DB,
-    MAX_BLOCK_FRAMES,
     ROW_MASTER,
     ROW_RAW_INPUT,
+    S_CONTROL_POS,
     S_FALLBACK_MIX,
     S_FALLBACK_STEP,
     S_LAST_WET_L,
     S_LAST_WET_R,
+    S_LEARN_PRESSED,
     S_METER_DECAY,
     S_SAFETY_GAIN,
     S_SAFETY_RELEASE,
@@ -64,12 +67,14 @@ from engine.layout import (
     STEM_SAMPLER,
     STEM_WORKER,
 )
-from engine.params import advance, fader_gain, value_at
+from engine.params import advance, fader_gain, settle_jumps, value_at
 from engine.table import Row, f32_2d, f64, f64_2d, i64, i64_2d
 from presets.registry import INDEX, STEMS
 
 # parameter slots used here
 P_INPUT_GAIN = INDEX["input_gain_db"]
+P_DENOISE_LEARN = INDEX["denoise_learn"]
+P_DENOISE_LEARN_S = INDEX["denoise_learn_s"]
 P_STEM_GAIN = np.array([INDEX[f"stem_{s}_gain_db"] for s in STEMS], dtype=np.int64)
 P_STEM_PAN = np.array([INDEX[f"stem_{s}_pan"] for s in STEMS], dtype=np.int64)
 P_DRUM_BLEND = INDEX["drum_blend"]
@@ -101,14 +106,20 @@ def _read_input(inp, n, bus, stats, meters, decay_block):
 
 
 @njit(nogil=True, cache=True)
-def _input_strip(n, bus, p_target, p_current, p_step, dsp_blob, dsp_offsets, config):
+def _input_strip(n, bus, p_target, p_current, p_step, dsp_blob, dsp_offsets, config, state):
     row = 2 * STEM_DRY
     for i in range(n):
         g = fader_gain(value_at(p_current, p_target, p_step, P_INPUT_GAIN, i))
         bus[row, i] = bus[ROW_RAW_INPUT, i] * g
         bus[row + 1, i] = bus[ROW_RAW_INPUT + 1, i] * g
+    # the learn-noise button acts once per press (its rising edge)
+    pressed = p_target[P_DENOISE_LEARN] >= 0.5
+    if pressed and state[S_LEARN_PRESSED] == 0.0:
+        strips.learn_noise(dsp_blob, dsp_offsets, p_target[P_DENOISE_LEARN_S])
+    state[S_LEARN_PRESSED] = 1.0 if pressed else 0.0
     if config[C_STRIP_ON]:
-        strips.input_strip(dsp_blob, dsp_offsets, p_current, bus[row: row + 2, :n])
+        strips.input_strip(dsp_blob, dsp_offsets, p_current, bus[row: row + 2, :n],
+                           config[C_DENOISE_ON] != 0)
 
 
 @njit(nogil=True, cache=True)
@@ -266,7 +277,7 @@ def _write_output(out, n, bus, meters, decay_block):
 
 @njit(nogil=True, cache=True)
 def process_block(inp, out, n, table):
-    """Process ``n <= MAX_BLOCK_FRAMES`` frames; returns True when the worker should wake.
+    """Process ``n <= CONTROL_FRAMES`` frames; returns True when the worker should wake.
 
     ``inp`` is ``(n, in_ch)`` and ``out`` ``(n, out_ch)`` interleaved float32, as PortAudio
     delivers them; everything else comes through the pointer ``table``.
@@ -278,8 +289,11 @@ def process_block(inp, out, n, table):
     blob, offsets = f64(table, Row.DSP_BLOB), i64(table, Row.DSP_OFFSETS)
     bank = f32_2d(table, Row.BANK)
     decay_block = state[S_METER_DECAY] ** n
+    # parameters without smoothing take a new target from this block's first sample on,
+    # not from the next block's (which would depend on the block size)
+    settle_jumps(p_current, p_target, p_step)
     _read_input(inp, n, bus, stats, meters, decay_block)
-    _input_strip(n, bus, p_target, p_current, p_step, blob, offsets, config)
+    _input_strip(n, bus, p_target, p_current, p_step, blob, offsets, config, state)
     wake = False
     if config[C_WORKER_ACTIVE]:
         wake = _worker_send(n, bus, f32_2d(table, Row.TO_W_DATA), i64(table, Row.TO_W_IDX),
@@ -324,18 +338,29 @@ def process_block(inp, out, n, table):
 
 @njit(nogil=True, cache=True)
 def run_frames(inp, out, n_frames, table):
-    """Any number of frames through modulation and the block function, in chunks of at
-    most MAX_BLOCK_FRAMES; True when a worker block is waiting (wake the worker)."""
+    """Any number of frames through modulation and the block function; True when a worker
+    block is waiting (wake the worker).
+
+    The frames are cut at the control grid (``CONTROL_FRAMES`` from the stream's start):
+    modulation steps at each grid line, and the block function runs between them, so every
+    parameter changes at the same sample whatever size the blocks come in.
+    """
     effective = f64(table, Row.EFFECTIVE)
+    state = f64(table, Row.STATE)
+    pos = int(state[S_CONTROL_POS])  # frames into the current control period
     wake = False
     done = 0
     while done < n_frames:
-        n = min(MAX_BLOCK_FRAMES, n_frames - done)
-        modulation.apply(n, f64(table, Row.P_TARGET), effective, f64_2d(table, Row.META),
-                         f64_2d(table, Row.ASSIGN), f64_2d(table, Row.ROUTES),
-                         f64_2d(table, Row.LFO_STATES), f64(table, Row.LFO_VALUES),
-                         i64_2d(table, Row.RETRIGGER), f64(table, Row.MOD_OFFSETS),
-                         f64_2d(table, Row.MORPH_AB), f64(table, Row.MORPH_STATE))
+        if pos == 0:
+            modulation.apply(CONTROL_FRAMES, f64(table, Row.P_TARGET), effective,
+                             f64_2d(table, Row.META), f64_2d(table, Row.ASSIGN),
+                             f64_2d(table, Row.ROUTES), f64_2d(table, Row.LFO_STATES),
+                             f64(table, Row.LFO_VALUES), i64_2d(table, Row.RETRIGGER),
+                             f64(table, Row.MOD_OFFSETS), f64_2d(table, Row.MORPH_AB),
+                             f64(table, Row.MORPH_STATE))
+        n = min(CONTROL_FRAMES - pos, n_frames - done)
         wake |= process_block(inp[done: done + n], out[done: done + n], n, table)
+        pos = (pos + n) % CONTROL_FRAMES
         done += n
+    state[S_CONTROL_POS] = pos
     return wake

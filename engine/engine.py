@@ -49,7 +49,7 @@ class Engine:
                  blocksize: int = 128, input_strip: bool = True, master_bus: bool = True,
                  params: dict[str, float] | None = None,
                  bank: tuple[np.ndarray, np.ndarray] | None = None,
-                 kit_map: np.ndarray | None = None) -> None:
+                 kit_map: np.ndarray | None = None, denoise: bool = False) -> None:
         if not 0 <= in_channels <= 2 or not 1 <= out_channels <= 2:
             raise ValueError("only mono and stereo are supported, "
                              f"got {in_channels} in / {out_channels} out")
@@ -78,6 +78,10 @@ class Engine:
         self.config[layout.C_OUT_CH] = out_channels
         self.config[layout.C_STRIP_ON] = input_strip
         self.config[layout.C_MASTER_ON] = master_bus
+        # the noise reduction delays the whole input strip: chosen at start, reported
+        self.config[layout.C_DENOISE_ON] = denoise and input_strip
+        self.denoise_latency_frames = kernels.denoise_latency_frames(
+            self.dsp_blob, self.dsp_offsets) if denoise and input_strip else 0
         self.chain_latency_frames = kernels.latency_frames(self.dsp_blob, self.dsp_offsets) \
             if master_bus else 0
         self.state = layout.new_state(sample_rate_hz)
@@ -86,30 +90,37 @@ class Engine:
         self.hist = resident_zeros(HIST_BINS, np.int64)
         self.clock = np.zeros(4, dtype=np.int64)  # two timespecs: wall clock, thread CPU
         self.recorder: Recorder | None = None
+        self._make_worker_path(processor, headroom_frames, blocksize)
+        self._make_event_rings()
+        self._build_table()
+
+    def _make_worker_path(self, processor: Processor | None, headroom_frames: int | None,
+                          blocksize: int) -> None:
+        """The send and return rings, the worker, and the path's fixed latency."""
         self.worker: Worker | None = None
         self.worker_latency_frames = 0
         self._swap_padded = 0  # frames hot-swaps have added to the worker path
-        if processor is not None:
-            w = processor.block_frames
-            # The worker gets a whole block period to answer, and never less than two
-            # callback blocks, or a callback block would always find the ring short. (One
-            # callback block was tried for the drum model, whose block takes ~0.3 ms: the
-            # worker's worst case, ~4 ms when the machine is busy, then underran live.)
-            headroom = headroom_frames if headroom_frames is not None else max(w, 2 * blocksize)
-            self.worker_latency_frames = w + headroom
-            send = ring.make_ring(2, 4 * w + 2 * layout.MAX_BLOCK_FRAMES)
-            # SWAP_HEADROOM_FRAMES: room for the silence a hot-swapped slower model adds
-            ret = ring.make_ring(2, self.worker_latency_frames + 4 * w
-                                 + 2 * layout.MAX_BLOCK_FRAMES + SWAP_HEADROOM_FRAMES)
-            ring.write_value(*ret, 0.0, self.worker_latency_frames)
-            self._bind(processor)
-            self.worker = Worker(processor, send, ret)
-            self.config[layout.C_WORKER_ACTIVE] = 1
-            self.config[layout.C_WORKER_BLOCK] = w
-        else:
-            send = ring.make_ring(2, 1)
-            ret = ring.make_ring(2, 1)
-        self.send_ring, self.return_ring = send, ret
+        if processor is None:
+            self.send_ring, self.return_ring = ring.make_ring(2, 1), ring.make_ring(2, 1)
+            return
+        w = processor.block_frames
+        # The worker gets a whole block period to answer, and never less than two
+        # callback blocks, or a callback block would always find the ring short. (One
+        # callback block was tried for the drum model, whose block takes ~0.3 ms: the
+        # worker's worst case, ~4 ms when the machine is busy, then underran live.)
+        headroom = headroom_frames if headroom_frames is not None else max(w, 2 * blocksize)
+        self.worker_latency_frames = w + headroom
+        self.send_ring = ring.make_ring(2, 4 * w + 2 * layout.MAX_BLOCK_FRAMES)
+        # SWAP_HEADROOM_FRAMES: room for the silence a hot-swapped slower model adds
+        self.return_ring = ring.make_ring(2, self.worker_latency_frames + 4 * w
+                                          + 2 * layout.MAX_BLOCK_FRAMES + SWAP_HEADROOM_FRAMES)
+        ring.write_value(*self.return_ring, 0.0, self.worker_latency_frames)
+        self._bind(processor)
+        self.worker = Worker(processor, self.send_ring, self.return_ring)
+        self.config[layout.C_WORKER_ACTIVE] = 1
+        self.config[layout.C_WORKER_BLOCK] = w
+
+    def _make_event_rings(self) -> None:
         self.record_ring = ring.make_ring(2, 1)
         # drum hits: (voice, velocity) pairs from one producer thread to the callback
         self.trigger_ring = ring.make_ring(2, 256)
@@ -121,7 +132,6 @@ class Engine:
         # transcribed voice notes out (callback -> MIDI-out thread), dsp.transcriber rows
         self.voice_ring = ring.make_ring(transcriber.EV_SIZE, 1024)
         self._voice_out = np.zeros((transcriber.EV_SIZE, 1024), dtype=np.float32)
-        self._build_table()
 
     def _build_table(self) -> None:
         # engine/table.py declares which of this object's arrays the callback reaches
@@ -243,8 +253,9 @@ class Engine:
         return pad
 
     # -- recording -----------------------------------------------------------------
-    def enable_recording(self, path: Path, input_path: Path | None = None) -> None:
-        """Record the output (and the raw input if ``input_path``); call before starting."""
+    def enable_recording(self, path: Path | None, input_path: Path | None = None) -> None:
+        """Record the output to ``path`` and the raw input to ``input_path`` (either may be
+        None); call before starting."""
         channels = 4 if input_path is not None else 2
         self.record_ring = ring.make_ring(channels, int(RECORD_RING_SECONDS * self.sample_rate_hz))
         self._build_table()
@@ -272,8 +283,9 @@ class Engine:
     def process(self, inp: np.ndarray, out: np.ndarray) -> None:
         """Offline: run ``inp (n, in_ch)`` into ``out (n, out_ch)`` and let the worker catch up.
 
-        Call with at most ``max_offline_chunk`` frames so the worker, stepped inline right
-        after, is never late: the result equals a live run with a punctual worker.
+        The worker is stepped inline at the end of each of its blocks, so it is never late
+        and reads the parameters as they were at its block's end, whatever size the chunks
+        come in: the result equals a live run with a punctual worker, at any chunk size.
         """
         # run_frames trusts its arguments (it is the callback's code): check them here
         in_ch, out_ch = int(self.config[layout.C_IN_CH]), int(self.config[layout.C_OUT_CH])
@@ -282,19 +294,19 @@ class Engine:
                 or inp.dtype != np.float32 or out.dtype != np.float32):
             raise ValueError(f"process needs float32 inp (n, {in_ch}) and out (n, {out_ch}), "
                              f"got {inp.dtype} {inp.shape} and {out.dtype} {out.shape}")
-        block.run_frames(inp, out, inp.shape[0], self.table)
-        if self.worker is not None:
-            self.worker.step()
+        if self.worker is None:
+            block.run_frames(inp, out, inp.shape[0], self.table)
+        else:
+            w = self.worker.processor.block_frames
+            done = 0
+            while done < inp.shape[0]:
+                n = min(inp.shape[0] - done, w - int(self.stats[layout.ST_FRAMES]) % w)
+                block.run_frames(inp[done: done + n], out[done: done + n], n, self.table)
+                self.worker.step()
+                done += n
         if self.recorder is not None:
             while self.recorder.drain():
                 pass
-
-    @property
-    def max_offline_chunk(self) -> int:
-        if self.worker is None:
-            return layout.MAX_BLOCK_FRAMES
-        return max(1, min(layout.MAX_BLOCK_FRAMES,
-                          self.worker_latency_frames - self.worker.processor.block_frames))
 
     # -- stats -------------------------------------------------------------------------
     def callback_time_percentile_ms(self, q: float) -> float:
@@ -334,6 +346,8 @@ class Engine:
             "latency": {
                 "block_ms": 1e3 * self.blocksize / sr,
                 "master_lookahead_frames": self.chain_latency_frames,
+                "input_denoise_frames": self.denoise_latency_frames,
+                "input_denoise_ms": 1e3 * self.denoise_latency_frames / sr,
                 "worker_ring_frames": self.worker_latency_frames,
                 "worker_ring_ms": 1e3 * self.worker_latency_frames / sr,
             },
@@ -356,7 +370,8 @@ class Engine:
             # the processor's own delay (model delay, resampling FIFOs) and the master
             # lookahead. The audio interface adds its buffers on top (``worker_path_ms`` in
             # a live stream's snapshot adds PortAudio's input + output latency).
-            frames = self.worker_latency_frames + p.delay_frames + self.chain_latency_frames
+            frames = (self.worker_latency_frames + p.delay_frames + self.chain_latency_frames
+                      + self.denoise_latency_frames)
             out["latency"]["worker_engine_frames"] = frames
             out["latency"]["worker_engine_ms"] = 1e3 * frames / sr
         if self.recorder is not None:

@@ -22,7 +22,8 @@ WORKER_BLOCK_FRAMES = 256
 def make_insert(name: str, sample_rate_hz: float, model_path: Path | None = None,
                 backend: str = "auto", onnx_path: Path | None = None,
                 references: Sequence[Path] = (), match: Path | None = None,
-                block_frames: int | None = None) -> Processor | None:
+                block_frames: int | None = None, seed: int | None = None
+                ) -> Processor | None:
     """Build the named worker insert; ``none`` means no worker path at all.
 
     ``rave`` streams the RAVE export at ``model_path`` (a .ts file is code: load only
@@ -36,8 +37,11 @@ def make_insert(name: str, sample_rate_hz: float, model_path: Path | None = None
     ``match`` (latent statistics to pull toward) are audio files for those two, encoded
     by the model once here (:func:`load_references`). ``block_frames``: the model
     inserts' worker block (default their model block; a hot-swap keeps the running one).
+    ``seed``: the model inserts draw their randomness (posterior samples, chaos) from it, so
+    a run repeats exactly (offline work); None draws freely (live).
     """
-    processor = _build(name, sample_rate_hz, model_path, backend, onnx_path, block_frames)
+    processor = _build(name, sample_rate_hz, model_path, backend, onnx_path, block_frames,
+                       seed)
     if references or match is not None:
         load_references(processor, name, references, match)
     return processor
@@ -60,8 +64,8 @@ def load_references(processor: Processor | None, name: str, references: Sequence
     model = processor.model
 
     def at_model_rate(path: Path):
-        x, rate = read_audio(path)
-        y = resample(x, rate, model.sample_rate).T
+        audio = read_audio(path)
+        y = resample(audio.samples, audio.rate_hz, model.sample_rate).T
         if y.shape[1] < model.compression_ratio:
             raise UsageError(f"{path}: too short to encode (under one latent frame, "
                              f"{model.compression_ratio} samples at {model.sample_rate} Hz)")
@@ -74,7 +78,8 @@ def load_references(processor: Processor | None, name: str, references: Sequence
 
 
 def _build(name: str, sample_rate_hz: float, model_path: Path | None, backend: str,
-           onnx_path: Path | None, block_frames: int | None) -> Processor | None:
+           onnx_path: Path | None, block_frames: int | None, seed: int | None
+           ) -> Processor | None:
     if backend not in RAVE_BACKENDS:
         raise UsageError(f"unknown RAVE backend {backend!r}; "
                          f"choose one of {', '.join(RAVE_BACKENDS)}")
@@ -96,7 +101,7 @@ def _build(name: str, sample_rate_hz: float, model_path: Path | None, backend: s
 
         return make_drums_insert(sample_rate_hz, model_path,
                                  "torchscript" if backend == "torchscript" else "onnx",
-                                 block_frames=block_frames)
+                                 seed=seed, block_frames=block_frames)
     if name == "rave":
         if model_path is None:
             raise UsageError("--insert rave needs --model PATH (a RAVE .ts export)")
@@ -104,8 +109,8 @@ def _build(name: str, sample_rate_hz: float, model_path: Path | None, backend: s
             from models.rave.onnx_backend import make_rave_onnx_insert
 
             return make_rave_onnx_insert(model_path, sample_rate_hz, onnx_path=onnx_path,
-                                         block_frames=block_frames)
+                                         seed=seed, block_frames=block_frames)
         from models.rave.processor import make_rave_insert
 
-        return make_rave_insert(model_path, sample_rate_hz, block_frames=block_frames)
+        return make_rave_insert(model_path, sample_rate_hz, seed=seed, block_frames=block_frames)
     raise ValueError(f"unknown insert {name!r}; choose one of {', '.join(INSERT_NAMES)}")

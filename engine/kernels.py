@@ -20,6 +20,7 @@ from dsp import (
     biquad,
     compressor,
     dc_blocker,
+    denoise,
     drums,
     gate,
     limiter,
@@ -33,8 +34,8 @@ from presets.registry import DRUM_VOICES, INDEX
 (K_DC, K_HPF, K_GATE, K_EQ_LOW, K_EQ_MID, K_EQ_HIGH, K_COMP, K_BUS_COMP, K_WIDTH,
  K_LIMITER, K_DRUMS, K_DRUM_PARAMS, K_BEATBOX, K_BEATBOX_WEIGHTS, K_BEATBOX_EVENTS,
  K_BEATBOX_FEATS, K_SAMPLER, K_SAMPLER_PARAMS, K_SAMPLER_TABLE, K_KIT, K_KIT_PARAMS,
- K_KIT_MAP, K_TRANSCRIBER, K_TRANSCRIBER_EVENTS, K_AUTOMIX) = range(25)
-N_KERNELS = 25
+ K_KIT_MAP, K_TRANSCRIBER, K_TRANSCRIBER_EVENTS, K_AUTOMIX, K_DENOISE) = range(26)
+N_KERNELS = 26
 
 DC_CUTOFF_HZ = 5.0
 HPF_Q = 0.7071
@@ -98,6 +99,7 @@ def prepare(sample_rate_hz: float, values: np.ndarray,
     states[K_TRANSCRIBER] = transcriber.prepare(sample_rate_hz)
     states[K_TRANSCRIBER_EVENTS] = np.zeros(transcriber.MAX_EVENTS * transcriber.EV_SIZE)
     states[K_AUTOMIX] = automix.prepare(sample_rate_hz)
+    states[K_DENOISE] = denoise.prepare(sample_rate_hz)
     if states[K_KIT_MAP].shape != (len(DRUM_VOICES),):
         raise ValueError(f"kit_map needs one slice (or -1) per drum voice ({len(DRUM_VOICES)})")
     offsets = np.zeros(N_KERNELS + 1, dtype=np.int64)
@@ -106,8 +108,13 @@ def prepare(sample_rate_hz: float, values: np.ndarray,
 
 
 def latency_frames(blob: np.ndarray, offsets: np.ndarray) -> int:
-    """Frames of delay the chain adds (the limiter's lookahead)."""
+    """Frames of delay the master bus adds (the limiter's lookahead)."""
     return limiter.latency_samples(view(blob, offsets, K_LIMITER))
+
+
+def denoise_latency_frames(blob: np.ndarray, offsets: np.ndarray) -> int:
+    """Frames of delay the input strip's noise reduction adds when it is on."""
+    return denoise.latency_samples(view(blob, offsets, K_DENOISE))
 
 
 @njit(nogil=True, cache=True, inline="always")

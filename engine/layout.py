@@ -14,6 +14,9 @@ import numpy as np
 from presets.registry import STEMS
 
 MAX_BLOCK_FRAMES = 1024
+# Modulation (macros, LFOs, morphs) steps once per control period, on a grid counted from
+# the start of the stream: parameters change at the same samples whatever the block size.
+CONTROL_FRAMES = 64
 
 # bus rows: each stem is a stereo pair, in STEMS order, then master and a raw input copy
 ROW_STEM = 0  # stem s lives in rows 2s, 2s+1
@@ -25,12 +28,12 @@ STEM_DRY, STEM_WORKER, STEM_DRUMS, STEM_SAMPLER = (
 
 # config (int64): set before the stream starts, read-only for the callback
 (C_WORKER_ACTIVE, C_WORKER_BLOCK, C_SEM_ADDR, C_RECORD_ON, C_IN_CH, C_OUT_CH, C_STRIP_ON,
- C_MASTER_ON, C_TRANSCRIBE_ON) = range(9)
-CONFIG_LEN = 9
+ C_MASTER_ON, C_TRANSCRIBE_ON, C_DENOISE_ON) = range(10)
+CONFIG_LEN = 10
 
 # state (float64): the callback's own scalars
 (S_SAMPLE_RATE, S_FALLBACK_MIX, S_FALLBACK_STEP, S_LAST_WET_L, S_LAST_WET_R, S_SAFETY_GAIN,
- S_SAFETY_RELEASE, S_METER_DECAY) = range(8)
+ S_SAFETY_RELEASE, S_METER_DECAY, S_CONTROL_POS, S_LEARN_PRESSED) = range(10)
 STATE_LEN = 16
 
 # stats (int64): written only by the callback

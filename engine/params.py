@@ -64,6 +64,14 @@ def value_at(current, target, step, slot, i):
 
 
 @njit(nogil=True, cache=True)
+def settle_jumps(current, target, step) -> None:
+    """Parameters that jump (no smoothing) take their target now."""
+    for slot in range(current.shape[0]):
+        if step[slot] == math.inf:
+            current[slot] = target[slot]
+
+
+@njit(nogil=True, cache=True)
 def advance(current, target, step, n_frames) -> None:
     """Move every current value ``n_frames`` samples toward its target."""
     for slot in range(current.shape[0]):

@@ -18,19 +18,25 @@ from engine import ring
 _SFC_UPDATE_HEADER_NOW = 0x1060
 
 
-class Recorder:
-    """Drains a ``(2 or 4, capacity)`` ring into ``path`` (and ``input_path`` for 4)."""
+def _subtype(path: Path) -> str | None:
+    return "FLOAT" if Path(path).suffix.lower() == ".wav" else None
 
-    def __init__(self, ring_arrays: tuple, path: Path, sample_rate_hz: int,
+
+class Recorder:
+    """Drains a ``(2 or 4, capacity)`` ring into ``path`` (the output, rows 0-1) and
+    ``input_path`` (the raw input, rows 2-3 of a 4-row ring); either may be None."""
+
+    def __init__(self, ring_arrays: tuple, path: Path | None, sample_rate_hz: int,
                  out_channels: int, input_path: Path | None = None, poll_s: float = 0.05) -> None:
         self.data, self.index = ring_arrays
         self.out_channels = out_channels
         self.poll_s = poll_s
         self.frames_written = 0
-        subtype = "FLOAT" if Path(path).suffix.lower() == ".wav" else None
-        self._files = [sf.SoundFile(path, "w", sample_rate_hz, out_channels, subtype=subtype)]
-        if input_path is not None:
-            self._files.append(sf.SoundFile(input_path, "w", sample_rate_hz, 2, subtype=subtype))
+        self._output = None if path is None else sf.SoundFile(
+            path, "w", sample_rate_hz, out_channels, subtype=_subtype(path))
+        self._input = None if input_path is None else sf.SoundFile(
+            input_path, "w", sample_rate_hz, 2, subtype=_subtype(input_path))
+        self._files = [f for f in (self._output, self._input) if f is not None]
         self._chunk = np.zeros((self.data.shape[0], self.data.shape[1] // 2), dtype=np.float32)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="musicmill-recorder", daemon=True)
@@ -51,12 +57,10 @@ class Recorder:
         if n == 0:
             return 0
         out = self._chunk[:2, :n]
-        if self.out_channels == 1:
-            self._files[0].write(0.5 * (out[0] + out[1]))
-        else:
-            self._files[0].write(out.T)
-        if len(self._files) > 1:
-            self._files[1].write(self._chunk[2:4, :n].T)
+        if self._output is not None:
+            self._output.write(0.5 * (out[0] + out[1]) if self.out_channels == 1 else out.T)
+        if self._input is not None:
+            self._input.write(self._chunk[2:4, :n].T)
         for f in self._files:
             f.flush()
             # Keep the header true so a killed process leaves a valid file.

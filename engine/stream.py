@@ -9,7 +9,7 @@ import sounddevice as sd
 from engine import layout
 from engine.callback import pa_callback
 from engine.engine import Engine
-from engine.memory import lock_current_pages
+from engine.memory import lock_callback_pages
 
 LIVE_SWITCH_INTERVAL_S = 0.001
 
@@ -44,7 +44,7 @@ class LiveStream:
             "opening the audio stream")
         self._stream = self._stream_pp[0]
         self._open = True
-        self.memory_locked = False
+        self.memory_locked_mb = 0.0
         info = lib.Pa_GetStreamInfo(self._stream)
         # kept: stats written after the stream closes still report what it ran with
         self._latency_ms = (1e3 * info.inputLatency, 1e3 * info.outputLatency)
@@ -54,9 +54,9 @@ class LiveStream:
         # or MIDI threads are busy; the callback itself never needs the GIL.
         sys.setswitchinterval(LIVE_SWITCH_INTERVAL_S)
         self.engine.start_threads()
-        # Lock what is mapped now (engine arrays, compiled code, libraries) into RAM so
-        # the callback never waits on a page fault; without permission we run unlocked.
-        self.memory_locked = lock_current_pages()
+        # Lock what the callback can touch (engine arrays, compiled code, its libraries) into
+        # RAM so it never waits on a page fault; without permission we run unlocked.
+        self.memory_locked_mb = lock_callback_pages() / 2**20
         sd._check(sd._lib.Pa_StartStream(self._stream), "starting the audio stream")
 
     def stop(self) -> None:
@@ -79,12 +79,12 @@ class LiveStream:
         out = self.engine.snapshot()
         in_ms, out_ms = self.latency_ms()
         out["cpu_load"] = self.cpu_load()
-        out["memory_locked"] = self.memory_locked
+        out["memory_locked_mb"] = round(self.memory_locked_mb, 1)
         lat = out["latency"]
         lat["portaudio_input_ms"] = in_ms
         lat["portaudio_output_ms"] = out_ms
         lookahead_ms = 1e3 * lat["master_lookahead_frames"] / self.engine.sample_rate_hz
-        lat["dry_path_ms"] = in_ms + out_ms + lookahead_ms
+        lat["dry_path_ms"] = in_ms + out_ms + lookahead_ms + lat["input_denoise_ms"]
         if "worker_engine_ms" in lat:  # mic to speaker through the worker (model) path
             lat["worker_path_ms"] = in_ms + out_ms + lat["worker_engine_ms"]
         return out

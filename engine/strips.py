@@ -1,6 +1,7 @@
 """The input strip and the master bus: which kernels run, in which order, on what.
 
-    input strip:  DC blocker → high-pass → gate → low shelf → mid peak → high shelf → compressor
+    input strip:  DC blocker → high-pass → [noise reduction] → gate → low shelf → mid peak →
+                  high shelf → compressor
     master bus:   auto-mix (style targets) → master fader → bus compressor → width (bass
                   kept mono) → true-peak limiter
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from dsp import automix, biquad, compressor, dc_blocker, gate, limiter, stereo
+from dsp import automix, biquad, compressor, dc_blocker, denoise, gate, limiter, stereo
 from engine.kernels import (
     BUS_ATTACK_MS,
     BUS_KNEE_DB,
@@ -32,6 +33,7 @@ from engine.kernels import (
     K_BUS_COMP,
     K_COMP,
     K_DC,
+    K_DENOISE,
     K_EQ_HIGH,
     K_EQ_LOW,
     K_EQ_MID,
@@ -44,7 +46,10 @@ from engine.kernels import (
 from engine.params import fader_gain, value_at
 from presets.registry import INDEX
 
+P_STRIP_ON = INDEX["input_strip_on"]
+P_BUS_ON = INDEX["master_bus_on"]
 P_INPUT_HPF = INDEX["input_hpf_hz"]
+P_DENOISE = INDEX["denoise_amount"]
 P_GATE_THRESHOLD = INDEX["gate_threshold_db"]
 P_GATE_RANGE = INDEX["gate_range_db"]
 P_EQ_LOW = INDEX["eq_low_gain_db"]
@@ -69,11 +74,18 @@ P_AUTOMIX_WIDTH = INDEX["automix_width_db"]
 
 
 @njit(nogil=True, cache=True)
-def input_strip(blob, offsets, p, x):
-    """Process the dry stem ``x (2, n)`` in place with the parameter values ``p``."""
-    dc_blocker.process(view(blob, offsets, K_DC), DC_CUTOFF_HZ, x, x)
-    biquad.process(view(blob, offsets, K_HPF), biquad.HIGHPASS, p[P_INPUT_HPF], HPF_Q, 0.0,
-                   x, x)
+def input_strip(blob, offsets, p, x, denoise_on):
+    """Process the dry stem ``x (2, n)`` in place with the parameter values ``p``; the noise
+    reduction runs when ``denoise_on`` (it adds its latency, so it is chosen at start)."""
+    on = p[P_STRIP_ON] >= 0.5
+    if on:
+        dc_blocker.process(view(blob, offsets, K_DC), DC_CUTOFF_HZ, x, x)
+        biquad.process(view(blob, offsets, K_HPF), biquad.HIGHPASS, p[P_INPUT_HPF], HPF_Q,
+                       0.0, x, x)
+    if denoise_on:  # even with the strip off: its latency must not come and go
+        denoise.process(view(blob, offsets, K_DENOISE), p[P_DENOISE], x, x)
+    if not on:
+        return
     gate.process(view(blob, offsets, K_GATE), p[P_GATE_THRESHOLD], GATE_RATIO,
                  p[P_GATE_RANGE], GATE_ATTACK_MS, GATE_HOLD_MS, GATE_RELEASE_MS, x, x)
     biquad.process(view(blob, offsets, K_EQ_LOW), biquad.LOWSHELF, EQ_LOW_HZ, EQ_SHELF_Q,
@@ -101,14 +113,21 @@ def auto_mix(blob, offsets, p, x):
 def master_bus(blob, offsets, p, x):
     """Process the master ``x (2, n)`` in place with the parameter values ``p`` (after
     :func:`auto_mix` and the master fader)."""
-    compressor.process(view(blob, offsets, K_BUS_COMP), p[P_BUS_THRESHOLD], p[P_BUS_RATIO],
-                       BUS_KNEE_DB, BUS_ATTACK_MS, BUS_RELEASE_MS, 0.0, x, x)
-    width = view(blob, offsets, K_WIDTH)
-    stereo.set_width(width, p[P_WIDTH])
-    stereo.process_width(width, x, x)
+    if p[P_BUS_ON] >= 0.5:
+        compressor.process(view(blob, offsets, K_BUS_COMP), p[P_BUS_THRESHOLD],
+                           p[P_BUS_RATIO], BUS_KNEE_DB, BUS_ATTACK_MS, BUS_RELEASE_MS, 0.0, x, x)
+        width = view(blob, offsets, K_WIDTH)
+        stereo.set_width(width, p[P_WIDTH])
+        stereo.process_width(width, x, x)
     lim = view(blob, offsets, K_LIMITER)
     limiter.set_params(lim, p[P_CEILING], p[P_LIMITER_RELEASE])
     limiter.process(lim, x, x)
+
+
+@njit(nogil=True, cache=True)
+def learn_noise(blob, offsets, seconds):
+    """The noise reduction takes the next ``seconds`` as the room's noise."""
+    denoise.capture(view(blob, offsets, K_DENOISE), seconds)
 
 
 @njit(nogil=True, cache=True)

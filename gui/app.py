@@ -267,6 +267,9 @@ class App:
         self._answer_if_error(self.c.set_value(param_id, 1.0 if on else 0.0))
 
     def _on_tap(self, sender, app_data, param_id) -> None:
+        if param_id == "denoise_learn":
+            self._say(self.c.learn_noise())
+            return
         bpm = self.c.tap(time.perf_counter())
         if bpm is not None:
             self._say(f"tempo {bpm:.1f} BPM")

@@ -64,6 +64,10 @@ class Controller:
         """One press of the tap-tempo button at ``t_s`` seconds; the tempo once known."""
         return self.controls.tap(t_s)
 
+    def learn_noise(self) -> str:
+        """The noise reduction learns the room's noise from the next ``denoise_learn_s``."""
+        return _answer(self.controls.learn_noise)
+
     # -- presets and the model -------------------------------------------------------------
     def preset_names(self) -> list[str]:
         return [info.name for info in self.controls.store.list_presets()]

@@ -23,7 +23,7 @@ from presets.registry import (
 # (panel title, id prefixes or ids it takes), first match wins, in display order.
 _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Perform", ("macro_", "drum_blend", "beatbox_trigger", "tempo_", "preset_morph")),
-    ("Voice", ("input_", "gate_", "eq_", "comp_", "beatbox_")),
+    ("Voice", ("input_", "denoise_", "gate_", "eq_", "comp_", "beatbox_")),
     ("Drums", ("drum_",)),
     ("Latent", ("rave_bias_", "rave_scale_")),
     ("Model", ("rave_",)),
@@ -41,8 +41,9 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     **{f"lfo{k}_sync": tuple(label for label, _, _ in SYNC_DIVISIONS)
        for k in range(1, N_LFOS + 1)},
 }
-# Parameters that are presses, not positions: tap tempo (the controller times the taps).
-BUTTONS = ("tempo_tap",)
+# Parameters that are presses, not positions: tap tempo (the controller times the taps),
+# learn the room's noise.
+BUTTONS = ("tempo_tap", "denoise_learn")
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ from importlib import resources
 
 from presets.schema import Preset, parse
 
-# In order of rising energy and chaos.
-FACTORY_NAMES = ("Calm", "Balanced", "Intense", "Chaotic")
+# The performance presets, in order of rising energy and chaos (program change walks them),
+# then Init: every stage neutral, the clean start for building a sound.
+PERFORMANCE_NAMES = ("Calm", "Balanced", "Intense", "Chaotic")
+FACTORY_NAMES = (*PERFORMANCE_NAMES, "Init")
 
 
 def factory_name(name: str) -> str | None:

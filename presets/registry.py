@@ -93,7 +93,14 @@ def _kernel(id_: str, name: str, unit: str, lo: float, hi: float, default: float
 REGISTRY: tuple[Param, ...] = (
     _gain("input_gain_db", "Input gain", max_db=24.0),
     # input strip
+    # 0 bypasses the strip's filters and dynamics (the Init preset: the voice untouched)
+    Param("input_strip_on", "Input strip", "", 0.0, 1.0, 1.0, smoothing_ms=0.0, discrete=True),
     _kernel("input_hpf_hz", "Input high-pass", "Hz", 10.0, 500.0, 30.0, "log"),
+    # spectral noise reduction (run/render --denoise): how far it pulls noise down (0 none,
+    # 1 its full 25 dB), and a button that learns the room's noise from the next seconds
+    _kernel("denoise_amount", "Noise reduction", "", 0.0, 1.0, 0.7),
+    Param("denoise_learn", "Learn noise", "", 0.0, 1.0, 0.0, smoothing_ms=0.0, discrete=True),
+    Param("denoise_learn_s", "Noise learning time", "s", 0.5, 10.0, 2.0, smoothing_ms=0.0),
     _kernel("gate_threshold_db", "Gate threshold", "dB", -90.0, 0.0, -90.0),
     _kernel("gate_range_db", "Gate range", "dB", 0.0, 80.0, 40.0),
     _kernel("eq_low_gain_db", "Low shelf (150 Hz)", "dB", -18.0, 18.0, 0.0),
@@ -154,6 +161,9 @@ REGISTRY: tuple[Param, ...] = (
     _kernel("grain_position", "Grain position", "", 0.0, 1.0, 0.5),
     _kernel("grain_spray", "Grain spray", "", 0.0, 1.0, 0.0),
     # master bus
+    # 0 bypasses the bus compressor and the width stage (the limiter always stays)
+    Param("master_bus_on", "Bus compressor and width", "", 0.0, 1.0, 1.0, smoothing_ms=0.0,
+          discrete=True),
     _kernel("bus_comp_threshold_db", "Bus compressor threshold", "dB", -40.0, 0.0, -10.0),
     _kernel("bus_comp_ratio", "Bus compressor ratio", ":1", 1.0, 10.0, 1.0, "log"),
     _kernel("master_width", "Stereo width", "x", 0.0, 2.0, 1.0),

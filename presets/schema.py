@@ -37,6 +37,7 @@ from pathlib import PurePath
 from typing import Any
 
 from dsp.errors import InputError
+from dsp.io.jsonfile import MAX_DEPTH, nesting_depth
 from presets.registry import CURVES, INDEX, MACROS, N_LFOS, REGISTRY, Param
 
 SCHEMA_VERSION = 1
@@ -233,6 +234,8 @@ def _loads(text: str | bytes, problems: _Problems) -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise problems.fatal(f"not valid UTF-8 text (byte {exc.start})") from None
+    if nesting_depth(text) > MAX_DEPTH:  # json would recurse until Python gives up
+        raise problems.fatal(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
     except json.JSONDecodeError as exc:

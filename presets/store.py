@@ -17,6 +17,7 @@ from pathlib import Path
 
 import platformdirs
 
+from dsp.errors import did_you_mean
 from dsp.io.atomic import atomic_path
 from presets.factory_presets import FACTORY_NAMES, factory_name, load_factory
 from presets.schema import APP_VERSION, Preset, PresetError, check_name, dumps, parse
@@ -160,7 +161,9 @@ class PresetStore:
             return load_factory(name), []
         path = self._user_path(name)
         if path is None:
-            raise PresetError(f"unknown preset {name!r} (see 'musicmill preset list')")
+            names = [info.name for info in self.list_presets()]
+            raise PresetError(f"unknown preset {name!r}{did_you_mean(name, names)} (see "
+                              "'musicmill preset list')")
         preset, warnings = read_preset_file(path, lenient, self._source(path))
         # the file name is the preset's identity (someone may have renamed the file)
         return replace(preset, name=path.name[: -len(SUFFIX)]), warnings

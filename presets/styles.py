@@ -79,9 +79,10 @@ def resolve_style(name_or_path: str) -> dict[str, float]:
     from dsp.analysis.mix_readings import as_stereo
     from dsp.io.audio import read_audio
 
-    audio, rate = read_audio(path)
+    audio = read_audio(path)
+    rate = audio.rate_hz
     try:
-        stereo = as_stereo(audio)
+        stereo = as_stereo(audio.samples)
     except ValueError as exc:
         raise StyleError(f"{path}: {exc}") from None
     try:

@@ -302,9 +302,11 @@ def compare_files(
     path_b: str | Path,
     weights: str | Mapping[str, float] | None = None,
     onset_window_s: float = ONSET_WINDOW_S,
+    force: bool = False,
 ) -> dict[str, Any]:
     """:func:`compare_arrays` on two audio files (original, rendered); AudioFileError if
     one is unreadable."""
-    a, sr_a = read_audio(path_a)
-    b, sr_b = read_audio(path_b)
-    return compare_arrays(a, sr_a, b, sr_b, weights, onset_window_s)
+    a, b = read_audio(path_a, force), read_audio(path_b, force)
+    result = compare_arrays(a.samples, a.rate_hz, b.samples, b.rate_hz, weights, onset_window_s)
+    result["nonfinite_replaced"] = {"original": a.nonfinite, "rendered": b.nonfinite}
+    return result

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from dsp.errors import InputError
 
 
 def _umask() -> int:
@@ -37,3 +39,24 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+class OutputPathError(InputError):
+    """An output path that must not be written: an input, a folder, a wrong extension."""
+
+
+def check_target(dst: Path | str, inputs: Sequence[Path | str] = (),
+                 suffixes: Sequence[str] = ()) -> Path:
+    """``dst`` checked before any work is done: OutputPathError if it is one of ``inputs``,
+    a folder, not one of ``suffixes`` (when given) or in a folder that does not exist."""
+    dst = Path(dst)
+    for src in inputs:
+        if dst.exists() and Path(src).exists() and dst.resolve() == Path(src).resolve():
+            raise OutputPathError(f"{dst}: is also an input; write the output elsewhere")
+    if dst.is_dir():
+        raise OutputPathError(f"{dst}: is a directory; give the output file's name")
+    if suffixes and dst.suffix.lower() not in suffixes:
+        raise OutputPathError(f"{dst}: output must be {' or '.join(suffixes)}")
+    if not dst.parent.exists():
+        raise OutputPathError(f"{dst.parent}: output directory does not exist")
+    return dst

@@ -39,7 +39,7 @@ def json_safe(data: Any) -> Any:
     return data
 
 
-def _depth(text: str) -> int:
+def nesting_depth(text: str) -> int:
     """How deeply ``[`` and ``{`` nest in ``text`` (brackets inside strings skipped)."""
     depth = deepest = 0
     in_string = escaped = False
@@ -63,7 +63,7 @@ def _depth(text: str) -> int:
 
 def parse_json(text: str, label: str, max_depth: int = MAX_DEPTH) -> Any:
     """``text`` parsed; JsonFileError naming ``label`` (a path) for bad or too deep JSON."""
-    if _depth(text) > max_depth:
+    if nesting_depth(text) > max_depth:
         raise JsonFileError(f"{label}: JSON nested deeper than {max_depth} levels")
     try:
         return json.loads(text)

@@ -395,7 +395,8 @@ def measure(hits_path: Path = EXAMPLE_HITS, repeats: int = 2, sample_rate_hz: in
 
     if max_passes < 1:
         raise ValueError("max_passes must be at least 1")
-    audio, rate = read_audio(hits_path)
+    decoded = read_audio(hits_path)
+    audio, rate = decoded.samples, decoded.rate_hz
     if rate != sample_rate_hz:
         raise ValueError(f"{hits_path}: {rate} Hz, the measurement runs at {sample_rate_hz} Hz")
     hits = cut_hits(audio.mean(axis=1), rate)

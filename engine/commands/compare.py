@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="onsets within this many ms count as matched (default 50)")
     p.add_argument("--weights", metavar="NAME=W,...",
                    help=f"weights of the overall score (default {defaults})")
+    p.add_argument("--force", action="store_true", help="compare files over 30 minutes")
     p.set_defaults(func=run)
     return p
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 < args.onset_window_ms <= 1000.0:
         raise UsageError(f"--onset-window-ms {args.onset_window_ms:g} must be in (0, 1000]")
     result = compare_files(args.original, args.rendered, args.weights,
-                           args.onset_window_ms / 1e3)
+                           args.onset_window_ms / 1e3, force=args.force)
     if args.json:
         print(json.dumps(json_safe(result)))
         return 0

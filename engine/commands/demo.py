@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if model.discrete:
         raise UsageError(f"{model_path}: a discrete export (its latents are codebook "
                          "indices); the demos sweep and scale continuous latents")
-    x, rate = read_audio(args.input)
+    decoded = read_audio(args.input)
+    x, rate = decoded.samples, decoded.rate_hz
     x = resample(x[: int(args.seconds * rate)], rate, model.sample_rate)
     audio = x.mean(axis=1, keepdims=True).T.repeat(model.channels, axis=0)
     if audio.shape[1] < 4 * model.compression_ratio:

@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object instead of a table"
     )
+    parser.add_argument("--force", action="store_true",
+                        help="measure a file longer than 30 minutes")
     parser.set_defaults(func=run)
     return parser
 
@@ -40,10 +42,12 @@ def run(args: argparse.Namespace) -> int:
     from dsp.io.audio import read_audio
     from dsp.io.jsonfile import json_number
 
-    audio, rate = read_audio(args.file)
+    decoded = read_audio(args.file, args.force)
+    audio, rate = decoded.samples, decoded.rate_hz
     result = loudness.measure(np.ascontiguousarray(audio.T), rate)
     if args.json:
-        print(json.dumps({key: json_number(result[key]) for key, _, _ in _FIELDS}))
+        print(json.dumps({**{key: json_number(result[key]) for key, _, _ in _FIELDS},
+                          "nonfinite_replaced": decoded.nonfinite}))
         return 0
     print(f"{args.file}  ({audio.shape[1]} ch, {rate} Hz, {audio.shape[0] / rate:.2f} s)")
     for key, label, unit in _FIELDS:

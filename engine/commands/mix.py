@@ -21,31 +21,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sum the stems as they are (default: each to the same loudness)")
     p.add_argument("--float", action="store_true", dest="float_output", help="32-bit float WAV")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--force", action="store_true", help="mix stems over 30 minutes")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import soundfile as sf
 
     from dsp import automix
-    from dsp.io.atomic import atomic_path
+    from dsp.io.audio import check_output, write_audio
     from engine.offline.mix import load_stems, mix
-    from engine.offline.render import output_subtype
     from engine.session.setup import resolve_preset
 
     dst = args.output
-    subtype = output_subtype(dst, args.float_output)
+    subtype = check_output(dst, args.stems, args.float_output)
     preset = resolve_preset(args.preset, args.assignments, args.style)
-    stems, rate = load_stems(args.stems)
+    stems, rate, nonfinite = load_stems(args.stems, args.force)
     if rate <= automix.MIN_RATE_HZ:
         raise UsageError(f"{args.stems[0]}: {rate} Hz; mix needs a rate above "
                          f"{automix.MIN_RATE_HZ:g} Hz (the auto-mix's 2 kHz split)")
     y, report = mix(stems, rate, preset.full_params() if preset else {}, not args.no_balance)
-    with atomic_path(dst) as tmp:
-        sf.write(tmp, y.T, rate, subtype=subtype)
+    write_audio(dst, y.T, rate, subtype)
     result = report.as_dict()
-    for row, path in zip(result["stems"], args.stems, strict=True):
+    for row, path, bad in zip(result["stems"], args.stems, nonfinite, strict=True):
         row["path"] = str(path)
+        row["nonfinite_replaced"] = bad
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

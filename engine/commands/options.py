@@ -18,6 +18,13 @@ def add_style_arg(p: argparse.ArgumentParser) -> None:
                    "match (sets automix_amount=1; --set overrides)")
 
 
+def add_denoise_arg(p: argparse.ArgumentParser) -> None:
+    """``--denoise``, shared by run and render."""
+    p.add_argument("--denoise", action="store_true",
+                   help="spectral noise reduction in the input strip (adds 8 ms; "
+                   "denoise_amount sets how much, denoise_learn learns the room)")
+
+
 def add_set_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", metavar="PARAM=VALUE", dest="assignments",
                    default=[], help="set a parameter (repeatable), e.g. --set master_gain_db=-6")

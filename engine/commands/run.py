@@ -7,7 +7,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.commands.options import DEFAULT_PRESET, add_insert_args, add_set_arg, add_style_arg
+from engine.commands.options import (
+    DEFAULT_PRESET,
+    add_denoise_arg,
+    add_insert_args,
+    add_set_arg,
+    add_style_arg,
+)
 from engine.errors import UsageError
 
 
@@ -26,15 +32,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_set_arg(p)
     add_style_arg(p)
     add_insert_args(p)
+    add_denoise_arg(p)
     p.add_argument("--bank", type=Path, metavar="DIR",
                    help="sample bank (from `musicmill samples build`) for the sampler voice")
     p.add_argument("--stats-json", type=Path, help="write stats here (every second and at exit)")
     p.add_argument("--record", type=Path, help="record the output to this WAV or FLAC file")
-    p.add_argument("--record-input", type=Path, help="also record the raw input here")
+    p.add_argument("--record-input", type=Path,
+                   help="record the raw input here (beside --record, or alone)")
     p.add_argument("--midi-in", metavar="PORT",
                    help="MIDI input port name, or 'virtual' to create one")
     p.add_argument("--midi-backend", choices=("auto", "jack", "alsa"), default="auto")
-    p.add_argument("--midi-map", type=Path, help="MIDI mapping file (JSON) to load")
+    p.add_argument("--midi-map", type=Path, help="MIDI mapping file (JSON) to load (with "
+                   "--midi-in)")
+    p.add_argument("--midi-wait", action="store_true",
+                   help="wait quietly for a --midi-in port that is not there yet (without "
+                   "it, a missing port is a warning)")
     p.add_argument("--midi-out", metavar="PORT",
                    help="send beatbox hits as GM drum notes to this port ('virtual' creates one)")
     p.add_argument("--clock-out", action="store_true",
@@ -87,13 +99,31 @@ def open_window(controls, snapshot: Callable[[], dict], tick: Callable[[], bool]
     return app.stats()
 
 
+def _check_dependent_options(args: argparse.Namespace) -> None:
+    """Options that act through another one are refused without it, with what is needed."""
+    for flag, given in (("--clock-out", args.clock_out), ("--send-notes", args.send_notes)):
+        if given and args.midi_out is None:
+            raise UsageError(f"{flag} needs --midi-out PORT (or --midi-out virtual)")
+    for flag, given in (("--midi-map", args.midi_map is not None),
+                        ("--midi-wait", args.midi_wait)):
+        if given and args.midi_in is None:
+            raise UsageError(f"{flag} needs --midi-in PORT (or --midi-in virtual)")
+    if args.midi_map is not None and not args.midi_map.is_file():
+        raise UsageError(f"{args.midi_map}: no such mapping file")
+    from dsp.io.atomic import check_target
+
+    for path in (args.record, args.record_input):
+        if path is not None:
+            check_target(path, (), (".wav", ".flac"))
+    if args.stats_json is not None:
+        check_target(args.stats_json, (), (".json",))
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.session.live import LiveOptions, run_live
     from engine.session.setup import resolve_preset
 
-    for flag, given in (("--clock-out", args.clock_out), ("--send-notes", args.send_notes)):
-        if given and args.midi_out is None:
-            raise UsageError(f"{flag} needs --midi-out PORT (or --midi-out virtual)")
+    _check_dependent_options(args)
     if not 1 <= args.notes_channel <= 16:
         raise UsageError(f"--notes-channel {args.notes_channel}: must be 1-16")
     window = open_window if not args.headless and _window_possible() else None
@@ -109,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
         midi_backend=args.midi_backend, midi_map=args.midi_map, midi_out=args.midi_out,
         clock_out=args.clock_out, send_notes=args.send_notes,
         notes_channel=args.notes_channel - 1, jack_name=args.jack_name,
-        connect=not args.no_connect)
+        connect=not args.no_connect, denoise=args.denoise, midi_wait=args.midi_wait)
     snap = run_live(opts)
     summary = {k: snap[k] for k in ("seconds", "blocks", "late_blocks", "late_blocks_after_warmup",
                                     "worker_underruns", "callback_max_ms", "callback_p99_ms",

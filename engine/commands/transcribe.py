@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--evaluate", action="store_true",
                    help="score the transcriber on generated held-out phrases instead")
     p.add_argument("--phrases", type=int, default=20, help="phrases for --evaluate (default 20)")
+    p.add_argument("--force", action="store_true", help="transcribe a file over 30 minutes")
     p.set_defaults(func=run)
 
 
@@ -42,12 +43,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give an input file (or --evaluate)")
     if not 0.0 < args.bend_range <= 24.0:
         raise UsageError(f"--bend-range {args.bend_range}: must be in (0, 24] semitones")
+    from dsp.io.atomic import check_target
     from dsp.io.audio import read_audio
     from models.continuo.notes import write_midi
     from models.continuo.transcribe import transcribe
 
-    x, rate = read_audio(args.input)
-    notes = transcribe(x, rate, **kwargs).notes
+    if args.out is not None:
+        check_target(args.out, [args.input], (".mid", ".midi"))
+    decoded = read_audio(args.input, args.force)
+    notes = transcribe(decoded.samples, decoded.rate_hz, **kwargs).notes
     if args.out is not None:
         try:
             write_midi(notes, args.out, bend_range_semitones=args.bend_range)
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
              "pitch": round(n.pitch, 3), "velocity": round(n.velocity, 3),
              "bends": len(n.bends)} for n in notes]
     if args.json:
-        print(json.dumps({"notes": rows}, indent=2))
+        print(json.dumps({"notes": rows, "nonfinite_replaced": decoded.nonfinite}, indent=2))
     else:
         for r in rows:
             print(f"{r['start_s']:8.3f} - {r['end_s']:8.3f} s  pitch {r['pitch']:7.2f}  "

@@ -33,17 +33,20 @@ SETTLE_S = 15.0  # the opening the first pass settles on: five of the auto-mix's
 BALANCE_RANGE_DB = 24.0  # a stem's balancing gain at most (a hiss-only stem is not raised 50 dB)
 
 
-def load_stems(paths: Sequence[Path]) -> tuple[list[np.ndarray], int]:
-    """Stems as ``(2, n)`` at the first stem's rate (others resampled with soxr)."""
-    stems, rate = [], None
+def load_stems(paths: Sequence[Path], force: bool = False
+               ) -> tuple[list[np.ndarray], int, list[int]]:
+    """Stems as ``(2, n)`` at the first stem's rate (others resampled with soxr), and how
+    many non-finite samples each had replaced with silence."""
+    stems, rate, nonfinite = [], None, []
     for path in paths:
-        audio, r = read_audio(path)
-        rate = r if rate is None else rate
+        audio = read_audio(path, force)
+        rate = audio.rate_hz if rate is None else rate
         try:
-            stems.append(as_stereo(resample(audio, r, rate)))
+            stems.append(as_stereo(resample(audio.samples, audio.rate_hz, rate)))
         except ValueError as exc:
             raise UsageError(f"{path}: {exc}; mix takes mono or stereo stems") from None
-    return stems, rate
+        nonfinite.append(audio.nonfinite)
+    return stems, rate, nonfinite
 
 
 def _metered(x: np.ndarray, rate: int) -> np.ndarray:

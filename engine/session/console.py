@@ -30,6 +30,9 @@ HELP = """commands:
   preset save NAME      save the running state as a user preset, with the captured pattern
   preset morph A B      let preset_morph (0..1) morph every parameter from preset A to B
   preset morph off      stop the two-preset morph
+  denoise learn [SECONDS]
+                        the noise reduction learns the room's noise from the next SECONDS
+                        (run --denoise)
   latent reset          every rave_bias_N to 0 and rave_scale_N to 1
   latent randomize [SEED]
                         random per-dimension bias and scale
@@ -57,7 +60,8 @@ class Console:
             return ""
         command, args = words[0].lower(), words[1:]
         action = {"model": self._model, "set": self._set, "capture": self._capture,
-                  "latent": self._latent, "preset": self._preset, "help": lambda _: HELP,
+                  "latent": self._latent, "preset": self._preset, "denoise": self._denoise,
+                  "help": lambda _: HELP,
                   "quit": self._quit}.get(command)
         if action is None:
             return f"error: unknown command {command!r} (try help)"
@@ -98,6 +102,11 @@ class Console:
         if action == "morph" and len(args) == 3:
             return self.controls.arm_morph(args[1], args[2])
         raise ValueError(PRESET_USAGE)
+
+    def _denoise(self, args: list[str]) -> str:
+        if not args or args[0] != "learn" or len(args) > 2:
+            raise ValueError("usage: denoise learn [SECONDS]")
+        return self.controls.learn_noise(float(args[1]) if len(args) > 1 else None)
 
     def _quit(self, args: list[str]) -> str:
         if self.on_quit is not None:

@@ -28,11 +28,12 @@ import numpy as np
 
 from engine.engine import Engine
 from engine.errors import UsageError
+from engine.layout import C_DENOISE_ON
 from engine.modulation import A_ACTIVE, A_TARGET
 from engine.session import presets as session_presets
 from midi.clock import TapTempo
 from midi.gm_drums import GM_DRUM_CHANNEL, GM_DRUM_NOTES
-from presets.factory_presets import FACTORY_NAMES, load_factory
+from presets.factory_presets import PERFORMANCE_NAMES, load_factory
 from presets.registry import DRUM_VOICES, INDEX, RAVE_LATENT_CONTROLS, param
 from presets.schema import Preset
 
@@ -42,6 +43,7 @@ PATTERN_NAME = "captured"
 MAX_CAPTURE_S = 16.0
 # Taps closer than this are one press seen twice (a bouncing button), not a tempo.
 MIN_TAP_INTERVAL_S = 0.15
+BUTTON_PRESS_S = 0.05  # how long a button pressed from the console or window stays down
 
 
 class Controls:
@@ -124,6 +126,21 @@ class Controls:
             self.set("tempo_bpm", bpm)
         return bpm
 
+    # -- noise reduction ---------------------------------------------------------------------
+    def learn_noise(self, seconds: float | None = None) -> str:
+        """Press the learn-noise button: the noise reduction takes the next ``seconds``
+        (default ``denoise_learn_s``) as the room's noise. The button is released a moment
+        later, after the callback has seen the press."""
+        if not self.engine.config[C_DENOISE_ON]:
+            raise UsageError("the noise reduction is off (start with --denoise)")
+        if seconds is not None:
+            self.set("denoise_learn_s", seconds)
+        self.set("denoise_learn", 1.0)
+        timer = threading.Timer(BUTTON_PRESS_S, self.set, ("denoise_learn", 0.0))
+        timer.daemon = True
+        timer.start()
+        return f"learning the room's noise for {self.target('denoise_learn_s'):g} s"
+
     # -- notes and drums -------------------------------------------------------------------
     def note(self, channel: int, number: int, velocity: int, on: bool) -> None:
         """A MIDI note: with a sample bank, channel 10 (GM percussion) plays the drums and
@@ -177,9 +194,9 @@ class Controls:
         return f"saved {path.stem}{extra}"
 
     def program_change(self, bank: int, program: int) -> None:
-        """Program numbers walk the factory presets in order (Calm, Balanced, Intense,
+        """Program numbers walk the performance presets in order (Calm, Balanced, Intense,
         Chaotic), gliding over ``morph_ms``."""
-        name = FACTORY_NAMES[program % len(FACTORY_NAMES)]
+        name = PERFORMANCE_NAMES[program % len(PERFORMANCE_NAMES)]
         self.apply_preset(load_factory(name), morph_ms=self.morph_ms)
 
     def arm_morph(self, a: str, b: str) -> str:

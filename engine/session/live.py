@@ -69,6 +69,8 @@ class LiveOptions:
     window: Window | None = None  # the window to open (the run command passes gui's)
     jack_name: str = "musicmill"  # our JACK client's name, as patchbays show it
     connect: bool = True  # let PortAudio connect our JACK ports to the system ports
+    denoise: bool = False  # spectral noise reduction in the input strip (adds 8 ms)
+    midi_wait: bool = False  # a missing --midi-in port is awaited quietly, not warned about
 
 
 def ensure_audio_device(autostart: bool, samplerate: int, blocksize: int):
@@ -151,7 +153,7 @@ def _open_engine(opts: LiveOptions) -> tuple[Engine, Controls, str | int | None,
         bank = load_for_engine(opts.bank, opts.samplerate)
         kit = kit_map(opts.bank)
     engine = build_engine(opts.samplerate, in_ch, out_ch, processor, opts.preset,
-                          blocksize=opts.blocksize, bank=bank, kit_map=kit)
+                          blocksize=opts.blocksize, bank=bank, kit_map=kit, denoise=opts.denoise)
     controls = Controls(engine, opts.insert, opts.rave_backend, opts.references, opts.match,
                         morph_ms=opts.morph_ms)
     if opts.preset is not None:
@@ -159,7 +161,7 @@ def _open_engine(opts: LiveOptions) -> tuple[Engine, Controls, str | int | None,
         note = controls.give_pattern(opts.preset)
         if note:
             print(f"musicmill: preset {opts.preset.name}{note}", file=sys.stderr)
-    if opts.record is not None:
+    if opts.record is not None or opts.record_input is not None:
         engine.enable_recording(opts.record, opts.record_input)
     if opts.send_notes:
         engine.enable_transcription()
@@ -270,7 +272,8 @@ def _final_stats(opts: LiveOptions, stream: LiveStream, last: dict, ticker: _Tic
         snap["gui"] = gui_stats
     if midi is not None:
         d = midi.dispatcher
-        snap["midi"] = {"messages": d.messages, "parameter_sets": d.sets,
+        snap["midi"] = {"port": midi.port_name, "connected": midi.connected,
+                        "messages": d.messages, "parameter_sets": d.sets,
                         "arrival_to_target_us": d.stats.snapshot()}
     if midi_out is not None:
         snap["midi_out"] = {"notes_sent": midi_out.sent}
@@ -301,11 +304,16 @@ def _start_midi(opts: LiveOptions, controls: Controls):
     controls.dispatcher, controls.map_path = dispatcher, opts.midi_map
     virtual = opts.midi_in == "virtual"
     try:
-        return MidiThread(dispatcher, None if virtual else opts.midi_in,
-                          virtual="in" if virtual else None,
-                          backend=_midi_backend(opts)).start()
+        thread = MidiThread(dispatcher, None if virtual else opts.midi_in,
+                            virtual="in" if virtual else None,
+                            backend=_midi_backend(opts)).start()
     except OSError as exc:
         raise UsageError(f"MIDI input {opts.midi_in!r}: {exc}") from None
+    if not thread.connected and not opts.midi_wait:
+        print(f"musicmill: warning: no MIDI input port matches {opts.midi_in!r} (see "
+              "`musicmill midi ports`); playing on, and connecting if it appears "
+              "(--midi-wait waits quietly)", file=sys.stderr)
+    return thread
 
 
 def _midi_backend(opts: LiveOptions) -> str:

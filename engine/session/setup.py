@@ -49,7 +49,8 @@ def resolve_preset(name: str | None, assignments: list[str] | None,
 
 def build_engine(sample_rate_hz: int, in_channels: int, out_channels: int, processor,
                  preset: Preset | None = None, params: dict[str, float] | None = None,
-                 blocksize: int = 128, bank: tuple | None = None, kit_map=None):
+                 blocksize: int = 128, bank: tuple | None = None, kit_map=None,
+                 denoise: bool = False):
     """An Engine settled on ``preset`` (values, macro assignments, LFO routes) plus ``params``.
 
     ``bank``: the sampler's ``(audio, table)`` from ``models.samplebank.pack.load_for_engine``;
@@ -61,7 +62,8 @@ def build_engine(sample_rate_hz: int, in_channels: int, out_channels: int, proce
     values = {**(preset.full_params() if preset else {}), **(params or {})}
     try:
         engine = Engine(sample_rate_hz, in_channels, out_channels, processor,
-                        blocksize=blocksize, params=values, bank=bank, kit_map=kit_map)
+                        blocksize=blocksize, params=values, bank=bank, kit_map=kit_map,
+                        denoise=denoise)
         if preset is not None:
             apply_preset(engine, dataclasses.replace(preset, params=values))
     except InputError:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-from models.drum_ae.network import DrumAE
 from models.errors import ModelError
+
+if TYPE_CHECKING:
+    from models.drum_ae.network import DrumAE
 
 SHIPPED_MODEL = Path(__file__).with_name("drums.ts")
 
@@ -23,6 +26,8 @@ SHIPPED_MODEL = Path(__file__).with_name("drums.ts")
 def load_network(ts_path: Path | str) -> DrumAE:
     """The :class:`DrumAE` inside a drum-model ``.ts`` (weights only; the file's code is
     not run). ``ModelError`` if the file is not one of our drum-model exports."""
+    from models.drum_ae.network import DrumAE  # its PQMF design imports scipy: only here
+
     ts_path = Path(ts_path)
     try:
         with warnings.catch_warnings():

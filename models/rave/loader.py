@@ -278,7 +278,7 @@ class RaveModel:
         # fork_rng: the measurement must not move the caller's random stream.
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
             for i in range(0, x.size, b):
-                torch.manual_seed(i // b)
+                torch.random.default_generator.manual_seed(i // b)
                 block = torch.from_numpy(np.ascontiguousarray(x[i:i + b])).to(dtype)
                 block = block.reshape(1, 1, -1).expand(1, self.channels, -1).contiguous()
                 out.append(self.module.forward(block)[0, 0].double().numpy().copy())

@@ -56,6 +56,11 @@ class VoiceGate:
                 self._spells[-1][1] = last  # the same spell goes on
             else:
                 self._spells.append([first, last])
+        if not self._spells:
+            return np.zeros(n, np.float32)
+        first, last = self._spells[-1]
+        if first + self.delay <= t0 and t0 + n <= last + self.delay + self.hold:
+            return np.ones(n, np.float32)  # inside the latest answer: fully open
         t = np.arange(t0, t0 + n, dtype=np.float64)
         gain = np.zeros(n)
         for first, last in self._spells:

@@ -69,7 +69,8 @@ def _db_to_amp(db: float) -> float:
 
 def load_mono(path: str | Path) -> np.ndarray:
     """Read an audio file as mono float32 at :data:`SAMPLE_RATE_HZ` (mean of the channels)."""
-    audio, rate = read_audio(path)
+    decoded = read_audio(path)
+    audio, rate = decoded.samples, decoded.rate_hz
     # a float file may hold NaN/inf; one would poison every measurement of its slice
     mono = np.nan_to_num(audio.mean(axis=1, dtype=np.float64), nan=0.0, posinf=0.0,
                          neginf=0.0).astype(np.float32)

@@ -25,6 +25,7 @@ import numpy as np
 import soundfile as sf
 
 from dsp.io.atomic import _umask
+from dsp.io.jsonfile import JsonFileError, read_json
 from models.errors import ModelError
 
 FORMAT = "musicmill-bank"
@@ -189,16 +190,12 @@ def read_index(bank_dir: str | Path) -> BankIndex:
     if not bank.is_dir():
         raise BankError(f"bank {bank}: no such directory")
     path = bank / INDEX_NAME
+    if not path.exists():
+        raise BankError(f"bank {bank}: no {INDEX_NAME} (not a sample bank?)")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BankError(f"bank {bank}: no {INDEX_NAME} (not a sample bank?)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BankError(f"bank {bank}: cannot read {INDEX_NAME} ({exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BankError(f"bank {bank}: {INDEX_NAME} is not valid JSON ({exc})") from None
+        data = read_json(path)
+    except JsonFileError as exc:
+        raise BankError(f"bank {bank}: {exc}") from None
     return index_from_json(bank, data)
 
 

@@ -187,3 +187,14 @@ def test_an_unreachable_brightness_does_not_wind_up_the_trim():
     automix.set_params(state, 1.0, -20.0, automix.readings(state)["brightness_db"], -10.0)
     automix.process(state, x[:, 30 * FS: 40 * FS].copy())
     assert abs(automix.readings(state)["shelf_db"]) < 1.0
+
+
+def test_the_split_filter_is_scipys_butterworth():
+    from scipy.signal import butter
+
+    from dsp.automix import butterworth_highpass
+
+    for rate in (16000.0, 44100.0, 48000.0, 96000.0):
+        b, a = butter(2, 2000.0, "highpass", fs=rate)
+        np.testing.assert_allclose(butterworth_highpass(2000.0, rate),
+                                   [b[0], b[1], b[2], a[1], a[2]], rtol=1e-12, atol=1e-15)

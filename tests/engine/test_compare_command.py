@@ -45,7 +45,8 @@ def test_json_output(files, capsys):
     a, b = files
     assert cli.main(["compare", str(a), str(b), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == KEYS
+    assert set(out) == KEYS | {"nonfinite_replaced"}
+    assert out["nonfinite_replaced"] == {"original": 0, "rendered": 0}
     assert out["overall"] > 0.9
     assert any(n.startswith("resampled rendered 48000->44100 Hz") for n in out["notes"])
     assert "downmixed rendered 2->1 channels (mean)" in out["notes"]

@@ -40,7 +40,8 @@ def test_json_output_matches_measure(audio_file, capsys):
     path, x = audio_file
     assert run_cli("loudness", str(path), "--json") == 0
     out = json.loads(capsys.readouterr().out)
-    assert list(out) == KEYS
+    assert list(out) == [*KEYS, "nonfinite_replaced"]
+    assert out["nonfinite_replaced"] == 0
     expected = loudness.measure(x, FS)
     for key in KEYS:
         assert out[key] == pytest.approx(expected[key], abs=1e-9)

@@ -230,6 +230,21 @@ def test_no_connect_leaves_the_connections_to_the_user(jack_server):
         assert proc.wait(timeout=60) == 0, proc.stderr.read()
 
 
+def test_the_input_is_recorded_alone_and_a_missing_midi_port_is_said(jack_server, tmp_path):
+    take, stats_path = tmp_path / "voice.wav", tmp_path / "stats.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "run", "--headless", "--seconds", "2",
+         "--insert", "none", "--record-input", str(take), "--midi-in", "no-such-port-xyz",
+         "--stats-json", str(stats_path)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "no MIDI input port matches 'no-such-port-xyz'" in proc.stderr
+    midi = json.loads(stats_path.read_text())["midi"]
+    assert midi["connected"] is False and midi["port"] is None
+    info = sf.info(take)
+    assert info.channels == 2 and info.frames >= 1.5 * 48000  # the input, with no --record
+
+
 def test_a_killed_recording_is_still_a_valid_file(jack_server, tmp_path):
     rec = tmp_path / "take.wav"
     proc = subprocess.Popen(

@@ -149,7 +149,7 @@ def test_the_mix_keeps_its_tail_and_a_silent_stem_reads_null(tmp_path, capsys):
 
     report = json.loads(capsys.readouterr().out, parse_constant=no_constants)
     assert report["stems"][1] == {"loudness_lufs": None, "gain_db": 0.0,
-                                  "path": str(silent)}
+                                  "path": str(silent), "nonfinite_replaced": 0}
     y = sf.read(out, dtype="float32")[0]
     # the tone sounds to the last sample (the limiter's 2 ms lookahead is run out, not
     # left as silence at the end)

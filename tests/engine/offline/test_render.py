@@ -47,13 +47,38 @@ def test_set_changes_the_level_by_exactly_that_much(tmp_path):
     x = _signal(SR // 4)
     src = _write(tmp_path / "in.flac", x, subtype="PCM_24")
     a, b = tmp_path / "a.wav", tmp_path / "b.wav"
-    assert main(["render", str(src), str(a), "--insert", "none", "--float"]) == 0
-    assert main(["render", str(src), str(b), "--insert", "none", "--float",
+    assert main(["render", str(src), str(a), "--preset", "Init", "--insert", "none",
+                 "--float"]) == 0
+    assert main(["render", str(src), str(b), "--preset", "Init", "--insert", "none", "--float",
                  "--set", "master_gain_db=-6"]) == 0
     ya, _ = sf.read(a)
     yb, _ = sf.read(b)
     ratio_db = 20 * np.log10(np.sqrt(np.mean(yb ** 2)) / np.sqrt(np.mean(ya ** 2)))
     assert ratio_db == pytest.approx(-6.0, abs=0.01)
+
+
+def test_init_and_no_insert_return_the_input_unchanged_and_in_time(tmp_path):
+    x = 0.5 * _signal(SR // 2)  # below the limiter's -1 dBTP ceiling
+    src = _write(tmp_path / "in.wav", x)
+    dst = tmp_path / "out.wav"
+    assert main(["render", str(src), str(dst), "--preset", "Init", "--insert", "none",
+                 "--float"]) == 0
+    y, _ = sf.read(dst, dtype="float32")
+    np.testing.assert_allclose(y, x, atol=1e-6)
+
+
+def test_renders_repeat_to_the_byte_and_any_block_size_gives_the_same_output(tmp_path):
+    x = _signal(SR)
+    src = _write(tmp_path / "in.wav", x)
+    outs = []
+    for name, block in (("a", "128"), ("b", "128"), ("c", "7"), ("d", "1000")):
+        dst = tmp_path / f"{name}.wav"
+        assert main(["render", str(src), str(dst), "--float", "--blocksize", block]) == 0
+        outs.append(dst)
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    ref = sf.read(outs[0], dtype="float32")[0]
+    for path in outs[2:]:
+        np.testing.assert_allclose(sf.read(path, dtype="float32")[0], ref, atol=1e-5)
 
 
 def _bad_inputs(tmp_path):

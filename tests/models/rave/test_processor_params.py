@@ -120,7 +120,7 @@ def test_engine_effective_array_drives_a_bound_processor(causal):
     eng = Engine(48000, processor=proc, input_strip=False, master_bus=False)
     eng.params.set("rave_energy", 1.8)
     eng.params.set("rave_dry_wet", 0.5)
-    chunk = eng.max_offline_chunk
+    chunk = 1000  # any size: the engine steps the worker at its own block ends
     x = np.zeros((chunk, 2), np.float32)
     out = np.zeros((chunk, 2), np.float32)
     for _ in range(4 * proc.block_frames // chunk + 1):

@@ -125,7 +125,7 @@ def test_unreadable_banks(tmp_path):
     with pytest.raises(BankError, match=r"no index\.json"):
         read_index(tmp_path)
     (tmp_path / "index.json").write_text("{not json")
-    with pytest.raises(BankError, match=r"index\.json is not valid JSON"):
+    with pytest.raises(BankError, match=r"index\.json: not valid JSON"):
         read_index(tmp_path)
 
 
