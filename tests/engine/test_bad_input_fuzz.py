@@ -92,13 +92,13 @@ def _check(argv: list[str], capsys, written: Path) -> None:
 def test_every_audio_command_refuses_every_bad_file_in_one_line(tmp_path, capsys):
     good = _good(tmp_path)
     out = tmp_path / "out.wav"
-    for name, bad in _bad_audio(tmp_path).items():
+    for bad in _bad_audio(tmp_path).values():
         for argv in _audio_commands(bad, good, out):
             _check(argv, capsys, out if argv[0] != "samples" else out.with_suffix(""))
 
 
 def test_json_readers_refuse_bad_files_in_one_line(tmp_path, capsys):
-    for name, bad in _bad_json(tmp_path).items():
+    for bad in _bad_json(tmp_path).values():
         _check(["preset", "import", str(bad)], capsys, tmp_path / "never")
         _check(["midi", "mappings", "--map", str(bad)], capsys, tmp_path / "never")
 
