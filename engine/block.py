@@ -1,10 +1,11 @@
 """The engine's block function: one fixed, data-driven topology, shared by live and offline.
 
-    input ─► input strip ─┬─► send ring ─► worker ─► return ring ─► worker stem ─┐
-                          └────────────────────────────────────► dry stem ─────┤
-                                              drum voices ─► drums stem ───────┤ mixer
-                                                  sampler ─► sampler stem ─────┤
-                               master bus (engine/strips.py) ◄─ sum of stems ◄─┘
+    input ─► input strip ─► voice plugins ─┬─► send ring ─► worker (+ worker plugins) ─┐
+                                           │   ─► return ring ─► worker stem ─────────┤
+                                           └────────────────────► dry stem ─────────┤
+                                              drum voices ─► drums stem ────────────┤ mixer
+                                                  sampler ─► sampler stem ──────────┤
+         master bus (engine/strips.py) ─► master plugins ─► limiter ◄─ sum of stems ◄┘
                                   └─► safety limiter ─► output (+ record ring, meters)
 
 It reads every array through the pointer table (``engine/table.py``), so the same code
@@ -23,8 +24,11 @@ from numba import njit
 from dsp import stereo
 from engine import modulation, ring, strips, voices
 from engine.layout import (
+    C_ATOM_CHUNK,
     C_DENOISE_ON,
     C_MASTER_ON,
+    C_RACK_BANK,
+    C_RACK_ON,
     C_RECORD_ON,
     C_STRIP_ON,
     C_TRANSCRIBE_ON,
@@ -68,6 +72,8 @@ from engine.layout import (
     STEM_WORKER,
 )
 from engine.params import advance, fader_gain, settle_jumps, value_at
+from engine.plugins import rack_kernel
+from engine.pointers import load_acquire
 from engine.table import Row, f32_2d, f64, f64_2d, i64, i64_2d
 from presets.registry import INDEX, STEMS
 
@@ -294,6 +300,13 @@ def process_block(inp, out, n, table):
     settle_jumps(p_current, p_target, p_step)
     _read_input(inp, n, bus, stats, meters, decay_block)
     _input_strip(n, bus, p_target, p_current, p_step, blob, offsets, config, state)
+    # the plugin chains: one bank for the whole block (a new chain starts between blocks)
+    rack_on = config[C_RACK_ON] != 0
+    rack_bank = load_acquire(config, C_RACK_BANK)
+    if rack_on:
+        rack_kernel.run_slot(i64_2d(table, Row.RACK), rack_bank, rack_kernel.SLOT_VOICE,
+                             bus[2 * STEM_DRY: 2 * STEM_DRY + 2, :n], n, p_current, stats,
+                             config[C_ATOM_CHUNK])
     wake = False
     if config[C_WORKER_ACTIVE]:
         wake = _worker_send(n, bus, f32_2d(table, Row.TO_W_DATA), i64(table, Row.TO_W_IDX),
@@ -320,8 +333,14 @@ def process_block(inp, out, n, table):
         voices.transcribe_voice(blob, offsets, raw_in, f32_2d(table, Row.VOICE_DATA),
                                 i64(table, Row.VOICE_IDX))
     _mix_stems(n, bus, p_target, p_current, p_step)
-    strips.master(blob, offsets, p_target, p_current, p_step,
-                  bus[ROW_MASTER: ROW_MASTER + 2, :n], config[C_MASTER_ON] != 0)
+    master = bus[ROW_MASTER: ROW_MASTER + 2, :n]
+    strips.master_pre_limit(blob, offsets, p_target, p_current, p_step, master,
+                            config[C_MASTER_ON] != 0)
+    if rack_on:
+        rack_kernel.run_slot(i64_2d(table, Row.RACK), rack_bank, rack_kernel.SLOT_MASTER,
+                             master, n, p_current, stats, config[C_ATOM_CHUNK])
+    if config[C_MASTER_ON] != 0:
+        strips.master_limit(blob, offsets, p_current, master)
     _safety(n, bus, state, stats, meters)
     _write_output(out, n, bus, meters, decay_block)
     if config[C_RECORD_ON]:

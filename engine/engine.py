@@ -18,10 +18,11 @@ from engine.layout import HIST_BIN_NS, HIST_BINS
 from engine.memory import resident_zeros
 from engine.modulation import Modulation
 from engine.params import ParameterStore
+from engine.plugins.rack import Rack
 from engine.recorder import Recorder
 from engine.table import make_table
 from engine.worker import Processor, Worker, warm_up
-from presets.registry import DRUM_VOICES, INDEX, param
+from presets.registry import DRUM_VOICES, param, slot_of
 
 RECORD_RING_SECONDS = 4.0
 # Latency model hot-swaps may add to the worker path in all: a 4096-sample block at
@@ -91,6 +92,9 @@ class Engine:
         self.clock = np.zeros(4, dtype=np.int64)  # two timespecs: wall clock, thread CPU
         self.recorder: Recorder | None = None
         self._make_worker_path(processor, headroom_frames, blocksize)
+        self.rack = Rack(self)
+        if self.worker is not None:
+            self.worker.post = self.rack.run_worker  # the worker plugin slot
         self._make_event_rings()
         self._build_table()
 
@@ -193,7 +197,7 @@ class Engine:
         with self._recall_lock:
             new = self.params.target.copy()
             for key, value in values.items():
-                new[INDEX[param(key).id]] = param(key).check(value)
+                new[slot_of(key)] = param(key).check(value)
             if morph_ms <= 0:
                 self.modulation.disarm_morph()
                 self.params.target[:] = new
@@ -376,4 +380,13 @@ class Engine:
             out["latency"]["worker_engine_ms"] = 1e3 * frames / sr
         if self.recorder is not None:
             out["recorded_frames"] = self.recorder.frames_written
+        plugins = self.rack.snapshot()
+        plugins["nonfinite_blocks"] = int(s[layout.ST_PLUGIN_FAULTS]
+                                          + self.rack.worker_stats[layout.ST_PLUGIN_FAULTS])
+        out["plugins"] = plugins
+        out["latency"]["plugin_frames"] = plugins["latency_frames"]
         return out
+
+    def close_plugins(self) -> None:
+        """Deactivate and free every plugin (after the stream and worker have stopped)."""
+        self.rack.close()

@@ -27,10 +27,14 @@ from presets.registry import (
     CURVE_CODES,
     INDEX,
     N_LFOS,
+    N_PARAMS,
     REGISTRY,
     SYNC_DIVISIONS,
+    Param,
     from_normalized,
     param,
+    param_at,
+    slot_of,
     to_normalized,
 )
 
@@ -59,10 +63,16 @@ SYNC_CYCLES_PER_QUARTER = np.array(
     [0.0] + [1.0 / (4.0 * whole * mult) for _, whole, mult in SYNC_DIVISIONS[1:]])
 
 
+def meta_row(p: Param) -> tuple[float, ...]:
+    return (p.min, p.max, CURVE_CODES[p.curve], p.discrete, p.id.startswith("macro_"))
+
+
 def param_meta() -> np.ndarray:
-    meta = np.zeros((len(REGISTRY), 5), dtype=np.float64)
+    # plugin slots read as a plain 0..1 range until a plugin defines them
+    meta = np.zeros((N_PARAMS, 5), dtype=np.float64)
+    meta[:, M_MAX] = 1.0
     for i, p in enumerate(REGISTRY):
-        meta[i] = (p.min, p.max, CURVE_CODES[p.curve], p.discrete, p.id.startswith("macro_"))
+        meta[i] = meta_row(p)
     return meta
 
 
@@ -183,11 +193,26 @@ class Modulation:
                                     for k in range(N_LFOS)])
         self.lfo_values = np.zeros(N_LFOS, dtype=np.float64)
         self.retrigger_counts = np.zeros((2, N_LFOS), dtype=np.int64)
-        self.offsets = np.zeros(len(REGISTRY), dtype=np.float64)
-        self.morph_ab = np.zeros((2, len(REGISTRY)), dtype=np.float64)
+        self.offsets = np.zeros(N_PARAMS, dtype=np.float64)
+        self.morph_ab = np.zeros((2, N_PARAMS), dtype=np.float64)
         self.morph_state = np.zeros(3, dtype=np.float64)
         self.sample_rate_hz = sample_rate_hz
         self._lock = threading.Lock()  # between editing threads only; never the callback
+
+    def define(self, slot: int, p: Param) -> None:
+        """A plugin parameter took ``slot``: scale its modulation by its range."""
+        self.meta[slot] = meta_row(p)
+
+    def forget(self, slots: set[int]) -> None:
+        """Plugin parameters left: drop the assignments and routes that drove them."""
+        with self._lock:
+            for table, active, target in ((self.assignments, A_ACTIVE, A_TARGET),
+                                          (self.routes, R_ACTIVE, R_TARGET)):
+                for row in table:
+                    if row[active] and int(row[target]) in slots:
+                        row[active] = 0.0
+            for s in slots:
+                self.offsets[s] = 0.0
 
     # -- macros ----------------------------------------------------------------------
     def assign_macro(self, macro: str, target: str, low: float, high: float,
@@ -203,7 +228,7 @@ class Modulation:
         hi_u = to_normalized(p, p.check(high))
         with self._lock:
             row = self._free_row(self.assignments, A_ACTIVE)
-            self.assignments[row, 1:] = (INDEX[mp.id], INDEX[p.id], lo_u, hi_u,
+            self.assignments[row, 1:] = (INDEX[mp.id], slot_of(p.id), lo_u, hi_u,
                                          CURVE_CODES[curve])
             self.assignments[row, A_ACTIVE] = 1.0
         return row
@@ -218,7 +243,7 @@ class Modulation:
         out = []
         for a in self.assignments:
             if a[A_ACTIVE]:
-                p = REGISTRY[int(a[A_TARGET])]
+                p = param_at(int(a[A_TARGET]))
                 out.append({"macro": REGISTRY[int(a[A_MACRO])].id, "target": p.id,
                             "low": from_normalized(p, a[A_LOW]),
                             "high": from_normalized(p, a[A_HIGH]),
@@ -235,7 +260,7 @@ class Modulation:
         p = param(target)
         with self._lock:
             row = self._free_row(self.routes, R_ACTIVE)
-            self.routes[row, 1:] = (lfo_number - 1, INDEX[p.id], amount)
+            self.routes[row, 1:] = (lfo_number - 1, slot_of(p.id), amount)
             self.routes[row, R_ACTIVE] = 1.0
         return row
 
@@ -246,7 +271,7 @@ class Modulation:
 
     def _clear(self, table: np.ndarray, active_col: int, source_col: int, source: int | None,
                target_col: int, target: str | None) -> int:
-        slot = None if target is None else INDEX[param(target).id]
+        slot = None if target is None else slot_of(target)
         removed = 0
         with self._lock:
             for row in table:
@@ -261,7 +286,7 @@ class Modulation:
         return removed
 
     def lfo_routes(self) -> list[dict]:
-        return [{"lfo": int(r[R_LFO]) + 1, "target": REGISTRY[int(r[R_TARGET])].id,
+        return [{"lfo": int(r[R_LFO]) + 1, "target": param_at(int(r[R_TARGET])).id,
                  "amount": float(r[R_AMOUNT])} for r in self.routes if r[R_ACTIVE]]
 
     def retrigger(self, lfo_number: int) -> None:

@@ -15,22 +15,29 @@ import numpy as np
 from numba import njit
 
 from dsp.units import db_to_gain
-from presets.registry import INDEX, REGISTRY, SILENCE_DB, param
+from presets.registry import N_PARAMS, REGISTRY, SILENCE_DB, Param, param, slot_of
 
 
 class ParameterStore:
     """Targets, current values and slew steps for every registered parameter."""
 
     def __init__(self, sample_rate_hz: float) -> None:
-        n = len(REGISTRY)
-        self.target = np.array([p.default for p in REGISTRY], dtype=np.float64)
+        # plugin slots (past the registry's) stay 0 until a plugin defines them
+        self.sample_rate_hz = sample_rate_hz
+        self.target = np.zeros(N_PARAMS, dtype=np.float64)
         self.current = self.target.copy()
-        self.step = np.empty(n, dtype=np.float64)
+        self.step = np.full(N_PARAMS, math.inf, dtype=np.float64)
         for i, p in enumerate(REGISTRY):
-            smoothing_samples = p.smoothing_ms * 1e-3 * sample_rate_hz
-            # Discrete parameters (and zero smoothing) jump: an infinite slew limit.
-            jumps = p.discrete or smoothing_samples < 1
-            self.step[i] = math.inf if jumps else (p.max - p.min) / smoothing_samples
+            self.define(i, p)
+
+    def define(self, slot: int, p: Param, value: float | None = None) -> None:
+        """Give ``slot`` to ``p`` at ``value`` (its default if None), without a glide."""
+        smoothing_samples = p.smoothing_ms * 1e-3 * self.sample_rate_hz
+        # Discrete parameters (and zero smoothing) jump: an infinite slew limit.
+        jumps = p.discrete or smoothing_samples < 1
+        self.step[slot] = math.inf if jumps else (p.max - p.min) / smoothing_samples
+        self.target[slot] = p.default if value is None else p.check(value)
+        self.current[slot] = self.target[slot]
 
     def set(self, id_: str, value: float) -> None:
         """Set a target, validated against the registry range."""
@@ -46,8 +53,7 @@ class ParameterStore:
 
 
 def _slot(id_: str) -> int:
-    param(id_)  # raises KeyError listing the known ids
-    return INDEX[id_]
+    return slot_of(id_)  # raises KeyError naming the closest id
 
 
 @njit(nogil=True, cache=True, inline="always")

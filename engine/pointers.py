@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 
+from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -34,6 +35,7 @@ def _inttoptr(pointee: types.Type):
 f32_ptr = _inttoptr(types.float32)
 f64_ptr = _inttoptr(types.float64)
 i64_ptr = _inttoptr(types.int64)
+i32_ptr = _inttoptr(types.int32)
 
 
 @intrinsic
@@ -94,6 +96,26 @@ def store_release(typingctx, array, index, value):
         ptr = _int64_slot_pointer(context, builder, signature.args[0], args[0], args[1])
         value = context.cast(builder, args[2], signature.args[2], types.int64)
         builder.store_atomic(value, ptr, ordering="release", align=8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def call_lv2_run(typingctx, function, handle, frames):
+    """Call ``void run(LV2_Handle, uint32_t)`` at address ``function``: an LV2 plugin's
+    own ``run``, reached through its descriptor, as a plain indirect C call (no GIL)."""
+    if not all(isinstance(a, types.Integer) for a in (function, handle, frames)):
+        return None
+    sig = types.void(function, handle, frames)
+
+    def codegen(context, builder, signature, args):
+        i8p = ir.IntType(8).as_pointer()
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32)])
+        fn = builder.inttoptr(args[0], fnty.as_pointer())
+        count = builder.trunc(context.cast(builder, args[2], signature.args[2], types.int64),
+                              ir.IntType(32))
+        builder.call(fn, [builder.inttoptr(args[1], i8p), count])
         return context.get_dummy_value()
 
     return sig, codegen

@@ -3,7 +3,7 @@
     input strip:  DC blocker → high-pass → [noise reduction] → gate → low shelf → mid peak →
                   high shelf → compressor
     master bus:   auto-mix (style targets) → master fader → bus compressor → width (bass
-                  kept mono) → true-peak limiter
+                  kept mono) → [master plugin slot] → true-peak limiter
 
 :func:`master` is the one definition of the master bus's order: the live block function
 and the offline mix (``engine/offline/mix.py``) both run it.
@@ -113,12 +113,24 @@ def auto_mix(blob, offsets, p, x):
 def master_bus(blob, offsets, p, x):
     """Process the master ``x (2, n)`` in place with the parameter values ``p`` (after
     :func:`auto_mix` and the master fader)."""
+    master_dynamics(blob, offsets, p, x)
+    master_limit(blob, offsets, p, x)
+
+
+@njit(nogil=True, cache=True)
+def master_dynamics(blob, offsets, p, x):
+    """The bus compressor and the width stage (when the bus is on)."""
     if p[P_BUS_ON] >= 0.5:
         compressor.process(view(blob, offsets, K_BUS_COMP), p[P_BUS_THRESHOLD],
                            p[P_BUS_RATIO], BUS_KNEE_DB, BUS_ATTACK_MS, BUS_RELEASE_MS, 0.0, x, x)
         width = view(blob, offsets, K_WIDTH)
         stereo.set_width(width, p[P_WIDTH])
         stereo.process_width(width, x, x)
+
+
+@njit(nogil=True, cache=True)
+def master_limit(blob, offsets, p, x):
+    """The true-peak limiter: the master's last stage."""
     lim = view(blob, offsets, K_LIMITER)
     limiter.set_params(lim, p[P_CEILING], p[P_LIMITER_RELEASE])
     limiter.process(lim, x, x)
@@ -134,6 +146,14 @@ def learn_noise(blob, offsets, seconds):
 def master(blob, offsets, p_target, p_current, p_step, x, bus_on):
     """The master bus on ``x (2, n)`` in place: the auto-mix, the master fader (gliding per
     sample), then the bus stages; with ``bus_on`` False the fader alone."""
+    master_pre_limit(blob, offsets, p_target, p_current, p_step, x, bus_on)
+    if bus_on:
+        master_limit(blob, offsets, p_current, x)
+
+
+@njit(nogil=True, cache=True)
+def master_pre_limit(blob, offsets, p_target, p_current, p_step, x, bus_on):
+    """:func:`master` up to the limiter (the master plugin slot sits between the two)."""
     if bus_on:
         auto_mix(blob, offsets, p_current, x)
     for i in range(x.shape[1]):
@@ -141,4 +161,4 @@ def master(blob, offsets, p_target, p_current, p_step, x, bus_on):
         x[0, i] *= g
         x[1, i] *= g
     if bus_on:
-        master_bus(blob, offsets, p_current, x)
+        master_dynamics(blob, offsets, p_current, x)

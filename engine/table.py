@@ -49,6 +49,7 @@ ARRAYS: tuple[tuple[str, object, int, str], ...] = (
     ("MOD_OFFSETS", F64, 1, "modulation.offsets"),
     ("MORPH_AB", F64, 2, "modulation.morph_ab"),
     ("MORPH_STATE", F64, 1, "modulation.morph_state"),
+    ("RACK", I64, 2, "rack.banks"),  # the plugin slots' two banks (engine/plugins)
     ("TO_W", RING, 2, "send_ring"),  # input blocks to the worker
     ("FROM_W", RING, 2, "return_ring"),  # its output, back at a fixed latency
     ("REC", RING, 2, "record_ring"),  # output (and raw input) to the recorder thread

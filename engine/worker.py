@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -108,6 +109,8 @@ class Worker:
 
     def __init__(self, processor: Processor, send: tuple, ret: tuple) -> None:
         self.processor = processor
+        # runs on each processed block (the worker plugin slot), on this thread
+        self.post: Callable[[np.ndarray], np.ndarray] | None = None
         self.send = send
         self.ret = ret
         n = processor.block_frames
@@ -164,6 +167,8 @@ class Worker:
             t0 = time.perf_counter()
             try:
                 out = proc.process(self._in)
+                if self.post is not None:
+                    out = self.post(out)
                 out = np.ascontiguousarray(out, dtype=np.float32).reshape(2, n)
             except Exception as exc:  # a broken model must not take the engine down
                 self.errors += 1

@@ -320,8 +320,9 @@ class App:
         """Widgets whose parameter moved elsewhere, the value labels, meters and lists."""
         # One copy of each: the MIDI thread and the callback write these arrays while this
         # loop runs, and the value shown must be the value remembered as shown.
-        target = self.c.engine.params.target.copy()
-        effective = self.c.engine.effective.copy()
+        # the built-in parameters (plugin slots follow them in the arrays)
+        target = self.c.engine.params.target[: len(REGISTRY)].copy()
+        effective = self.c.engine.effective[: len(REGISTRY)].copy()
         moved = np.flatnonzero(force | (target != self._shown_target))
         for slot in moved:
             p = REGISTRY[slot]

@@ -25,10 +25,11 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from dsp.errors import InputError
+from dsp.errors import InputError, did_you_mean
 from dsp.io.atomic import atomic_path
 from dsp.io.jsonfile import read_json
 from midi.convert import clamp01, from_normalized, to_normalized
+from presets.chains import FX_ID
 from presets.curves import CURVES, shape, unshape
 from presets.registry import INDEX, Param, param
 
@@ -158,8 +159,9 @@ class Mapping:
     fine: bool = True
 
     def __post_init__(self) -> None:
-        if self.target not in INDEX:
-            raise ValueError(f"unknown target {self.target!r}; known: {', '.join(INDEX)}")
+        # a plugin's parameter (fx_<slot><n>_<symbol>) is known once its plugin loads
+        if self.target not in INDEX and not FX_ID.match(self.target):
+            raise ValueError(f"unknown target {self.target!r}{did_you_mean(self.target, INDEX)}")
         if self.kind not in KINDS:
             raise ValueError(f"kind {self.kind!r} not one of {KINDS}")
         allowed = _NUMBER_RANGE[self.kind]

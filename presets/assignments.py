@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from dsp.errors import InputError
+from presets.chains import FX_ID
 from presets.registry import param
 
 
@@ -16,6 +19,14 @@ def parse_assignment(item: str, flag: str = "--set") -> tuple[str, float]:
     key = key.strip()
     if not sep:
         raise AssignmentError(f"{flag} {item!r}: expected PARAM=VALUE")
+    if FX_ID.match(key):  # a plugin's parameter: its range is known once the plugin loads
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise AssignmentError(f"{flag} {key}: {text.strip()!r} is not a number")
+        return key, value
     try:
         p = param(key)
     except KeyError as exc:

@@ -29,6 +29,10 @@ class Param:
     curve: str = "lin"
     smoothing_ms: float = 20.0
     discrete: bool = False
+    # plugin ports: values outside the range are clamped into it (a plugin's own range is
+    # a promise to the plugin, not an error of the user's), and named choices
+    clamp: bool = False
+    labels: tuple[tuple[float, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.min <= self.default <= self.max:
@@ -41,6 +45,9 @@ class Param:
     def check(self, value: float) -> float:
         """Return ``value`` as float, or raise naming the parameter and its allowed range."""
         value = float(value)
+        if self.clamp and value == value:
+            value = min(self.max, max(self.min, value))
+            value = float(round(value)) if self.discrete else value
         if not (self.min <= value <= self.max):  # also rejects NaN
             raise ValueError(
                 f"{self.id}={value:g} is out of range [{self.min:g}, {self.max:g}] {self.unit}"
@@ -242,9 +249,58 @@ def from_normalized(p: Param, u: float) -> float:
     return float(round(value)) if p.discrete else value
 
 
+# Plugin parameters (engine/plugins): the rack defines them at run time in the slots past
+# the built-in ones, named fx_<slot><n>_<symbol> (fx_master1_trim). A plugin keeps its
+# slots while it lives; its ids follow its place in the chain. One table per process: the
+# rack that changed last defines it.
+FX_CAPACITY = 1024
+FX_BASE = len(REGISTRY)
+N_PARAMS = FX_BASE + FX_CAPACITY
+# (slot -> Param, id -> slot), replaced whole: a reader on another thread (MIDI) sees the
+# old pair or the new one
+_FX: tuple[dict[int, Param], dict[str, int]] = ({}, {})
+
+
+def set_plugin_params(params: dict[int, Param]) -> None:
+    """Replace the plugin parameters: slot (``FX_BASE`` and up) -> Param."""
+    global _FX
+    if any(not FX_BASE <= s < N_PARAMS for s in params):
+        raise ValueError("plugin parameter slots lie in [FX_BASE, N_PARAMS)")
+    _FX = (dict(params), {p.id: s for s, p in params.items()})
+
+
+def plugin_params() -> dict[int, Param]:
+    """The plugin parameters defined now, slot -> Param."""
+    return dict(_FX[0])
+
+
 def param(id_: str) -> Param:
     """Look a parameter up by id; KeyError with one line (and the closest id) if unknown."""
-    try:
+    if id_ in INDEX:
         return REGISTRY[INDEX[id_]]
-    except KeyError:
-        raise KeyError(f"unknown parameter {id_!r}{did_you_mean(id_, INDEX)}") from None
+    params, index = _FX
+    if id_ in index:
+        return params[index[id_]]
+    raise KeyError(f"unknown parameter {id_!r}{did_you_mean(id_, [*INDEX, *index])}")
+
+
+def slot_of(id_: str) -> int:
+    """A parameter's slot in the engine's parameter array (KeyError as :func:`param`)."""
+    if id_ in INDEX:
+        return INDEX[id_]
+    index = _FX[1]
+    if id_ in index:
+        return index[id_]
+    param(id_)  # raises
+    return -1
+
+
+def param_at(slot: int) -> Param:
+    """The parameter in a slot of the parameter array."""
+    return REGISTRY[slot] if slot < FX_BASE else _FX[0][slot]
+
+
+def all_params() -> list[Param]:
+    """The built-in parameters, then the plugins', in slot order."""
+    params = _FX[0]
+    return [*REGISTRY, *(params[s] for s in sorted(params))]

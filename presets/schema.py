@@ -38,11 +38,12 @@ from typing import Any
 
 from dsp.errors import InputError
 from dsp.io.jsonfile import MAX_DEPTH, nesting_depth
+from presets.chains import check_chains, fx_target_known
 from presets.registry import CURVES, INDEX, MACROS, N_LFOS, REGISTRY, Param
 
 SCHEMA_VERSION = 1
 TOP_LEVEL_KEYS = ("schema_version", "app_version", "name", "description", "params", "macros",
-                  "lfo_routes", "midi", "pattern_memory", "model")
+                  "lfo_routes", "midi", "pattern_memory", "model", "plugins")
 MACRO_KEYS = ("macro", "target", "low", "high", "curve")
 ROUTE_KEYS = ("lfo", "target", "amount")
 # A name becomes a file name in the user preset folder, so it must be safe on every
@@ -103,6 +104,8 @@ class Preset:
     pattern_memory: dict[str, list[list[float]]] = field(default_factory=dict)
     model: str | None = None
     app_version: str = APP_VERSION
+    # slot -> chain (presets/chains.py); None leaves a running session's chains as they are
+    plugins: dict[str, list[dict]] | None = None
 
     def full_params(self) -> dict[str, float]:
         """Every registry parameter in registry order: this preset's value or the default."""
@@ -154,7 +157,7 @@ def to_doc(preset: Preset) -> dict[str, Any]:
     ``to_doc(parse(to_doc(p))[0]) == to_doc(p)`` for every valid preset.
     """
     full = preset.full_params()
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "app_version": preset.app_version,
         "name": preset.name,
@@ -170,6 +173,9 @@ def to_doc(preset: Preset) -> dict[str, Any]:
                            for k, rows in preset.pattern_memory.items()},
         "model": preset.model,
     }
+    if preset.plugins is not None:  # absent: the preset leaves the chains as they are
+        doc["plugins"] = copy.deepcopy(preset.plugins)
+    return doc
 
 
 def dumps(preset: Preset) -> str:
@@ -185,6 +191,7 @@ class _Problems:
         self.source = source
         self.lenient = lenient
         self.warnings: list[str] = []
+        self.chains: dict[str, list[dict]] | None = None  # the document's plugin chains
 
     def report(self, message: str) -> None:
         if not self.lenient:
@@ -291,10 +298,13 @@ def _unknown_keys(obj: dict[str, Any], allowed: tuple[str, ...], where: str,
             problems.report(f"{where}unknown key {key!r}")
 
 
-def _target(obj: dict[str, Any], where: str) -> Param:
+def _target(obj: dict[str, Any], where: str, problems: _Problems) -> Param:
     target = obj.get("target")
     if not isinstance(target, str):
         raise ValueError(f"{where}.target must be a parameter id, not {_json_type(target)}")
+    if fx_target_known(target, problems.chains):
+        # a plugin's parameter: its range is known once the plugin loads (values clamp)
+        return Param(target, target, "", -1e30, 1e30, 0.0)
     if target not in INDEX:
         raise ValueError(f"{where}.target {target!r} is not a known parameter")
     return REGISTRY[INDEX[target]]
@@ -319,7 +329,7 @@ def _macro(obj: object, where: str, problems: _Problems) -> MacroAssignment:
     macro = obj["macro"]
     if not isinstance(macro, str) or macro.removeprefix("macro_") not in MACROS:
         raise ValueError(f"{where}.macro {json.dumps(macro)} is not one of {', '.join(MACROS)}")
-    p = _target(obj, where)
+    p = _target(obj, where, problems)
     if p.id.startswith("macro_"):
         raise ValueError(f"{where}.target {p.id}: a macro cannot drive another macro")
     curve = obj.get("curve", "lin")
@@ -341,7 +351,7 @@ def _route(obj: object, where: str, problems: _Problems) -> LfoRoute:
     if not _is_number(lfo) or not math.isfinite(lfo) or lfo != int(lfo) \
             or not 1 <= lfo <= N_LFOS:
         raise ValueError(f"{where}.lfo {json.dumps(lfo)} is not an LFO number 1..{N_LFOS}")
-    p = _target(obj, where)
+    p = _target(obj, where, problems)
     amount = obj["amount"]
     if not _is_number(amount) or not -1.0 <= amount <= 1.0:
         raise ValueError(f"{where}.amount={json.dumps(amount)} is out of range [-1, 1]")
@@ -439,6 +449,14 @@ def parse(doc: dict[str, Any] | str | bytes, source: str,
     if midi is not None and not isinstance(midi, dict):
         problems.report(f"midi must be an object or null, not {_json_type(midi)}")
         midi = None
+    plugins = doc.get("plugins")
+    if plugins is not None:
+        try:
+            plugins = check_chains(plugins)
+        except ValueError as exc:
+            problems.report(str(exc))
+            plugins = None
+    problems.chains = plugins
     model = _optional_str(doc, "model", None, problems)
     if model == "":
         problems.report("model must be a non-empty string or null")
@@ -454,6 +472,7 @@ def parse(doc: dict[str, Any] | str | bytes, source: str,
         pattern_memory=_pattern_memory(doc.get("pattern_memory", {}), problems),
         model=model,
         app_version=_optional_str(doc, "app_version", "unknown", problems),
+        plugins=plugins,
     )
     # A loaded preset is complete: omitted parameters take their registry defaults.
     preset.params = preset.full_params()

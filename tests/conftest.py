@@ -90,3 +90,42 @@ def assert_within_budget():
 
     return check
 
+
+
+@pytest.fixture
+def metronome(jack_server):
+    """A JACK client playing clicks: a known, non-silent signal for our input; its port."""
+    import subprocess
+    import time
+
+    name = f"mm_metro_{os.getpid()}"
+    proc = subprocess.Popen(["jack_metro", "-n", name, "-b", "300", "-f", "880", "-D", "30"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port = f"{name}:300_bpm"
+    deadline = time.monotonic() + 10
+    while port not in jack.connections():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"JACK port {port} did not appear")
+        time.sleep(0.1)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def start_with_clicks(metronome):
+    """A starter: ``start(engine)`` opens a live stream on ``engine`` and connects the
+    metronome to its inputs; returns the running stream (the caller stops it)."""
+    import subprocess
+
+    from engine.stream import LiveStream
+
+    def start(engine):
+        before = set(jack.connections())
+        stream = LiveStream(engine)
+        stream.start()
+        for port in sorted(p for p in set(jack.connections()) - before if ":in_" in p):
+            subprocess.run(["jack_connect", metronome, port], check=True)
+        return stream
+
+    return start

@@ -69,6 +69,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="leave out noisereduce's non-stationary mode")
     dn.add_argument("--json", action="store_true")
     dn.set_defaults(func=run_denoise)
+    pl = kinds.add_parser("plugins", help="an LV2 chain hosted in our callback vs lv2bench "
+                          "(lilv's benchmark) on the same plugins, and live under JACK")
+    pl.add_argument("--plugin", action="append", default=[], metavar="URI", dest="chain",
+                    help="a plugin of the chain (repeatable; default x42 balance, fil4 "
+                    "stereo and fil4 mono)")
+    pl.add_argument("--blocks", type=int, default=20000, help="128-frame blocks timed")
+    pl.add_argument("--live-seconds", type=float, default=10.0,
+                    help="the live run under JACK (0 leaves it out)")
+    pl.add_argument("--json", action="store_true")
+    pl.set_defaults(func=run_plugins)
 
 
 def _ratio(a: float, b: float) -> str:
@@ -274,4 +284,25 @@ def run_denoise(args: argparse.Namespace) -> int:
         print(f"process() per 128-frame {ch} block: median {c['median_us']:.1f} us, mean "
               f"{c['mean_us']:.1f} us ({100 * c['mean_us'] / 1e3 / result['block_ms']:.1f}% of "
               f"the {result['block_ms']:.2f} ms block)")
+    return 0
+
+
+def run_plugins(args: argparse.Namespace) -> int:
+    from engine.bench.plugins import DEFAULT_CHAIN, bench_plugins
+
+    r = bench_plugins(tuple(args.chain) or DEFAULT_CHAIN, args.blocks, args.live_seconds)
+    if args.json:
+        print(json.dumps(r, indent=2))
+        return 0
+    print(f"chain: {', '.join(r['chain'])}")
+    print(f"ours {r['ours_us_per_block']:.2f} us per 128-frame block, lv2bench "
+          f"{r['lv2bench_us_per_block']:.2f} us (128-frame runs), "
+          f"{r['lv2bench_64_us_per_block']:.2f} us (64-frame runs): ratio "
+          f"{_ratio(r['ours_us_per_block'], r['lv2bench_us_per_block'])}")
+    if "live" in r:
+        lv = r["live"]
+        print(f"live {lv['seconds']:g} s under JACK: {lv['over_budget_cpu_blocks']} blocks over "
+              f"budget (CPU), {lv['over_budget_blocks']} (wall), callback max "
+              f"{lv['callback_max_ms']:.3f} ms / p99 {lv['callback_p99_ms']:.3f} ms of "
+              f"{lv['block_budget_ms']:.2f} ms")
     return 0

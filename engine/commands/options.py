@@ -45,3 +45,15 @@ def add_insert_args(p: argparse.ArgumentParser) -> None:
                    "rave_style blends them, rave_generator=3 plays the blend)")
     p.add_argument("--match", type=Path, metavar="FILE",
                    help="reference audio whose latent statistics rave_match pulls toward")
+
+
+def add_plugin_args(p: argparse.ArgumentParser) -> None:
+    """``--plugin`` and ``--lenient``, shared by run and render."""
+    p.add_argument("--plugin", action="append", default=[], metavar="SLOT:URI|PATH",
+                   dest="plugins",
+                   help="load a plugin into a chain slot (repeatable, in order): voice or "
+                   "master (LV2, in the audio callback) or worker (LV2 or .vst3); e.g. "
+                   "--plugin master:http://gareus.org/oss/lv2/balance")
+    p.add_argument("--lenient", action="store_true",
+                   help="drop a preset's plugin that is not installed (with a warning) "
+                   "instead of refusing the preset")

@@ -9,6 +9,7 @@ from engine.commands.options import (
     DEFAULT_PRESET,
     add_denoise_arg,
     add_insert_args,
+    add_plugin_args,
     add_set_arg,
     add_style_arg,
 )
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--float", action="store_true", dest="float_output", help="32-bit float WAV")
     add_insert_args(p)
     add_denoise_arg(p)
+    add_plugin_args(p)
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the model insert's randomness (default 0: the same command "
                    "writes the same file)")
@@ -42,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
     render_file(args.input, args.output, preset, args.blocksize, args.float_output,
                 args.force, args.insert, args.model, args.rave_backend,
                 references=args.reference, match=args.match, seed=args.seed,
-                denoise=args.denoise)
+                denoise=args.denoise, plugins=args.plugins, lenient=args.lenient)
     print(f"wrote {args.output}")
     return 0

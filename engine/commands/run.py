@@ -11,6 +11,7 @@ from engine.commands.options import (
     DEFAULT_PRESET,
     add_denoise_arg,
     add_insert_args,
+    add_plugin_args,
     add_set_arg,
     add_style_arg,
 )
@@ -33,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_style_arg(p)
     add_insert_args(p)
     add_denoise_arg(p)
+    add_plugin_args(p)
     p.add_argument("--bank", type=Path, metavar="DIR",
                    help="sample bank (from `musicmill samples build`) for the sampler voice")
     p.add_argument("--stats-json", type=Path, help="write stats here (every second and at exit)")
@@ -139,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
         midi_backend=args.midi_backend, midi_map=args.midi_map, midi_out=args.midi_out,
         clock_out=args.clock_out, send_notes=args.send_notes,
         notes_channel=args.notes_channel - 1, jack_name=args.jack_name,
-        connect=not args.no_connect, denoise=args.denoise, midi_wait=args.midi_wait)
+        connect=not args.no_connect, denoise=args.denoise, midi_wait=args.midi_wait,
+        plugins=args.plugins, lenient=args.lenient)
     snap = run_live(opts)
     summary = {k: snap[k] for k in ("seconds", "blocks", "late_blocks", "late_blocks_after_warmup",
                                     "worker_underruns", "callback_max_ms", "callback_p99_ms",

@@ -15,7 +15,7 @@ from dsp.io.audio import Audio, check_output, read_audio, write_audio
 from engine.engine import Engine
 from engine.errors import UsageError
 from engine.inserts import make_insert
-from engine.session.setup import build_engine
+from engine.session.setup import build_engine, insert_for, with_plugins
 from presets.schema import Preset
 
 DEFAULT_SEED = 0  # offline renders repeat exactly: the model insert's randomness is seeded
@@ -28,7 +28,8 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
                  rave_backend: str = "auto",
                  transcribe: bool = False, references: Sequence[Path] = (),
                  match: Path | None = None, seed: int | None = DEFAULT_SEED,
-                 denoise: bool = False, align: bool = False) -> tuple[np.ndarray, Engine]:
+                 denoise: bool = False, align: bool = False, plugins: Sequence[str] = (),
+                 lenient: bool = False) -> tuple[np.ndarray, Engine]:
     """Render ``x (frames, channels)`` through the engine; returns the output and engine.
 
     ``preset`` brings its macro assignments and LFO routes too; ``params`` override values.
@@ -37,22 +38,32 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
     ``seed``: the model insert's randomness (None: unseeded, as live). ``align``: the output
     lines up with the input (the delay every path shares, the master limiter's lookahead and
     the noise reduction's window, is run out past the end and removed from the start);
-    without it, the output is the engine's timeline, as live.
+    without it, the output is the engine's timeline, as live (the voice and master plugin
+    slots' reported latency is compensated too; the worker slot's is the worker path's).
+    ``plugins``: ``SLOT:URI|PATH`` specs after the preset's own chains; ``lenient`` drops a
+    preset's plugin that is not installed, with a warning.
     """
     channels = x.shape[1]
     if channels > 2:
         raise UsageError(f"{channels} channels: only mono and stereo are supported")
+    preset = with_plugins(preset, list(plugins))
     engine = build_engine(sample_rate_hz, channels, channels,
-                          make_insert(insert, sample_rate_hz, model_path, rave_backend,
-                                      references=references, match=match, seed=seed),
-                          preset, params, denoise=denoise)
+                          make_insert(insert_for(insert, preset), sample_rate_hz, model_path,
+                                      rave_backend, references=references, match=match,
+                                      seed=seed),
+                          preset, params, denoise=denoise, lenient=lenient)
     engine.enable_transcription(transcribe)
-    delay = engine.chain_latency_frames + engine.denoise_latency_frames if align else 0
+    delay = (engine.chain_latency_frames + engine.denoise_latency_frames
+             + engine.rack.latency_frames("voice") + engine.rack.latency_frames("master")
+             if align else 0)
     if delay:
         x = np.concatenate([x, np.zeros((delay, channels), x.dtype)])
     y = np.zeros_like(x)
-    for start in range(0, x.shape[0], blocksize):
-        engine.process(x[start: start + blocksize], y[start: start + blocksize])
+    try:
+        for start in range(0, x.shape[0], blocksize):
+            engine.process(x[start: start + blocksize], y[start: start + blocksize])
+    finally:
+        engine.close_plugins()
     return y[delay:], engine
 
 
@@ -60,8 +71,8 @@ def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 12
                 float_output: bool = False, force: bool = False, insert: str = "reverb",
                 model_path: Path | None = None, rave_backend: str = "auto",
                 references: Sequence[Path] = (), match: Path | None = None,
-                seed: int | None = DEFAULT_SEED, denoise: bool = False
-                ) -> tuple[Engine, Audio]:
+                seed: int | None = DEFAULT_SEED, denoise: bool = False,
+                plugins: Sequence[str] = (), lenient: bool = False) -> tuple[Engine, Audio]:
     """Render ``src`` to ``dst`` (WAV or FLAC); nothing is left at ``dst`` on failure.
     Returns the engine (its stats) and the decoded input."""
     subtype = check_output(dst, [src], float_output)
@@ -70,6 +81,7 @@ def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 12
     audio = read_audio(src, force)
     y, engine = render_array(audio.samples, audio.rate_hz, None, blocksize, insert, preset,
                              model_path, rave_backend, references=references, match=match,
-                             seed=seed, denoise=denoise, align=True)
+                             seed=seed, denoise=denoise, align=True, plugins=plugins,
+                             lenient=lenient)
     write_audio(dst, y, audio.rate_hz, subtype)
     return engine, audio

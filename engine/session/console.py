@@ -33,6 +33,13 @@ HELP = """commands:
   denoise learn [SECONDS]
                         the noise reduction learns the room's noise from the next SECONDS
                         (run --denoise)
+  plugins               the plugins in each slot
+  plugin add SLOT URI|PATH
+                        load a plugin at the end of a slot (voice, worker, master)
+  plugin remove SLOT N  take the Nth plugin out of a slot
+  plugin bypass SLOT N on|off
+                        bypass a plugin (or set fx_SLOTN_bypass)
+  plugin move SLOT N TO move a plugin to another place in its slot
   latent reset          every rave_bias_N to 0 and rave_scale_N to 1
   latent randomize [SEED]
                         random per-dimension bias and scale
@@ -41,6 +48,10 @@ HELP = """commands:
 
 PRESET_USAGE = ("usage: preset load NAME [MORPH_MS] | preset save NAME | preset morph A B "
                 "| preset morph off")
+
+
+PLUGIN_USAGE = ("usage: plugin add SLOT URI|PATH | plugin remove SLOT N | "
+                "plugin bypass SLOT N on|off | plugin move SLOT N TO")
 
 
 class Console:
@@ -61,6 +72,7 @@ class Console:
         command, args = words[0].lower(), words[1:]
         action = {"model": self._model, "set": self._set, "capture": self._capture,
                   "latent": self._latent, "preset": self._preset, "denoise": self._denoise,
+                  "plugin": self._plugin, "plugins": lambda _: self.controls.plugin_list(),
                   "help": lambda _: HELP,
                   "quit": self._quit}.get(command)
         if action is None:
@@ -102,6 +114,19 @@ class Console:
         if action == "morph" and len(args) == 3:
             return self.controls.arm_morph(args[1], args[2])
         raise ValueError(PRESET_USAGE)
+
+    def _plugin(self, args: list[str]) -> str:
+        action, rest = (args[0], args[1:]) if args else ("", [])
+        c = self.controls
+        if action == "add" and len(rest) == 2:
+            return c.plugin_add(rest[0], rest[1])
+        if action == "remove" and len(rest) == 2:
+            return c.plugin_remove(rest[0], int(rest[1]))
+        if action == "bypass" and len(rest) == 3 and rest[2] in ("on", "off"):
+            return c.plugin_bypass(rest[0], int(rest[1]), rest[2] == "on")
+        if action == "move" and len(rest) == 3:
+            return c.plugin_move(rest[0], int(rest[1]), int(rest[2]))
+        raise ValueError(PLUGIN_USAGE)
 
     def _denoise(self, args: list[str]) -> str:
         if not args or args[0] != "learn" or len(args) > 2:

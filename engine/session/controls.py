@@ -34,7 +34,7 @@ from engine.session import presets as session_presets
 from midi.clock import TapTempo
 from midi.gm_drums import GM_DRUM_CHANNEL, GM_DRUM_NOTES
 from presets.factory_presets import PERFORMANCE_NAMES, load_factory
-from presets.registry import DRUM_VOICES, INDEX, RAVE_LATENT_CONTROLS, param
+from presets.registry import DRUM_VOICES, RAVE_LATENT_CONTROLS, param, slot_of
 from presets.schema import Preset
 
 # The pattern-memory snapshot name a saved preset stores the captured pattern under; rows
@@ -75,14 +75,14 @@ class Controls:
     # -- values ----------------------------------------------------------------------------
     def target(self, id_: str) -> float:
         """The parameter's target: what was last set (before macros and LFOs)."""
-        return float(self.engine.params.target[INDEX[param(id_).id]])
+        return float(self.engine.params.target[slot_of(id_)])
 
     def set(self, id_: str, value: float) -> bool:
         """Set a target by hand, validated against the registry range (ValueError, KeyError
         naming the problem). A macro assignment driving the parameter lets go; True when one
         did."""
         p = param(id_)
-        slot = INDEX[p.id]
+        slot = slot_of(p.id)
         self.engine.params.target[slot] = p.check(value)
         rows = self.engine.modulation.assignments
         # a vectorised look first: MIDI sets many values a second and few are macro targets
@@ -95,7 +95,8 @@ class Controls:
         p = param(id_)
         released = self.set(p.id, float(value))
         note = " (its macro assignment removed)" if released else ""
-        return f"{p.id} = {float(value):g} {p.unit}".rstrip() + note
+        # what was stored: a plugin's port clamps a value outside its range
+        return f"{p.id} = {self.target(p.id):g} {p.unit}".rstrip() + note
 
     # -- modulation ------------------------------------------------------------------------
     def assign_macro(self, macro: str, target: str, low: float, high: float,
@@ -125,6 +126,35 @@ class Controls:
         if bpm is not None:
             self.set("tempo_bpm", bpm)
         return bpm
+
+    # -- plugins ---------------------------------------------------------------------------
+    def plugin_add(self, slot: str, name: str) -> str:
+        """Load a plugin at the end of ``slot`` while audio runs (built off the audio
+        thread, taken between two blocks); InputError naming the problem otherwise."""
+        loaded = self.engine.rack.add(slot, name)
+        n = len(self.engine.rack.chains[slot])
+        return (f"{slot} {n}: {loaded.plugin.name} ({len(loaded.plugin.controls)} "
+                f"parameters fx_{slot}{n}_*)")
+
+    def plugin_remove(self, slot: str, position: int) -> str:
+        loaded = self.engine.rack.remove(slot, position)
+        return f"{slot} {position}: {loaded.plugin.name} removed"
+
+    def plugin_move(self, slot: str, position: int, to: int) -> str:
+        self.engine.rack.move(slot, position, to)
+        return f"{slot}: " + ", ".join(x.plugin.name for x in self.engine.rack.chains[slot])
+
+    def plugin_bypass(self, slot: str, position: int, on: bool) -> str:
+        self.engine.rack._index(slot, position)  # names a bad slot or position
+        return self.set_and_report(f"fx_{slot}{position}_bypass", 1.0 if on else 0.0)
+
+    def plugin_list(self) -> str:
+        rows = [f"{slot} {k}: {x.plugin.name}"
+                + (" (bypassed)" if self.target(f"fx_{slot}{k}_bypass") >= 0.5 else "")
+                + (" (faulted: non-finite output)" if x.plugin.faulted else "")
+                for slot, chain in self.engine.rack.chains.items()
+                for k, x in enumerate(chain, start=1)]
+        return "; ".join(rows) if rows else "no plugins"
 
     # -- noise reduction ---------------------------------------------------------------------
     def learn_noise(self, seconds: float | None = None) -> str:

@@ -24,7 +24,7 @@ from engine.errors import UsageError
 from engine.inserts import DEFAULT_INSERT, make_insert
 from engine.session.console import Console
 from engine.session.controls import Controls
-from engine.session.setup import build_engine
+from engine.session.setup import build_engine, insert_for, with_plugins
 from engine.stream import LiveStream
 from presets.schema import Preset
 
@@ -71,6 +71,8 @@ class LiveOptions:
     connect: bool = True  # let PortAudio connect our JACK ports to the system ports
     denoise: bool = False  # spectral noise reduction in the input strip (adds 8 ms)
     midi_wait: bool = False  # a missing --midi-in port is awaited quietly, not warned about
+    plugins: list[str] = field(default_factory=list)  # --plugin SLOT:URI|PATH, in order
+    lenient: bool = False  # a preset's plugin that cannot load is dropped with a warning
 
 
 def ensure_audio_device(autostart: bool, samplerate: int, blocksize: int):
@@ -144,16 +146,18 @@ def _open_engine(opts: LiveOptions) -> tuple[Engine, Controls, str | int | None,
         if in_dev is not None:
             raise
         in_ch = 0  # no input device at all: run output-only rather than refuse
-    processor = make_insert(opts.insert, opts.samplerate, opts.model, opts.rave_backend,
-                            references=opts.references, match=opts.match)
+    preset = with_plugins(opts.preset, opts.plugins)
+    processor = make_insert(insert_for(opts.insert, preset), opts.samplerate, opts.model,
+                            opts.rave_backend, references=opts.references, match=opts.match)
     bank = kit = None
     if opts.bank is not None:
         from models.samplebank.pack import kit_map, load_for_engine
 
         bank = load_for_engine(opts.bank, opts.samplerate)
         kit = kit_map(opts.bank)
-    engine = build_engine(opts.samplerate, in_ch, out_ch, processor, opts.preset,
-                          blocksize=opts.blocksize, bank=bank, kit_map=kit, denoise=opts.denoise)
+    engine = build_engine(opts.samplerate, in_ch, out_ch, processor, preset,
+                          blocksize=opts.blocksize, bank=bank, kit_map=kit, denoise=opts.denoise,
+                          lenient=opts.lenient)
     controls = Controls(engine, opts.insert, opts.rave_backend, opts.references, opts.match,
                         morph_ms=opts.morph_ms)
     if opts.preset is not None:
@@ -202,6 +206,7 @@ def _run(opts: LiveOptions) -> dict:
         last = stream.snapshot()
     finally:
         stream.stop()
+        engine.close_plugins()
         if midi is not None:
             midi.stop()
         if midi_out is not None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.modulation import MORPH_RAMP, MS_MODE, MS_POS
-from presets.registry import INDEX, REGISTRY
+from presets.registry import INDEX, N_PARAMS, REGISTRY
 from presets.schema import LfoRoute, MacroAssignment, Preset, PresetError, validate
 
 if TYPE_CHECKING:
@@ -24,10 +24,13 @@ if TYPE_CHECKING:
 _CAPTURE_DIGITS = 12
 
 
-def param_array(preset: Preset) -> np.ndarray:
-    """Every parameter of ``preset`` as a float64 array indexed by registry INDEX."""
+def param_array(preset: Preset, base: np.ndarray | None = None) -> np.ndarray:
+    """Every parameter of ``preset`` as a float64 array by slot; the plugins' slots (which
+    a morph leaves where they are) come from ``base`` (zeros without it)."""
     full = preset.full_params()
-    return np.array([full[p.id] for p in REGISTRY], dtype=np.float64)
+    out = np.zeros(N_PARAMS, dtype=np.float64) if base is None else base.copy()
+    out[: len(REGISTRY)] = [full[p.id] for p in REGISTRY]
+    return out
 
 
 def check_for_engine(engine: Engine, preset: Preset) -> Preset:
@@ -45,14 +48,21 @@ def check_for_engine(engine: Engine, preset: Preset) -> Preset:
     return checked
 
 
-def apply_preset(engine: Engine, preset: Preset, morph_ms: float = 0.0) -> None:
-    """Make ``preset`` the engine's state: parameters, macro assignments and LFO routes.
+def apply_preset(engine: Engine, preset: Preset, morph_ms: float = 0.0,
+                 lenient: bool = False) -> list[str]:
+    """Make ``preset`` the engine's state: plugin chains, parameters, macro assignments
+    and LFO routes; returns warnings (plugins ``lenient`` dropped).
 
-    Parameters go through ``engine.recall`` and glide there over ``morph_ms`` (ms; 0 =
-    at once); assignments and routes replace the running ones at once. PresetError
-    (nothing changed) if the preset is invalid or needs more modulation slots than exist.
+    The chains (when the preset has them) are built and swapped in first, so macros and
+    LFO routes can name their parameters. Parameters go through ``engine.recall`` and glide
+    there over ``morph_ms`` (ms; 0 = at once); assignments and routes replace the running
+    ones at once. PresetError (nothing changed) if the preset is invalid or needs more
+    modulation slots than exist; a plugin that cannot load is an InputError naming it.
     """
     checked = check_for_engine(engine, preset)
+    warnings = []
+    if checked.plugins is not None:
+        warnings = engine.rack.replace_all(checked.plugins, lenient)
     mod = engine.modulation
     saved = (mod.assignments.copy(), mod.routes.copy())
     try:
@@ -71,6 +81,7 @@ def apply_preset(engine: Engine, preset: Preset, morph_ms: float = 0.0) -> None:
         mod.assignments[:] = saved[0]
         mod.routes[:] = saved[1]
         raise
+    return warnings
 
 
 def capture(engine: Engine, name: str, description: str = "", *,
@@ -96,7 +107,7 @@ def capture(engine: Engine, name: str, description: str = "", *,
     routes = [LfoRoute(r["lfo"], r["target"], r["amount"]) for r in mod.lfo_routes()]
     preset = Preset(name=name, description=description, params=params, macros=macros,
                     lfo_routes=routes, midi=midi, pattern_memory=dict(pattern_memory or {}),
-                    model=model)
+                    model=model, plugins=engine.rack.describe())
     return validate(preset, name)
 
 
@@ -108,8 +119,8 @@ def arm_two_preset_morph(engine: Engine, a: Preset, b: Preset) -> None:
     are (and still act on top). Map ``preset_morph`` to a controller like any parameter.
     PresetError (nothing armed) if either preset is invalid.
     """
-    arr_a = param_array(validate(a))
-    arr_b = param_array(validate(b))
+    arr_a = param_array(validate(a), engine.params.target)
+    arr_b = param_array(validate(b), engine.params.target)
     mod = engine.modulation
     if mod.morph_state[MS_MODE] == MORPH_RAMP:
         # A recall glide is under way: let it arrive now, so its values become the base

@@ -344,8 +344,9 @@ class RaveProcessor:
         callback block behind is inaudible. ``None`` unbinds (attributes stay as last read).
         """
         if values is not None:
-            if values.ndim != 1 or values.shape[0] != len(REGISTRY):
-                raise ValueError(f"bind needs a ({len(REGISTRY)},) parameter array, "
+            # the built-in slots are all it reads (plugin slots follow them)
+            if values.ndim != 1 or values.shape[0] < len(REGISTRY):
+                raise ValueError(f"bind needs a parameter array of {len(REGISTRY)} or more, "
                                  f"got shape {values.shape}")
             self._params = values
             self.pull_params()

@@ -38,19 +38,6 @@ def _wait_for_port(name: str, timeout_s: float = 10.0) -> None:
         time.sleep(0.1)
 
 
-@pytest.fixture
-def metronome(jack_server):
-    """A JACK client playing clicks: a known, non-silent signal for our input."""
-    name = f"mm_metro_{os.getpid()}"
-    proc = subprocess.Popen(["jack_metro", "-n", name, "-b", "300", "-f", "880", "-D", "30"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    port = f"{name}:300_bpm"
-    _wait_for_port(port)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
 # The soaks assert that our callback never overran its block and the worker never fell
 # behind, over a whole window. On this shared 2-vCPU VM the hypervisor now and then stalls
 # a vCPU for a few milliseconds, which lands in a window at random (measured: 0 in most
@@ -127,23 +114,21 @@ def _soak_window(metronome: str, tmp_path: Path, assert_within_budget) -> None:
     np.testing.assert_allclose(y, expected, atol=1e-6)
 
 
-def test_soak_with_the_shipped_drum_model_on_the_worker(metronome, assert_within_budget):
+def test_soak_with_the_shipped_drum_model_on_the_worker(start_with_clicks,
+                                                        assert_within_budget):
     """The default neural path live: the drum model on ONNX Runtime on the worker, the
     beatbox trigger in the callback, clicks at the input; nothing late, nothing short."""
-    _in_one_of_two_windows(lambda _: _drum_model_window(metronome, assert_within_budget))
+    _in_one_of_two_windows(lambda _: _drum_model_window(start_with_clicks,
+                                                        assert_within_budget))
 
 
-def _drum_model_window(metronome: str, assert_within_budget) -> None:
+def _drum_model_window(start_with_clicks, assert_within_budget) -> None:
     from models.drum_ae.shipped import make_drums_insert
 
     engine = Engine(48000, 2, 2, make_drums_insert(48000), blocksize=128,
                     params={"beatbox_trigger": 1.0})
-    before = _ports()
-    stream = LiveStream(engine)
-    stream.start()
+    stream = start_with_clicks(engine)
     try:
-        for port in sorted(p for p in _ports() - before if ":in_" in p):
-            subprocess.run(["jack_connect", metronome, port], check=True)
         time.sleep(WARMUP_S)
         warm = engine.snapshot()
         time.sleep(SOAK_S / 2)

@@ -172,7 +172,7 @@ def test_capture_refuses_a_bad_name():
 
 
 def _effective_except_morph(e: Engine) -> np.ndarray:
-    keep = np.ones(len(REGISTRY), dtype=bool)
+    keep = np.ones(e.effective.shape[0], dtype=bool)
     keep[INDEX["preset_morph"]] = False
     return e.effective[keep].copy(), keep
 
