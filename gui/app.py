@@ -27,6 +27,7 @@ import numpy as np
 from gui.controller import Controller
 from gui.pacing import FramePacer
 from gui.panels import Widget, format_value, layout
+from gui.rack_view import RackView
 from presets.registry import MACROS, N_LFOS, REGISTRY, to_normalized
 
 REFRESH_HZ = 10.0  # widgets and meters; the frame rate is for the mouse
@@ -36,7 +37,7 @@ TITLE = "MusicMill"
 _PARAM_IDS = [p.id for p in REGISTRY]
 # fields the performer types into: the window stays at full frame rate while one is active
 _TEXT_FIELDS = ("preset:save_name", "preset:morph_ms", "macro:low", "macro:high",
-                "model:path", "model:capture_s")
+                "model:path", "model:capture_s", "rack:filter")
 _MACRO_IDS = [f"macro_{m}" for m in MACROS]
 
 
@@ -68,6 +69,7 @@ class App:
         self.frames = 0
         self._busy_s = 0.0  # refresh + render time, the GUI's own share of a core
         self._opened_at = 0.0
+        self.rack = RackView(controller, self._say)
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> None:
@@ -84,6 +86,8 @@ class App:
                         with dpg.child_window(border=False):
                             for w in widgets:
                                 self._build_widget(w)
+                with dpg.tab(label="Plugins"):
+                    self.rack.build()
                 with dpg.tab(label="MIDI"):
                     self._build_midi()
         dpg.setup_dearpygui()
@@ -343,6 +347,7 @@ class App:
         dpg.set_value("midi:status", f"MIDI learn: {self.c.learn_status()}")
         dpg.set_value("midi:mappings", "\n".join(self.c.mapping_rows()) or "no mappings")
         self._refresh_presets(force)
+        self.rack.refresh()
 
     def _show_control(self, w: Widget, value: float) -> None:
         tag = control_tag(w.param.id)

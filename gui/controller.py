@@ -68,6 +68,40 @@ class Controller:
         """The noise reduction learns the room's noise from the next ``denoise_learn_s``."""
         return _answer(self.controls.learn_noise)
 
+    # -- plugins ---------------------------------------------------------------------------
+    def plugin_names(self) -> list[tuple[str, str]]:
+        """(uri, name) of every installed LV2 plugin (reading them takes a second or two)."""
+        from engine.plugins import catalog
+
+        return catalog.names()
+
+    def plugin_add(self, slot: str, uri: str) -> str:
+        return _answer(lambda: self.controls.plugin_add(slot, uri))
+
+    def plugin_remove(self, slot: str, position: int) -> str:
+        return _answer(lambda: self.controls.plugin_remove(slot, position))
+
+    def plugin_move(self, slot: str, position: int, to: int) -> str:
+        return _answer(lambda: self.controls.plugin_move(slot, position, to))
+
+    def plugin_bypass(self, slot: str, position: int, on: bool) -> str:
+        return _answer(lambda: self.controls.plugin_bypass(slot, position, on))
+
+    def plugin_chains(self) -> list[dict]:
+        """Each loaded plugin: slot, position, name, its parameters (registry Params, bypass
+        first) and whether it faulted."""
+        from engine.plugins.rack import param_ids
+
+        out = []
+        for slot, chain in self.engine.rack.chains.items():
+            for k, loaded in enumerate(chain, start=1):
+                plugin = loaded.plugin
+                out.append({"slot": slot, "position": k, "uri": plugin.name,
+                            "name": getattr(getattr(plugin, "info", None), "name", plugin.name),
+                            "params": [param(i) for i in param_ids(slot, k, plugin)],
+                            "faulted": plugin.faulted})
+        return out
+
     # -- presets and the model -------------------------------------------------------------
     def preset_names(self) -> list[str]:
         return [info.name for info in self.controls.store.list_presets()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 
 import dearpygui.dearpygui as dpg
 import numpy as np
@@ -15,6 +16,7 @@ from engine.session.setup import build_engine
 from gui.app import App, automix_line, control_tag, value_tag
 from gui.controller import Controller
 from gui.panels import format_value
+from gui.rack_view import fx_tag, fx_value_tag
 from presets.factory_presets import factory_params
 from presets.registry import INDEX, REGISTRY, param
 
@@ -213,3 +215,68 @@ def test_the_automix_line_says_what_it_hears_and_applies():
     assert automix_line(r) == ("auto-mix hears -18.0 LUFS, brightness -9.5 dB, width -12.0 dB; "
                                "applies gain +4.0, shelf -1.2, side +0.0 dB")
 
+
+
+# -- the Plugins tab (gui/rack_view.py): one window per test module (DearPyGui does not take
+# a third context in one process here)
+BALANCE = "http://gareus.org/oss/lv2/balance"
+FIL4 = "http://gareus.org/oss/lv2/fil4#stereo"
+
+
+def _rack_call(tag: str, value=None) -> None:
+    if value is not None:
+        dpg.set_value(tag, value)
+    callback = dpg.get_item_callback(tag)
+    args = (tag, value, dpg.get_item_user_data(tag))
+    callback(*args[:len(inspect.signature(callback).parameters)])
+
+
+def test_the_list_is_searchable_and_add_loads_into_the_chosen_slot(app):
+    deadline = time.monotonic() + 60  # the list is read on a helper thread
+    while app.rack.catalog is None and time.monotonic() < deadline:
+        app.frame()
+    app.refresh()
+    _rack_call("rack:filter", "stereo balance")
+    items = dpg.get_item_configuration("rack:list")["items"]
+    assert items == [f"Stereo Balance Control  <{BALANCE}>"]
+    dpg.set_value("rack:slot", "master")
+    dpg.set_value("rack:list", items[0])
+    _rack_call("rack:add")
+    app.refresh()
+    rack = app.c.engine.rack
+    assert [x.plugin.name for x in rack.chains["master"]] == [BALANCE]
+    assert app.status.startswith(f"master 1: {BALANCE}")
+    assert dpg.does_item_exist(fx_tag("fx_master1_trim"))
+    assert dpg.get_value(fx_value_tag("fx_master1_trim")) == "0.00 dB"
+
+
+def test_parameters_bypass_and_labels_move_the_engine(app):
+    engine = app.c.engine
+    _rack_call(fx_tag("fx_master1_trim"), 1.0)  # the top of the slider: the port's maximum
+    assert app.c.target("fx_master1_trim") == 20.0
+    _rack_call(fx_tag("fx_master1_monoswap"), "L->R, R->L (Swap Channels)")
+    assert app.c.target("fx_master1_monoswap") == 3.0
+    _rack_call(fx_tag("fx_master1_bypass"), True)
+    assert app.c.target("fx_master1_bypass") == 1.0
+    app.c.set_value("fx_master1_trim", -6.0)  # from elsewhere (MIDI, console)
+    app.refresh()
+    assert dpg.get_value(fx_value_tag("fx_master1_trim")) == "-6.00 dB"
+    assert np.isclose(dpg.get_value(fx_tag("fx_master1_trim")), 14 / 40)
+    assert engine.rack.describe()["master"][0]["bypass"] is True
+
+
+def test_move_and_remove(app):
+    app.c.plugin_add("master", FIL4)
+    app.refresh()
+    assert dpg.does_item_exist(fx_tag("fx_master2_gain1"))
+    moves = [t for t in dpg.get_all_items() if dpg.get_item_label(t) == "up"
+             and dpg.get_item_user_data(t) == ("master", 2, 1)]
+    _rack_call(moves[0])
+    app.refresh()
+    assert [x.plugin.name for x in app.c.engine.rack.chains["master"]] == [FIL4, BALANCE]
+    assert dpg.does_item_exist(fx_tag("fx_master2_trim"))
+    _rack_call("rack:remove:master2")
+    _rack_call("rack:remove:master1")
+    app.refresh()
+    assert app.c.engine.rack.describe() == {}
+    assert not dpg.does_item_exist(fx_tag("fx_master1_gain1"))
