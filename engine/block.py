@@ -35,9 +35,12 @@ from engine.layout import (
     C_WORKER_ACTIVE,
     C_WORKER_BLOCK,
     CONTROL_FRAMES,
+    M_DRUM_HITS,
     M_FALLBACK_MIX,
     M_IN_PEAK_L,
     M_IN_PEAK_R,
+    M_IN_RMS_L,
+    M_IN_RMS_R,
     M_OUT_PEAK_L,
     M_OUT_PEAK_R,
     M_OUT_RMS_L,
@@ -75,7 +78,7 @@ from engine.params import advance, fader_gain, settle_jumps, value_at
 from engine.plugins import rack_kernel
 from engine.pointers import load_acquire
 from engine.table import Row, f32_2d, f64, f64_2d, i64, i64_2d
-from presets.registry import INDEX, STEMS
+from presets.registry import DRUM_VOICES, INDEX, STEMS
 
 # parameter slots used here
 P_INPUT_GAIN = INDEX["input_gain_db"]
@@ -84,6 +87,7 @@ P_DENOISE_LEARN_S = INDEX["denoise_learn_s"]
 P_STEM_GAIN = np.array([INDEX[f"stem_{s}_gain_db"] for s in STEMS], dtype=np.int64)
 P_STEM_PAN = np.array([INDEX[f"stem_{s}_pan"] for s in STEMS], dtype=np.int64)
 P_DRUM_BLEND = INDEX["drum_blend"]
+N_DRUM_VOICES = len(DRUM_VOICES)
 
 @njit(nogil=True, cache=True, inline="always")
 def _finite(x, counter, stats):
@@ -100,6 +104,8 @@ def _read_input(inp, n, bus, stats, meters, decay_block):
     in_ch = inp.shape[1]
     pl = meters[M_IN_PEAK_L] * decay_block
     pr = meters[M_IN_PEAK_R] * decay_block
+    sl = 0.0
+    sr = 0.0
     for i in range(n):
         left = _finite(inp[i, 0], ST_NONFINITE, stats) if in_ch > 0 else 0.0
         right = _finite(inp[i, 1], ST_NONFINITE, stats) if in_ch > 1 else left
@@ -107,8 +113,12 @@ def _read_input(inp, n, bus, stats, meters, decay_block):
         bus[ROW_RAW_INPUT + 1, i] = right
         pl = max(pl, abs(left))
         pr = max(pr, abs(right))
+        sl += left * left
+        sr += right * right
     meters[M_IN_PEAK_L] = pl
     meters[M_IN_PEAK_R] = pr
+    meters[M_IN_RMS_L] = math.sqrt(sl / max(n, 1))
+    meters[M_IN_RMS_R] = math.sqrt(sr / max(n, 1))
 
 
 @njit(nogil=True, cache=True)
@@ -325,7 +335,8 @@ def process_block(inp, out, n, table):
     voices.drum_voices(blob, offsets, p_current, f32_2d(table, Row.TRIG_DATA),
                        i64(table, Row.TRIG_IDX), f32_2d(table, Row.HITS_DATA),
                        i64(table, Row.HITS_IDX), raw_in, bank,
-                       bus[2 * STEM_DRUMS: 2 * STEM_DRUMS + 2, :n])
+                       bus[2 * STEM_DRUMS: 2 * STEM_DRUMS + 2, :n],
+                       meters[M_DRUM_HITS: M_DRUM_HITS + N_DRUM_VOICES])
     voices.sampler_voice(blob, offsets, p_current, f32_2d(table, Row.NOTE_DATA),
                          i64(table, Row.NOTE_IDX), bank,
                          bus[2 * STEM_SAMPLER: 2 * STEM_SAMPLER + 2, :n])

@@ -45,8 +45,10 @@ STATS_LEN = 17
 
 # meters (float64): written only by the callback, read by anyone at any rate
 (M_IN_PEAK_L, M_IN_PEAK_R, M_OUT_PEAK_L, M_OUT_PEAK_R, M_OUT_RMS_L, M_OUT_RMS_R,
- M_SAFETY_GR_DB, M_RETURN_FILL, M_FALLBACK_MIX) = range(9)
-METERS_LEN = 16
+ M_SAFETY_GR_DB, M_RETURN_FILL, M_FALLBACK_MIX, M_IN_RMS_L, M_IN_RMS_R) = range(11)
+# hits per drum voice since the start (the window flashes a voice when its count moves)
+M_DRUM_HITS = 16
+METERS_LEN = 24
 
 # callback time histogram: 2 us bins up to 40 ms, the last bin catches the rest
 HIST_BIN_NS = 2000

@@ -81,7 +81,8 @@ def _hit(st, kit, kit_slice, voice, velocity, offset, release) -> None:
 
 
 @njit(nogil=True, cache=True)
-def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_in, bank, x):
+def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_in, bank, x,
+                hit_counts):
     """Start queued and beatbox-triggered hits and add the drum voices into ``x (2, n)``.
 
     The trigger ring carries (voice, velocity) pairs from one producer (the MIDI thread);
@@ -91,6 +92,7 @@ def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_
     the only producer) for the MIDI-out thread. A full ring drops them: MIDI out is late,
     the audio is not. With ``drum_kit_samples`` on, voices that the kit map gives a bank
     slice play that slice (a second sampler, into the same stem) instead of the synth.
+    ``hit_counts`` (one per voice) counts the hits started, for the window's flashes.
     """
     st = view(blob, offsets, K_DRUMS)
     bb = view(blob, offsets, K_BEATBOX)
@@ -113,12 +115,15 @@ def drum_voices(blob, offsets, p, trig_data, trig_idx, hits_data, hits_idx, raw_
             release = events[e, beatbox.EV_KIND] == beatbox.EV_RELEASE
             _hit(st, kit, kit_slice, voice, events[e, beatbox.EV_VELOCITY],
                  int(events[e, beatbox.EV_OFFSET]), release)
+            if not release:
+                hit_counts[voice] += 1.0
     for _ in range(MAX_TRIGGERS_PER_BLOCK):
         ok, voice, velocity = _pop_pair(trig_data, trig_idx)
         if not ok:
             break
         kit_slice = int(kit_map[int(voice)]) if use_kit else -1
         _hit(st, kit, kit_slice, int(voice), velocity, 0, False)
+        hit_counts[int(voice)] += 1.0
     params = view(blob, offsets, K_DRUM_PARAMS).reshape((P_DRUM.shape[0], 3))
     for v in range(P_DRUM.shape[0]):
         for c in range(3):

@@ -25,13 +25,14 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from gui.controller import Controller
+from gui.meters_view import MetersView
 from gui.pacing import FramePacer
 from gui.panels import Widget, format_value, layout
 from gui.rack_view import RackView
+from gui.xy_pad import XYPad
 from presets.registry import MACROS, N_LFOS, REGISTRY, to_normalized
 
 REFRESH_HZ = 10.0  # widgets and meters; the frame rate is for the mouse
-METER_FLOOR_DB = -60.0
 TITLE = "MusicMill"
 
 _PARAM_IDS = [p.id for p in REGISTRY]
@@ -60,6 +61,7 @@ class App:
         self._shown_target = np.full(len(REGISTRY), np.nan)
         self._shown_effective = np.full(len(REGISTRY), np.nan)
         self._shown_presets: list[str] = []
+        self._shown_playing: str | None = None
         self._presets_stamp: int | None = None
         self._next_refresh = 0.0
         self._frame_due = 0.0
@@ -70,6 +72,8 @@ class App:
         self._busy_s = 0.0  # refresh + render time, the GUI's own share of a core
         self._opened_at = 0.0
         self.rack = RackView(controller, self._say)
+        self.meters = MetersView(controller)
+        self.xy = XYPad(controller, self._say)
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> None:
@@ -148,13 +152,14 @@ class App:
 
     # -- building ----------------------------------------------------------------------------
     def _build_header(self) -> None:
+        self.meters.build()
         with dpg.group(horizontal=True):
-            dpg.add_text("in")
-            dpg.add_progress_bar(tag="meter:in", width=200, overlay="-inf dBFS")
-            dpg.add_text("out")
-            dpg.add_progress_bar(tag="meter:out", width=200, overlay="-inf dBFS")
+            dpg.add_text("", tag="meter:in")
+            dpg.add_text("", tag="meter:out")
             dpg.add_text("", tag="meter:stats")
-            dpg.add_text("", tag="meter:automix")
+            with dpg.tooltip("meter:stats"):
+                dpg.add_text("", tag="meters:detail")
+        dpg.add_text("", tag="meter:automix")
         with dpg.group(horizontal=True):
             dpg.add_text("preset")
             dpg.add_combo([], tag="preset:name", width=180)
@@ -168,6 +173,7 @@ class App:
     def _build_panel_extras(self, title: str) -> None:
         """The non-parameter controls that belong with a panel."""
         if title == "Perform":
+            self.xy.build()
             with dpg.group(horizontal=True):
                 dpg.add_text("macro")
                 dpg.add_combo(_MACRO_IDS, tag="macro:name", default_value=_MACRO_IDS[0],
@@ -348,6 +354,7 @@ class App:
         dpg.set_value("midi:mappings", "\n".join(self.c.mapping_rows()) or "no mappings")
         self._refresh_presets(force)
         self.rack.refresh()
+        self.xy.refresh()
 
     def _show_control(self, w: Widget, value: float) -> None:
         tag = control_tag(w.param.id)
@@ -362,11 +369,10 @@ class App:
         r = self.c.readings()
         ms = r["worker_latency_ms"]
         model_path = "" if math.isnan(ms) else f"   model path {ms:.1f} ms"
+        self.meters.refresh(r)
         for side in ("in", "out"):
             db = r["input_peak_db" if side == "in" else "output_peak_db"]
-            fill = 0.0 if db <= METER_FLOOR_DB else min(1.0, 1.0 - db / METER_FLOOR_DB)
-            dpg.set_value(f"meter:{side}", fill)
-            dpg.configure_item(f"meter:{side}", overlay=f"{db:.1f} dBFS")
+            dpg.set_value(f"meter:{side}", f"{side} {db:.1f} dBFS")
         dpg.set_value("meter:stats",
                       f"GR voice {r['voice_comp_gr_db']:.1f} bus {r['bus_comp_gr_db']:.1f} "
                       f"limiter {max(0.0, r['limiter_gr_db']):.1f} dB   "
@@ -375,6 +381,12 @@ class App:
         dpg.set_value("meter:automix", automix_line(r))
 
     def _refresh_presets(self, force: bool = False) -> None:
+        # the list shows the preset playing (recalled from anywhere: MIDI program change,
+        # the console, this window)
+        playing = self.c.controls.preset_name
+        if playing != self._shown_playing and playing in self._shown_presets:
+            dpg.set_value("preset:name", playing)
+            self._shown_playing = playing
         # the folder's modification time changes when a preset file is added, removed or
         # renamed there (the console, `musicmill preset`): a stat, not a parse, per refresh
         stamp = self.c.presets_stamp()
@@ -386,8 +398,8 @@ class App:
             for tag in ("preset:name", "morph:a", "morph:b"):
                 dpg.configure_item(tag, items=names)
             if not dpg.get_value("preset:name") and names:
-                playing = self.c.controls.preset_name
                 dpg.set_value("preset:name", playing if playing in names else names[0])
+                self._shown_playing = playing if playing in names else None
             self._shown_presets = names
 
 

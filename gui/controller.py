@@ -14,9 +14,20 @@ from collections.abc import Callable
 
 from dsp.errors import InputError
 from dsp.units import gain_to_db
-from engine.layout import M_IN_PEAK_L, M_IN_PEAK_R, M_OUT_PEAK_L, M_OUT_PEAK_R
+from engine.layout import (
+    M_DRUM_HITS,
+    M_IN_PEAK_L,
+    M_IN_PEAK_R,
+    M_IN_RMS_L,
+    M_IN_RMS_R,
+    M_OUT_PEAK_L,
+    M_OUT_PEAK_R,
+    M_OUT_RMS_L,
+    M_OUT_RMS_R,
+    ST_FRAMES,
+)
 from engine.session.controls import Controls
-from presets.registry import from_normalized, param, to_normalized
+from presets.registry import DRUM_VOICES, from_normalized, param, slot_of, to_normalized
 
 
 def _db(linear: float) -> float:
@@ -46,6 +57,10 @@ class Controller:
     def target(self, id_: str) -> float:
         """The parameter's target (what presets, MIDI and this GUI last set)."""
         return self.controls.target(id_)
+
+    def effective(self, id_: str) -> float:
+        """The value the engine plays now: the target with macros, LFOs and morphs."""
+        return float(self.engine.effective[slot_of(id_)])
 
     def position(self, id_: str) -> float:
         """The target as a 0..1 position along the parameter's curve."""
@@ -209,7 +224,18 @@ class Controller:
         meters, snap = self.engine.meters, self.snapshot()
         latency = snap.get("latency", {})
         reduction = snap.get("gain_reduction_db", {})
+        beats = self.engine.stats[ST_FRAMES] / self.engine.sample_rate_hz \
+            * self.target("tempo_bpm") / 60.0
         return {
+            **{f"{side}_{kind}_{ch}_db": _db(meters[slot]) for (side, kind, ch), slot in (
+                (("in", "peak", "l"), M_IN_PEAK_L), (("in", "peak", "r"), M_IN_PEAK_R),
+                (("in", "rms", "l"), M_IN_RMS_L), (("in", "rms", "r"), M_IN_RMS_R),
+                (("out", "peak", "l"), M_OUT_PEAK_L), (("out", "peak", "r"), M_OUT_PEAK_R),
+                (("out", "rms", "l"), M_OUT_RMS_L), (("out", "rms", "r"), M_OUT_RMS_R))},
+            "drum_hits": [float(x) for x in
+                          meters[M_DRUM_HITS: M_DRUM_HITS + len(DRUM_VOICES)]],
+            "beat_phase": float(beats % 1.0),
+            "nonfinite_replaced": float(snap["nonfinite_replaced"]),
             "input_peak_db": _db(max(meters[M_IN_PEAK_L], meters[M_IN_PEAK_R])),
             "output_peak_db": _db(max(meters[M_OUT_PEAK_L], meters[M_OUT_PEAK_R])),
             "voice_comp_gr_db": float(reduction.get("comp", 0.0)),

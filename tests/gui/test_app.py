@@ -106,15 +106,87 @@ def test_value_labels_show_the_engine_value_after_audio_ran(app):
     assert dpg.get_value(value_tag("macro_chaos")) == "0.75"
 
 
-def test_meters_read_the_input_peak(app):
+def _region(app: App, tag: str) -> np.ndarray:
+    """The pixels of an item's rectangle as drawn now, ``(h, w, rgb)`` (the frame buffer
+    read back is a frame behind: a few are drawn first)."""
+    for _ in range(3):
+        app.frame()
+    rgba = _frame_pixels(app).reshape(app.height, app.width, 4)
+    (x0, y0), (x1, y1) = dpg.get_item_rect_min(tag), dpg.get_item_rect_max(tag)
+    return rgba[int(y0): int(y1), int(x0): int(x1), :3]
+
+
+def test_meters_stay_dark_in_silence_and_light_with_signal(app):
+    """The meter bars, pixel by pixel: silence draws no bar; a -6 dBFS tone fills 90 % of
+    the input bars (a 60 dB scale), and the numbers agree."""
+    from gui.meters_view import BAR_W
+
     engine = app.c.engine
+    silence = np.zeros((engine.blocksize, 2), np.float32)
+    for _ in range(int(3.0 * SR / engine.blocksize)):  # the peak meters fall 20 dB/s
+        engine.process(silence, np.zeros_like(silence))
+    app.refresh()
+    dark = _region(app, "meters:draw")
     t = np.arange(engine.blocksize) / SR
     block = np.repeat((0.5 * np.sin(2 * np.pi * 375.0 * t))[:, None], 2, 1).astype(np.float32)
     engine.process(block, np.zeros_like(block))
     app.refresh()
-    overlay = dpg.get_item_configuration("meter:in")["overlay"]
-    assert overlay == "-6.0 dBFS", overlay
-    assert dpg.get_value("meter:in") == pytest.approx(0.9, abs=0.01)  # -6 of a 60 dB scale
+    lit = _region(app, "meters:draw")
+    assert dpg.get_value("meter:in") == "in -6.0 dBFS"
+    pmin, pmax = (dpg.get_item_configuration("meters:in:L:peak")[k] for k in ("pmin", "pmax"))
+    assert (pmax[0] - pmin[0]) / BAR_W == pytest.approx(0.9, abs=0.01)
+    def green(px):  # the bars' greens (the health light is green in both)
+        return int(((px[..., 1] > 0.6) & (px[..., 0] < 0.6)).sum())
+
+    assert green(lit) > green(dark) + 3000
+
+
+def test_a_drum_hit_flashes_its_light(app):
+    engine = app.c.engine
+    app.refresh()
+    before = _region(app, "meters:draw")
+    engine.trigger_drum(1, 1.0)  # snare
+    block = np.zeros((engine.blocksize, 2), np.float32)
+    engine.process(block, np.zeros_like(block))
+    app.refresh()
+    assert dpg.get_item_configuration("meters:drum:1")["fill"][:3] == pytest.approx(
+        [235 / 255, 200 / 255, 60 / 255], abs=0.01)
+    assert dpg.get_item_configuration("meters:drum:0")["fill"][:3] != \
+        dpg.get_item_configuration("meters:drum:1")["fill"][:3]
+    after = _region(app, "meters:draw")
+    yellow = lambda px: ((px[..., 0] > 0.85) & (px[..., 1] > 0.7) & (px[..., 2] < 0.35)).sum()  # noqa: E731
+    assert yellow(after) > yellow(before) + 200
+
+
+def test_the_xy_pad_moves_its_two_parameters_and_follows_them(app):
+    from gui.xy_pad import SIZE
+    from presets.registry import from_normalized
+
+    app.xy.set_xy(0.8, 0.25)
+    assert app.c.target("macro_energy") == pytest.approx(from_normalized(param("macro_energy"),
+                                                                         0.8))
+    assert app.c.target("macro_chaos") == pytest.approx(0.25)
+    engine = app.c.engine
+    block = np.zeros((engine.blocksize, 2), np.float32)
+    for _ in range(int(0.1 * SR / engine.blocksize)):  # past the macros' 30 ms glide
+        engine.process(block, np.zeros_like(block))
+    app.refresh()
+    x, y = dpg.get_item_configuration("xy:dot")["center"][:2]
+    assert (x, y) == pytest.approx((0.8 * SIZE, 0.75 * SIZE), abs=0.5)
+    app.c.set_value("macro_chaos", 1.0)  # from elsewhere (MIDI, console)
+    for _ in range(int(0.1 * SR / engine.blocksize)):
+        engine.process(block, np.zeros_like(block))
+    app.refresh()
+    assert dpg.get_item_configuration("xy:dot")["center"][1] == pytest.approx(0.0, abs=0.5)
+
+
+def test_the_preset_shown_is_the_preset_playing(app):
+    app.c.load_preset("Intense")
+    app.refresh(force=True)
+    assert dpg.get_value("preset:name") == "Intense"
+    app.c.load_preset("Calm")
+    app.refresh()
+    assert dpg.get_value("preset:name") == "Calm"
 
 
 def test_presets_from_the_header(app):
