@@ -30,6 +30,7 @@ from engine.layout import (
     C_RACK_BANK,
     C_RACK_ON,
     C_RECORD_ON,
+    C_SCOPE_ON,
     C_STRIP_ON,
     C_TRANSCRIBE_ON,
     C_WORKER_ACTIVE,
@@ -360,6 +361,11 @@ def process_block(inp, out, n, table):
         written = ring.write(f32_2d(table, Row.REC_DATA), i64(table, Row.REC_IDX),
                              bus[ROW_MASTER: ROW_RAW_INPUT + 2], 0, n)
         stats[ST_RECORD_DROPPED] += n - written
+    if config[C_SCOPE_ON]:
+        # the window's scope and spectrum: output and raw input, dropped when it is full
+        # (the window reads ten times a second; the callback never waits for it)
+        ring.write(f32_2d(table, Row.SCOPE_DATA), i64(table, Row.SCOPE_IDX),
+                   bus[ROW_MASTER: ROW_RAW_INPUT + 2], 0, n)
     advance(p_current, p_target, p_step, n)
     stats[ST_BLOCKS] += 1
     stats[ST_FRAMES] += n

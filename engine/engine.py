@@ -25,6 +25,7 @@ from engine.worker import Processor, Worker, warm_up
 from presets.registry import DRUM_VOICES, param, slot_of
 
 RECORD_RING_SECONDS = 4.0
+SCOPE_RING_FRAMES = 16384
 # Latency model hot-swaps may add to the worker path in all: a 4096-sample block at
 # 44.1 kHz is 4458 frames at 48 kHz, swapped in after a 256-frame model it needs 4202.
 SWAP_HEADROOM_FRAMES = 8192
@@ -136,6 +137,9 @@ class Engine:
         # transcribed voice notes out (callback -> MIDI-out thread), dsp.transcriber rows
         self.voice_ring = ring.make_ring(transcriber.EV_SIZE, 1024)
         self._voice_out = np.zeros((transcriber.EV_SIZE, 1024), dtype=np.float32)
+        # output L, R and raw input L, R for the window's scope (written while it is open)
+        self.scope_ring = ring.make_ring(4, SCOPE_RING_FRAMES)
+        self._scope_out = np.zeros((4, SCOPE_RING_FRAMES), dtype=np.float32)
 
     def _build_table(self) -> None:
         # engine/table.py declares which of this object's arrays the callback reaches
@@ -183,6 +187,17 @@ class Engine:
         for the first 6 minutes, and the sender does not need it (events go out as they
         come)."""
         return _drain(self.voice_ring, self._voice_out)
+
+    # -- the window's scope --------------------------------------------------------------
+    def enable_scope(self, on: bool = True) -> None:
+        """Let the callback copy the output and the raw input into the scope ring."""
+        self.config[layout.C_SCOPE_ON] = int(on)
+
+    def read_scope(self) -> np.ndarray:
+        """Frames since the last call, ``(4, k)``: output L, R, raw input L, R (one
+        reader: the window)."""
+        k = ring.read(*self.scope_ring, self._scope_out, 0, self._scope_out.shape[1])
+        return self._scope_out[:, :k].copy()
 
     # -- presets ---------------------------------------------------------------------
     def recall(self, values: dict[str, float], morph_ms: float = 0.0) -> None:

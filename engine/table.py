@@ -57,6 +57,7 @@ ARRAYS: tuple[tuple[str, object, int, str], ...] = (
     ("NOTE", RING, 2, "note_ring"),  # sampler notes from the MIDI thread
     ("HITS", RING, 2, "hits_ring"),  # beatbox events out to the MIDI-out thread
     ("VOICE", RING, 2, "voice_ring"),  # transcribed notes out to the MIDI-out thread
+    ("SCOPE", RING, 2, "scope_ring"),  # output and raw input to the window's scope
 )
 
 

@@ -24,11 +24,15 @@ from collections.abc import Callable
 import dearpygui.dearpygui as dpg
 import numpy as np
 
+from gui import view_settings
+from gui.automix_view import AutomixView
 from gui.controller import Controller
+from gui.latent_view import LatentView
 from gui.meters_view import MetersView
 from gui.pacing import FramePacer
 from gui.panels import Widget, format_value, layout
 from gui.rack_view import RackView
+from gui.scope_view import ScopeView
 from gui.xy_pad import XYPad
 from presets.registry import MACROS, N_LFOS, REGISTRY, to_normalized
 
@@ -50,18 +54,33 @@ def value_tag(param_id: str) -> str:
     return f"value:{param_id}"
 
 
+def learn_tag(param_id: str) -> str:
+    return f"learn:{param_id}"
+
+
+# a row's learn button: plain, waiting for a MIDI control (armed), or mapped (a marker)
+LEARN_LABELS = ("learn", ">> move a control <<", "learn [MIDI]")
+
+
 class App:
     """The window. ``open()`` needs a display; ``frame()`` renders one; ``close()`` ends it."""
 
-    def __init__(self, controller: Controller, width: int = 1180, height: int = 780) -> None:
+    def __init__(self, controller: Controller, width: int | None = None,
+                 height: int | None = None, remember: bool = True) -> None:
+        """``remember``: read the window's size, place and view settings from the data
+        folder, and write them back on close."""
         self.c = controller
-        self.width, self.height = width, height
+        self.remember = remember
+        self.view = view_settings.load() if remember else view_settings.ViewSettings()
+        self.width = width or self.view.width
+        self.height = height or self.view.height
         self.widgets: dict[str, Widget] = {}
         self.status = ""
         self._shown_target = np.full(len(REGISTRY), np.nan)
         self._shown_effective = np.full(len(REGISTRY), np.nan)
         self._shown_presets: list[str] = []
         self._shown_playing: str | None = None
+        self._learn_shown: dict[str, int] = {}  # param id -> LEARN_LABELS index shown
         self._presets_stamp: int | None = None
         self._next_refresh = 0.0
         self._frame_due = 0.0
@@ -74,13 +93,17 @@ class App:
         self.rack = RackView(controller, self._say)
         self.meters = MetersView(controller)
         self.xy = XYPad(controller, self._say)
+        self.scope = ScopeView(controller)
+        self.automix = AutomixView(controller)
+        self.latent = LatentView(controller)
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> None:
         dpg.create_context()
         self._context = True
         dpg.configure_app(manual_callback_management=True)
-        dpg.create_viewport(title=TITLE, width=self.width, height=self.height)
+        dpg.create_viewport(title=TITLE, width=self.width, height=self.height,
+                            x_pos=self.view.x, y_pos=self.view.y)
         with dpg.window(tag="main"):
             self._build_header()
             with dpg.tab_bar():
@@ -90,16 +113,27 @@ class App:
                         with dpg.child_window(border=False):
                             for w in widgets:
                                 self._build_widget(w)
+                with dpg.tab(label="Scope"):
+                    self.scope.build()
                 with dpg.tab(label="Plugins"):
                     self.rack.build()
                 with dpg.tab(label="MIDI"):
                     self._build_midi()
+        self._themes = _make_themes()
+        self.set_view(self.view.large_text, self.view.high_contrast)
         dpg.setup_dearpygui()
+        self.c.engine.enable_scope()  # the callback feeds the Scope tab while we are open
         dpg.set_primary_window("main", True)
         dpg.show_viewport()
         self._open = True
         self._opened_at = time.monotonic()
         self.refresh(force=True)
+
+    def set_view(self, large_text: bool, high_contrast: bool) -> None:
+        """Large text (every font scaled) and high contrast (black, white, one accent)."""
+        self.view.large_text, self.view.high_contrast = large_text, high_contrast
+        dpg.set_global_font_scale(self.view.font_scale)
+        dpg.bind_theme(self._themes[1] if high_contrast else self._themes[0])
 
     def stats(self) -> dict:
         """Frames drawn, their rate, and the share of one core refresh + render took."""
@@ -136,6 +170,12 @@ class App:
     def close(self) -> None:
         """Destroy the window; safe after a failed or partial ``open``."""
         if self._context:
+            self.c.engine.enable_scope(False)
+            if self._open and self.remember:  # the size and place the performer left
+                self.view.width, self.view.height = (dpg.get_viewport_width(),
+                                                     dpg.get_viewport_height())
+                self.view.x, self.view.y = (int(v) for v in dpg.get_viewport_pos()[:2])
+                view_settings.save(self.view)
             self._open = self._context = False
             dpg.destroy_context()
 
@@ -168,7 +208,14 @@ class App:
             dpg.add_button(label="Load", tag="preset:load", callback=self._on_load_preset)
             dpg.add_input_text(tag="preset:save_name", hint="new preset name", width=160)
             dpg.add_button(label="Save", tag="preset:save", callback=self._on_save_preset)
-        dpg.add_text("", tag="status", wrap=self.width - 40)
+        with dpg.group(horizontal=True):
+            dpg.add_checkbox(label="large text", tag="view:large",
+                             default_value=self.view.large_text,
+                             callback=lambda s, on: self.set_view(on, self.view.high_contrast))
+            dpg.add_checkbox(label="high contrast", tag="view:contrast",
+                             default_value=self.view.high_contrast,
+                             callback=lambda s, on: self.set_view(self.view.large_text, on))
+            dpg.add_text("", tag="status", wrap=self.width - 300)
 
     def _build_panel_extras(self, title: str) -> None:
         """The non-parameter controls that belong with a panel."""
@@ -195,6 +242,9 @@ class App:
                 dpg.add_button(label="Morph off", tag="morph:off",
                                callback=lambda: self._say(self.c.disarm_morph()))
             dpg.add_text("", tag="modulation:perform")
+        elif title == "Mix":
+            dpg.add_text("auto-mix: heard (bar) against the target (tick)")
+            self.automix.build()
         elif title == "LFOs":
             with dpg.group(horizontal=True):
                 dpg.add_text("LFO")
@@ -208,6 +258,7 @@ class App:
                 dpg.add_button(label="Clear LFO", tag="lfo:clear", callback=self._on_clear_lfo)
             dpg.add_text("", tag="modulation:lfos")
         elif title == "Latent":
+            self.latent.build()
             with dpg.group(horizontal=True):
                 dpg.add_button(label="Reset latents", tag="latent:reset",
                                callback=lambda: self._say(self.c.latent("reset")))
@@ -244,7 +295,8 @@ class App:
                 dpg.add_button(tag=tag, label=p.name, callback=self._on_tap,
                                user_data=p.id)
             dpg.add_text("", tag=value_tag(p.id))
-            dpg.add_button(label="learn", small=True, callback=self._on_learn, user_data=p.id)
+            dpg.add_button(label=LEARN_LABELS[0], small=True, callback=self._on_learn,
+                           user_data=p.id, tag=learn_tag(p.id))
 
     def _build_midi(self) -> None:
         dpg.add_text("", tag="midi:status")
@@ -351,10 +403,22 @@ class App:
         dpg.set_value("modulation:perform", "\n".join(r for r in rows if not r.startswith("LFO")))
         dpg.set_value("modulation:lfos", "\n".join(r for r in rows if r.startswith("LFO")))
         dpg.set_value("midi:status", f"MIDI learn: {self.c.learn_status()}")
+        self._refresh_learn()
         dpg.set_value("midi:mappings", "\n".join(self.c.mapping_rows()) or "no mappings")
         self._refresh_presets(force)
         self.rack.refresh()
         self.xy.refresh()
+        self.scope.refresh()
+        self.latent.refresh()
+
+    def _refresh_learn(self) -> None:
+        """The armed row's button says so; rows a MIDI mapping drives carry a marker."""
+        armed, mapped = self.c.armed_target(), self.c.mapped_targets()
+        for id_ in set(self._learn_shown) | mapped | ({armed} if armed else set()):
+            state = 1 if id_ == armed else 2 if id_ in mapped else 0
+            if self._learn_shown.get(id_, 0) != state and dpg.does_item_exist(learn_tag(id_)):
+                dpg.configure_item(learn_tag(id_), label=LEARN_LABELS[state])
+                self._learn_shown[id_] = state
 
     def _show_control(self, w: Widget, value: float) -> None:
         tag = control_tag(w.param.id)
@@ -370,6 +434,7 @@ class App:
         ms = r["worker_latency_ms"]
         model_path = "" if math.isnan(ms) else f"   model path {ms:.1f} ms"
         self.meters.refresh(r)
+        self.automix.refresh(r)
         for side in ("in", "out"):
             db = r["input_peak_db" if side == "in" else "output_peak_db"]
             dpg.set_value(f"meter:{side}", f"{side} {db:.1f} dBFS")
@@ -401,6 +466,25 @@ class App:
                 dpg.set_value("preset:name", playing if playing in names else names[0])
                 self._shown_playing = playing if playing in names else None
             self._shown_presets = names
+
+
+def _make_themes() -> tuple[int, int]:
+    """The default theme (DearPyGui's own) and a high-contrast one for a bright stage."""
+    with dpg.theme() as plain:
+        pass
+    with dpg.theme() as contrast:
+        with dpg.theme_component(dpg.mvAll):
+            for slot, colour in ((dpg.mvThemeCol_WindowBg, (0, 0, 0)),
+                                 (dpg.mvThemeCol_ChildBg, (0, 0, 0)),
+                                 (dpg.mvThemeCol_Text, (255, 255, 255)),
+                                 (dpg.mvThemeCol_FrameBg, (40, 40, 40)),
+                                 (dpg.mvThemeCol_SliderGrab, (255, 210, 0)),
+                                 (dpg.mvThemeCol_Button, (60, 60, 60)),
+                                 (dpg.mvThemeCol_CheckMark, (255, 210, 0)),
+                                 (dpg.mvThemeCol_Tab, (50, 50, 50)),
+                                 (dpg.mvThemeCol_TabActive, (255, 210, 0))):
+                dpg.add_theme_color(slot, colour)
+    return plain, contrast
 
 
 def automix_line(r: dict[str, float]) -> str:

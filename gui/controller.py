@@ -154,6 +154,16 @@ class Controller:
         """The voice's last ``seconds`` of latents become the pattern generator's loop."""
         return _answer(lambda: self.controls.capture(float(seconds)))
 
+    def latent_state(self) -> dict | None:
+        """The running model's latent view: the newest decoded frame (None before the
+        first), each dimension's bias and scale, and the captured pattern's latents (or
+        None); None without a latent model."""
+        proc = self.controls.model_processor()
+        if proc is None or proc.model.discrete:
+            return None
+        return {"latent": proc.last_latent, "bias": proc.bias.copy(),
+                "scale": proc.scale.copy(), "pattern": proc.pattern}
+
     def latent(self, action: str) -> str:
         """``reset`` or ``randomize`` the per-dimension latent bias and scale."""
         if action == "reset":
@@ -208,6 +218,16 @@ class Controller:
     def unlearn(self, target: str) -> str:
         return _answer(lambda: f"{target}: {_count(self.controls.unlearn(target), 'mapping')} "
                        "removed")
+
+    def armed_target(self) -> str | None:
+        """The parameter MIDI learn is waiting to map, or None."""
+        return None if self.learner is None else self.learner.armed
+
+    def mapped_targets(self) -> set[str]:
+        """The parameters a MIDI mapping drives."""
+        if self.controls.dispatcher is None:
+            return set()
+        return {m.target for m in self.controls.dispatcher.table}
 
     def mapping_rows(self) -> list[str]:
         if self.controls.dispatcher is None:

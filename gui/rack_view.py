@@ -47,6 +47,7 @@ class RackView:
         self._shown_catalog = False
         self._shown_chains: list[tuple] | None = None
         self._params: list[Param] = []
+        self._shown: dict[str, float] = {}
         self.catalog_error = ""  # shown by the main thread (DearPyGui is not thread-safe)
         threading.Thread(target=self._load_catalog, name="musicmill-plugin-list",
                          daemon=True).start()
@@ -77,6 +78,7 @@ class RackView:
     def _rebuild_chains(self, chains: list[dict]) -> None:
         dpg.delete_item("rack:chains", children_only=True)
         self._params = []
+        self._shown: dict[str, float] = {}  # param id -> value its control shows
         if not chains:
             dpg.add_text("no plugins: choose one above and Add", parent="rack:chains")
         for item in chains:
@@ -155,8 +157,9 @@ class RackView:
         for p in self._params:
             value = self.c.target(p.id)
             tag = fx_tag(p.id)
-            if dpg.is_item_active(tag):
-                continue
+            if self._shown.get(p.id) == value or dpg.is_item_active(tag):
+                continue  # unchanged, or the performer is dragging it
+            self._shown[p.id] = value
             if p.labels:
                 dpg.set_value(tag, min(p.labels, key=lambda vl: abs(vl[0] - value))[1])
             elif p.discrete and p.min == 0.0 and p.max == 1.0:

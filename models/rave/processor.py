@@ -195,6 +195,7 @@ class RaveProcessor:
         self._history_len = int(math.ceil(HISTORY_S * model.sample_rate
                                           / model.compression_ratio))
         self._pattern_player: SequencePlayer | None = None
+        self.last_latent: np.ndarray | None = None  # (latent_dims,) last decoded frame
         self._params: np.ndarray | None = None
         self._ref_mean: np.ndarray | None = None
         self._ref_std: np.ndarray | None = None
@@ -484,7 +485,12 @@ class RaveProcessor:
             # backend, and with none present each of those formats a stack (~1 ms a block)
             torch.random.default_generator.manual_seed(self.seed + self._blocks)
         self._blocks += 1
-        return self._decode(self._controls(self._latents(x)))
+        z = self._controls(self._latents(x))
+        if not self.model.discrete:
+            # the newest latent frame the decoder plays, for the window's latent view: a
+            # new array in one assignment (the window reads it from another thread)
+            self.last_latent = np.array(z[:, -1], dtype=np.float32)
+        return self._decode(z)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """``(2, block_frames)`` float32 at the engine rate in, the same shape out.

@@ -9,6 +9,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 import pytest
 
+from engine import layout
 from engine.inserts import make_insert
 from engine.session.console import Console
 from engine.session.controls import Controls
@@ -26,7 +27,8 @@ SR = 48000
 @pytest.fixture(scope="module")
 def app(x_display):
     engine = build_engine(SR, 2, 2, make_insert("passthrough", SR, None, "auto"))
-    window = App(Controller(Controls(engine, "passthrough")), width=1000, height=700)
+    window = App(Controller(Controls(engine, "passthrough")), width=1000, height=700,
+                 remember=False)
     window.open()
     for _ in range(3):
         window.frame()
@@ -352,3 +354,144 @@ def test_move_and_remove(app):
     app.refresh()
     assert app.c.engine.rack.describe() == {}
     assert not dpg.does_item_exist(fx_tag("fx_master1_gain1"))
+
+
+def test_the_scope_shows_the_input_and_output_and_their_spectrum(app):
+    """A 1 kHz sine at -6 dBFS: the scope ring carries it from the callback, the input's
+    spectrum peaks at 1 kHz near -6 dBFS, and the waveform swings +-0.5."""
+    engine = app.c.engine
+    assert engine.config[layout.C_SCOPE_ON] == 1  # the window turned it on
+    t = np.arange(SR) / SR
+    x = np.repeat((0.5 * np.sin(2 * np.pi * 1000.0 * t))[:, None], 2, 1).astype(np.float32)
+    for s in range(0, SR, engine.blocksize):
+        engine.process(x[s: s + engine.blocksize], np.zeros((engine.blocksize, 2), np.float32))
+        if s % (engine.blocksize * 64) == 0:
+            app.scope.take()  # drained as the window does, ten times a second
+    app.refresh()
+    freqs, db = dpg.get_value("scope:in_spec")[:2]
+    peak = int(np.argmax(db))
+    assert freqs[peak] == pytest.approx(1000.0, abs=SR / 4096)
+    assert db[peak] == pytest.approx(-6.0, abs=1.5)  # Hann scalloping at most 1.4 dB
+    wave = dpg.get_value("scope:in")[1]
+    assert max(wave) == pytest.approx(0.5, abs=0.01) and min(wave) == pytest.approx(-0.5,
+                                                                                  abs=0.01)
+    assert max(dpg.get_value("scope:out")[1]) > 0.05  # the output carries it too
+
+
+def test_the_scope_ring_is_written_only_while_a_window_is_open():
+    from engine.engine import Engine
+
+    engine = Engine(SR, 2, 2, None)
+    block = np.full((128, 2), 0.1, np.float32)
+    engine.process(block, np.zeros_like(block))
+    assert engine.read_scope().shape == (4, 0)
+    engine.enable_scope()
+    engine.process(block, np.zeros_like(block))
+    got = engine.read_scope()
+    assert got.shape == (4, 128) and np.allclose(got[2:], 0.1)
+
+
+def test_decimated_traces_keep_their_peaks():
+    from gui.scope_view import decimate_peaks
+
+    x = np.zeros(2048, np.float32)
+    x[1001] = -0.9
+    y = decimate_peaks(x, 512)
+    assert y.shape == (512,) and y.min() == np.float32(-0.9)
+
+
+def test_the_automix_view_draws_heard_against_target(app):
+    from gui.automix_view import BAR_W, X0
+
+    app.c.set_value("automix_loudness_lufs", -22.0)  # a third of -36..-8 from the top
+    app.c.engine.effective[INDEX["automix_loudness_lufs"]] = -22.0  # as the callback will
+    app.c.engine.effective[INDEX["automix_amount"]] = 1.0
+    app.refresh()
+    x = dpg.get_item_configuration("automix:target:0")["p1"][0]
+    assert x == pytest.approx(X0 + BAR_W * 0.5)
+    r = app.c.readings()
+    heard = r["automix_loudness_lufs"]
+    text = dpg.get_item_configuration("automix:text:0")["text"]
+    assert text.endswith("target -22.0 LUFS")
+    assert text.startswith("--" if np.isnan(heard) else f"{heard:.1f}")
+
+
+def test_the_latent_view_draws_the_models_state(app, monkeypatch):
+    from gui.latent_view import BARS_W, DIMS, HEIGHT, trail_xy, y_of
+
+    app.refresh()
+    assert dpg.get_value("latent:note").startswith("no latent model running")
+    z = np.zeros(8, np.float32)
+    z[:2] = (2.0, -1.0)
+    bias, scale = np.zeros(8, np.float32), np.ones(8, np.float32)
+    bias[3], scale[3] = 1.0, 0.5
+    pattern = np.stack([np.linspace(-1, 1, 50), np.linspace(1, -1, 50)]).astype(np.float32)
+    state = {"latent": z, "bias": bias, "scale": scale, "pattern": pattern}
+    monkeypatch.setattr(app.c, "latent_state", lambda: state)
+    app.refresh()
+    assert dpg.get_value("latent:note") == ""
+    bar0 = dpg.get_item_configuration("latent:bar:0")
+    assert bar0["pmin"][1] == pytest.approx(y_of(2.0)) and bar0["pmax"][1] == HEIGHT / 2
+    box3 = dpg.get_item_configuration("latent:box:3")
+    assert (box3["pmin"][1], box3["pmax"][1]) == pytest.approx((y_of(1.5), y_of(0.5)))
+    assert dpg.get_item_configuration(f"latent:box:{DIMS - 1}")["color"][3] == 0  # no dim 16
+    assert dpg.get_item_configuration("latent:now")["center"][:2] == pytest.approx(
+        trail_xy(2.0, -1.0))
+    assert len(dpg.get_item_configuration("latent:pattern")["points"]) == 50
+    assert BARS_W > 0
+
+
+def test_midi_learn_shows_the_armed_control_and_marks_mapped_ones(app):
+    from gui.app import LEARN_LABELS, learn_tag
+    from midi.dispatcher import MidiDispatcher
+    from midi.learn import Learner
+    from midi.mapping import MappingTable
+
+    table = MappingTable([])
+    controls = app.c.controls
+    controls.dispatcher = MidiDispatcher(controls, table, learner=Learner(table))
+    try:
+        _press(learn_tag("master_width"))
+        app.refresh()
+        assert dpg.get_item_label(learn_tag("master_width")) == LEARN_LABELS[1]
+        # a control moves on the MIDI input: the mapping is made and shown at once
+        controls.dispatcher.handle([0xB0, 21, 64])
+        time.sleep(0.03)  # past the window in which a 14-bit pair's second half may come
+        controls.learner.poll()
+        app.refresh()
+        assert dpg.get_item_label(learn_tag("master_width")) == LEARN_LABELS[2]
+        assert any("master_width" in row for row in app.c.mapping_rows())
+        assert dpg.get_item_label(learn_tag("master_gain_db")) == LEARN_LABELS[0]
+    finally:
+        controls.dispatcher = None
+        app.refresh()
+    assert dpg.get_item_label(learn_tag("master_width")) == LEARN_LABELS[0]
+
+
+def test_large_text_and_high_contrast(app):
+    _rack_call("view:large", True)
+    assert dpg.get_global_font_scale() == pytest.approx(1.4)
+    _rack_call("view:contrast", True)
+    assert app.view.high_contrast and app.view.large_text
+    for _ in range(3):
+        app.frame()
+    rgba = _frame_pixels(app).reshape(app.height, app.width, 4)
+    assert np.median(rgba[..., :3]) < 0.05  # a black stage
+    _rack_call("view:large", False)
+    _rack_call("view:contrast", False)
+    assert dpg.get_global_font_scale() == 1.0
+
+
+def test_view_settings_are_remembered_and_bad_files_ignored(tmp_path):
+    from gui import view_settings as vs
+
+    path = tmp_path / "window.json"
+    assert vs.load(path) == vs.ViewSettings()  # none yet: the defaults
+    vs.save(vs.ViewSettings(width=1400, height=900, x=100, y=50, large_text=True), path)
+    got = vs.load(path)
+    assert (got.width, got.height, got.x, got.y, got.large_text) == (1400, 900, 100, 50, True)
+    path.write_text('{"width": 99999, "height": "big", "large_text": 1}')
+    got = vs.load(path)
+    assert (got.width, got.height, got.large_text) == (vs.MAX_W, 780, False)
+    path.write_text("not json")
+    assert vs.load(path) == vs.ViewSettings()

@@ -153,3 +153,11 @@ def test_an_lfo_on_a_latent_bias_evolves_the_model_live(causal):
     assert len(seen) >= 18  # one read per model block, ~21 in a second
     assert bias[:, 1].max() - bias[:, 1].min() > 2.0  # a 2 Hz LFO over the -3..3 range
     assert np.all(bias[:, [0, 2]] == 0.0)  # only the routed dimension moves
+
+
+def test_the_last_decoded_latent_frame_is_kept_for_the_window(causal):
+    proc = RaveProcessor(causal, engine_rate_hz=44100, seed=1)
+    assert proc.last_latent is None
+    proc.process(np.zeros((2, proc.block_frames), np.float32))
+    assert proc.last_latent.shape == (causal.latent_dims,)
+    assert np.all(np.isfinite(proc.last_latent))
