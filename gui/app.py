@@ -106,16 +106,16 @@ class App:
                             x_pos=self.view.x, y_pos=self.view.y)
         with dpg.window(tag="main"):
             self._build_header()
-            with dpg.tab_bar():
+            with dpg.tab_bar(tag="tabs"):
                 for title, widgets in layout().items():
-                    with dpg.tab(label=title):
+                    with dpg.tab(label=title, tag=f"tab:{title}"):
                         self._build_panel_extras(title)
                         with dpg.child_window(border=False):
                             for w in widgets:
                                 self._build_widget(w)
-                with dpg.tab(label="Scope"):
+                with dpg.tab(label="Scope", tag="tab:Scope"):
                     self.scope.build()
-                with dpg.tab(label="Plugins"):
+                with dpg.tab(label="Plugins", tag="tab:Plugins"):
                     self.rack.build()
                 with dpg.tab(label="MIDI"):
                     self._build_midi()
@@ -153,7 +153,9 @@ class App:
         dpg.render_dearpygui_frame()
         dpg.run_callbacks(dpg.get_callback_queue())
         self.frames += 1
-        self._busy_s += time.monotonic() - now
+        cost = time.monotonic() - now
+        self._busy_s += cost
+        self.pacer.note_frame(cost)
         rate_hz = self.pacer.rate_hz(time.monotonic(), self._input_seen())
         self._frame_due = max(self._frame_due + 1.0 / rate_hz, time.monotonic())
         pause = self._frame_due - time.monotonic()
@@ -406,10 +408,23 @@ class App:
         self._refresh_learn()
         dpg.set_value("midi:mappings", "\n".join(self.c.mapping_rows()) or "no mappings")
         self._refresh_presets(force)
-        self.rack.refresh()
-        self.xy.refresh()
-        self.scope.refresh()
-        self.latent.refresh()
+        # the pictures inside tabs are drawn only while their tab is shown (the scope's
+        # ring is drained all the same, so it never fills)
+        shown = self._shown_tab()
+        if force or shown == "Plugins":
+            self.rack.refresh(shown == "Plugins")
+        if force or shown == "Perform":
+            self.xy.refresh()
+        if force or shown == "Scope":
+            self.scope.refresh()
+        else:
+            self.scope.take()
+        if force or shown == "Latent":
+            self.latent.refresh()
+
+    def _shown_tab(self) -> str:
+        """The title of the tab on screen."""
+        return str(dpg.get_item_alias(dpg.get_value("tabs")) or "").removeprefix("tab:")
 
     def _refresh_learn(self) -> None:
         """The armed row's button says so; rows a MIDI mapping drives carry a marker."""
@@ -434,7 +449,8 @@ class App:
         ms = r["worker_latency_ms"]
         model_path = "" if math.isnan(ms) else f"   model path {ms:.1f} ms"
         self.meters.refresh(r)
-        self.automix.refresh(r)
+        if self._shown_tab() == "Mix":
+            self.automix.refresh(r)
         for side in ("in", "out"):
             db = r["input_peak_db" if side == "in" else "output_peak_db"]
             dpg.set_value(f"meter:{side}", f"{side} {db:.1f} dBFS")

@@ -2,8 +2,8 @@
 move and remove it, and play its parameters (the registry's ``fx_<slot><n>_<symbol>``) as
 controls: every action goes through the controller, as every other widget's does.
 
-The installed plugins are read on a helper thread when the window opens (lilv reads every
-bundle's description: a second or two), so the window never waits for them.
+The installed plugins are read on a helper thread the first time the tab is shown (lilv
+reads every bundle's description: a second or two), so the window never waits for them.
 """
 
 from __future__ import annotations
@@ -49,8 +49,7 @@ class RackView:
         self._params: list[Param] = []
         self._shown: dict[str, float] = {}
         self.catalog_error = ""  # shown by the main thread (DearPyGui is not thread-safe)
-        threading.Thread(target=self._load_catalog, name="musicmill-plugin-list",
-                         daemon=True).start()
+        self._loading = False
 
     def _load_catalog(self) -> None:
         try:
@@ -142,8 +141,13 @@ class RackView:
         self.say_error(self.c.set_value(p.id, value))
 
     # -- refresh -----------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """The list once it has loaded; the chains when they changed; the controls' values."""
+    def refresh(self, shown: bool = True) -> None:
+        """The list once it has loaded (read the first time the tab is shown); the chains
+        when they changed; the controls' values."""
+        if shown and not self._loading:
+            self._loading = True
+            threading.Thread(target=self._load_catalog, name="musicmill-plugin-list",
+                             daemon=True).start()
         if self.catalog is not None and not self._shown_catalog:
             self._fill_list()
             self._shown_catalog = True

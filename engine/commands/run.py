@@ -86,19 +86,35 @@ def _window_possible() -> bool:
     return True
 
 
-def open_window(controls, snapshot: Callable[[], dict], tick: Callable[[], bool]) -> dict:
-    """The window (``gui``) on this thread until it is closed or ``tick`` says stop; its
-    frame statistics."""
+def open_window(controls, snapshot: Callable[[], dict]):
+    """The window (``gui``) built and drawn once, before the audio starts; its ``run(tick)``
+    draws on this thread until it is closed or ``tick`` says stop and returns its frame
+    statistics."""
     from gui.app import App
     from gui.controller import Controller
 
-    app = App(Controller(controls, snapshot=snapshot))
-    try:
-        app.open()
-        app.run(tick)
-    finally:
-        app.close()
-    return app.stats()
+    class _Window:
+        def __init__(self) -> None:
+            self.app = App(Controller(controls, snapshot=snapshot))
+            try:
+                self.app.open()
+                for _ in range(3):  # first frames pay the fonts and the renderer's set-up
+                    self.app.frame()
+            except BaseException:
+                self.app.close()
+                raise
+
+        def run(self, tick: Callable[[], bool]) -> dict:
+            try:
+                self.app.run(tick)
+            finally:
+                self.app.close()
+            return self.app.stats()
+
+        def close(self) -> None:
+            self.app.close()
+
+    return _Window()
 
 
 def _check_dependent_options(args: argparse.Namespace) -> None:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dsp.io.atomic import atomic_path
 from dsp.units import gain_to_db
@@ -34,7 +35,11 @@ TICK_S = 0.25
 
 # The window: called on the main thread with the controls, the counters source and the
 # tick (False: stop); returns its own frame statistics once closed.
-Window = Callable[[Controls, Callable[[], dict], Callable[[], bool]], dict]
+# The window, in two steps: ``open(controls, snapshot)`` builds it and draws its first
+# frames (before the audio starts: building a DearPyGui window holds the GIL for tens of
+# milliseconds, which the model's worker thread would wait out as underruns), and the
+# handle's ``run(tick)`` draws until closed or ``tick`` says stop, returning its stats.
+Window = Callable[[Controls, Callable[[], dict]], Any]
 
 
 @dataclass
@@ -189,18 +194,23 @@ def _run(opts: LiveOptions) -> dict:
     midi_out = _start_midi_out(opts, engine)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    counters = {"source": engine.snapshot}  # the stream's, once it runs
+    window = _open_window(opts.window, controls, lambda: counters["source"]())
     try:
         stream = _open_stream(opts, engine, in_dev, out_dev)
     except Exception as exc:
         for s, h in previous.items():
             signal.signal(s, h)
+        if window is not None:
+            window.close()
         raise UsageError(f"could not start audio: {exc}") from None
+    counters["source"] = stream.snapshot
     _start_console(controls, stop)
     ticker = _Ticker(opts, engine, stream, stop)
     gui_stats = None
     try:
-        if opts.window is not None:
-            gui_stats = _run_window(opts.window, controls, stream, ticker)
+        if window is not None:
+            gui_stats = _run_window(window, ticker)
         while gui_stats is None and not stop.wait(TICK_S) and ticker():
             pass
         last = stream.snapshot()
@@ -257,11 +267,24 @@ class _Ticker:
         return not self.stop.is_set() and (opts.seconds is None or elapsed < opts.seconds)
 
 
-def _run_window(window: Window, controls: Controls, stream: LiveStream, tick) -> dict | None:
+def _open_window(window: Window | None, controls: Controls, snapshot) -> Any:
+    """The window built and drawn once, or None (none asked for, or it failed: the audio
+    plays on in the terminal)."""
+    if window is None:
+        return None
+    try:
+        return window(controls, snapshot)
+    except Exception as exc:  # noqa: BLE001 -- the audio must outlive the window
+        print(f"musicmill: the window failed ({type(exc).__name__}: {exc}); "
+              "playing on in the terminal", file=sys.stderr)
+        return None
+
+
+def _run_window(window, tick) -> dict | None:
     """The window on this (the main) thread until it is closed or ``tick`` says stop; its
     frame counts, or None when it failed (the audio plays on in the terminal)."""
     try:
-        return window(controls, stream.snapshot, tick)
+        return window.run(tick)
     except Exception as exc:  # noqa: BLE001 -- the audio must outlive the window
         print(f"\nmusicmill: the window failed ({type(exc).__name__}: {exc}); "
               "playing on in the terminal", file=sys.stderr)

@@ -50,6 +50,11 @@ def _press(tag: str) -> None:
     callback(*args[:len(inspect.signature(callback).parameters)])
 
 
+def _show(tab: str) -> None:
+    """Bring a tab on screen (the pictures in a tab are drawn while it is shown)."""
+    dpg.set_value("tabs", f"tab:{tab}")
+
+
 def _frame_pixels(app: App) -> np.ndarray:
     got = {}
     dpg.output_frame_buffer(callback=lambda sender, buffer: got.setdefault("rgba", buffer))
@@ -161,6 +166,7 @@ def test_a_drum_hit_flashes_its_light(app):
 
 
 def test_the_xy_pad_moves_its_two_parameters_and_follows_them(app):
+    _show("Perform")
     from gui.xy_pad import SIZE
     from presets.registry import from_normalized
 
@@ -306,6 +312,7 @@ def _rack_call(tag: str, value=None) -> None:
 
 
 def test_the_list_is_searchable_and_add_loads_into_the_chosen_slot(app):
+    _show("Plugins")
     deadline = time.monotonic() + 60  # the list is read on a helper thread
     while app.rack.catalog is None and time.monotonic() < deadline:
         app.frame()
@@ -325,6 +332,7 @@ def test_the_list_is_searchable_and_add_loads_into_the_chosen_slot(app):
 
 
 def test_parameters_bypass_and_labels_move_the_engine(app):
+    _show("Plugins")
     engine = app.c.engine
     _rack_call(fx_tag("fx_master1_trim"), 1.0)  # the top of the slider: the port's maximum
     assert app.c.target("fx_master1_trim") == 20.0
@@ -340,6 +348,7 @@ def test_parameters_bypass_and_labels_move_the_engine(app):
 
 
 def test_move_and_remove(app):
+    _show("Plugins")
     app.c.plugin_add("master", FIL4)
     app.refresh()
     assert dpg.does_item_exist(fx_tag("fx_master2_gain1"))
@@ -359,6 +368,7 @@ def test_move_and_remove(app):
 def test_the_scope_shows_the_input_and_output_and_their_spectrum(app):
     """A 1 kHz sine at -6 dBFS: the scope ring carries it from the callback, the input's
     spectrum peaks at 1 kHz near -6 dBFS, and the waveform swings +-0.5."""
+    _show("Scope")
     engine = app.c.engine
     assert engine.config[layout.C_SCOPE_ON] == 1  # the window turned it on
     t = np.arange(SR) / SR
@@ -401,6 +411,7 @@ def test_decimated_traces_keep_their_peaks():
 
 
 def test_the_automix_view_draws_heard_against_target(app):
+    _show("Mix")
     from gui.automix_view import BAR_W, X0
 
     app.c.set_value("automix_loudness_lufs", -22.0)  # a third of -36..-8 from the top
@@ -417,6 +428,7 @@ def test_the_automix_view_draws_heard_against_target(app):
 
 
 def test_the_latent_view_draws_the_models_state(app, monkeypatch):
+    _show("Latent")
     from gui.latent_view import BARS_W, DIMS, HEIGHT, trail_xy, y_of
 
     app.refresh()

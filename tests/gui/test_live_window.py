@@ -48,7 +48,8 @@ def _window_run(jack_server, x_display: str, tmp_path, assert_within_budget) -> 
                     ("over_budget_blocks", "over_budget_cpu_blocks")}
     assert_within_budget({key: 0 for key in after_warmup}, snap | after_warmup, SECONDS)
     assert snap["late_blocks_after_warmup"] <= SECONDS, snap
-    assert snap["worker_underruns_after_warmup"] <= 2, snap
+    # the window is built before the audio starts, so the first second counts too
+    assert snap["worker_underruns"] <= 2, snap
     assert snap["worker"]["errors"] == 0
     assert snap["nonfinite_replaced"] == 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from gui.pacing import ACTIVE_FRAME_RATE_HZ, IDLE_AFTER_S, IDLE_FRAME_RATE_HZ, FramePacer
 
 
@@ -23,3 +25,18 @@ def test_idle_rate_is_the_widget_refresh_rate():
 
     assert IDLE_FRAME_RATE_HZ >= REFRESH_HZ
     assert ACTIVE_FRAME_RATE_HZ > IDLE_FRAME_RATE_HZ
+
+
+def test_a_worked_window_keeps_to_its_share_of_a_core():
+    from gui.pacing import ACTIVE_BUDGET
+
+    pacer = FramePacer()
+    for _ in range(100):
+        pacer.note_frame(0.015)  # a software renderer's frame
+    assert pacer.rate_hz(0.0, True) * 0.015 == pytest.approx(ACTIVE_BUDGET)
+    for _ in range(200):
+        pacer.note_frame(0.002)  # a GPU's
+    assert pacer.rate_hz(0.1, True) == ACTIVE_FRAME_RATE_HZ
+    for _ in range(300):
+        pacer.note_frame(0.2)  # far too slow: still every refresh
+    assert pacer.rate_hz(0.2, True) == IDLE_FRAME_RATE_HZ
