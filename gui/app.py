@@ -210,6 +210,7 @@ class App:
             dpg.add_button(label="Load", tag="preset:load", callback=self._on_load_preset)
             dpg.add_input_text(tag="preset:save_name", hint="new preset name", width=160)
             dpg.add_button(label="Save", tag="preset:save", callback=self._on_save_preset)
+            dpg.add_text("", tag="preset:playing")
         with dpg.group(horizontal=True):
             dpg.add_checkbox(label="large text", tag="view:large",
                              default_value=self.view.large_text,
@@ -465,6 +466,8 @@ class App:
         # the list shows the preset playing (recalled from anywhere: MIDI program change,
         # the console, this window)
         playing = self.c.controls.preset_name
+        modified = " (modified)" if self.c.controls.preset_modified() else ""
+        dpg.set_value("preset:playing", f"playing {playing}{modified}" if playing else "")
         if playing != self._shown_playing and playing in self._shown_presets:
             dpg.set_value("preset:name", playing)
             self._shown_playing = playing

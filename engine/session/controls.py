@@ -34,7 +34,7 @@ from engine.session import presets as session_presets
 from midi.clock import TapTempo
 from midi.gm_drums import GM_DRUM_CHANNEL, GM_DRUM_NOTES
 from presets.factory_presets import PERFORMANCE_NAMES, load_factory
-from presets.registry import DRUM_VOICES, RAVE_LATENT_CONTROLS, param, slot_of
+from presets.registry import DRUM_VOICES, RAVE_LATENT_CONTROLS, REGISTRY, param, slot_of
 from presets.schema import Preset
 
 # The pattern-memory snapshot name a saved preset stores the captured pattern under; rows
@@ -44,6 +44,11 @@ MAX_CAPTURE_S = 16.0
 # Taps closer than this are one press seen twice (a bouncing button), not a tempo.
 MIN_TAP_INTERVAL_S = 0.15
 BUTTON_PRESS_S = 0.05  # how long a button pressed from the console or window stays down
+
+
+# parameters whose moves are presses or performance, not edits of the preset's sound
+_NOT_EDITS = ("tempo_tap", "denoise_learn", "preset_morph")
+_COUNTS_AS_EDIT = np.array([p.id not in _NOT_EDITS for p in REGISTRY])
 
 
 class Controls:
@@ -68,6 +73,8 @@ class Controls:
         self.dispatcher = None  # midi.dispatcher.MidiDispatcher, when MIDI input runs
         self.map_path: Path | None = None
         self.preset_name: str | None = None  # the preset last recalled, for the window
+        # its values (built-in parameters), to tell when the sound has moved away from it
+        self.preset_values: np.ndarray | None = None
         self.taps = TapTempo()
         self._last_tap_s = -math.inf
         self._tap_lock = threading.Lock()
@@ -203,7 +210,16 @@ class Controls:
         included; returns a note about the pattern ("" when there is none)."""
         session_presets.apply_preset(self.engine, preset, morph_ms=morph_ms)
         self.preset_name = preset.name
+        self.preset_values = session_presets.param_array(preset)[: len(REGISTRY)]
         return self.give_pattern(preset)
+
+    def preset_modified(self) -> bool:
+        """Whether a value has moved since the preset was recalled or saved (presses such
+        as tap tempo and the morph position do not count)."""
+        if self.preset_values is None:
+            return False
+        now = self.engine.params.target[: len(REGISTRY)]
+        return bool(np.any((now != self.preset_values) & _COUNTS_AS_EDIT))
 
     def load_preset(self, name: str, morph_ms: float = 0.0) -> str:
         preset = self.store.load(name)
@@ -220,6 +236,7 @@ class Controls:
         path = self.store.save(session_presets.capture(self.engine, name, pattern_memory=memory,
                                                        model=model))
         self.preset_name = path.stem
+        self.preset_values = self.engine.params.target[: len(REGISTRY)].copy()
         extra = f" with a {pattern.shape[1]}-frame pattern" if pattern is not None else ""
         return f"saved {path.stem}{extra}"
 

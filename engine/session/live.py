@@ -27,6 +27,7 @@ from engine.session.console import Console
 from engine.session.controls import Controls
 from engine.session.setup import build_engine, insert_for, with_plugins
 from engine.stream import LiveStream
+from presets.registry import REGISTRY
 from presets.schema import Preset
 
 WARMUP_S = 1.0
@@ -167,6 +168,7 @@ def _open_engine(opts: LiveOptions) -> tuple[Engine, Controls, str | int | None,
                         morph_ms=opts.morph_ms)
     if opts.preset is not None:
         controls.preset_name = opts.preset.name
+        controls.preset_values = engine.params.target[: len(REGISTRY)].copy()
         note = controls.give_pattern(opts.preset)
         if note:
             print(f"musicmill: preset {opts.preset.name}{note}", file=sys.stderr)

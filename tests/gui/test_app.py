@@ -192,9 +192,16 @@ def test_the_preset_shown_is_the_preset_playing(app):
     app.c.load_preset("Intense")
     app.refresh(force=True)
     assert dpg.get_value("preset:name") == "Intense"
+    assert dpg.get_value("preset:playing") == "playing Intense"
     app.c.load_preset("Calm")
     app.refresh()
     assert dpg.get_value("preset:name") == "Calm"
+    app.c.tap(0.0)  # a press is not an edit
+    app.refresh()
+    assert dpg.get_value("preset:playing") == "playing Calm"
+    app.c.set_value("master_width", 1.7)
+    app.refresh()
+    assert dpg.get_value("preset:playing") == "playing Calm (modified)"
 
 
 def test_presets_from_the_header(app):
