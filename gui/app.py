@@ -409,19 +409,17 @@ class App:
         self._refresh_learn()
         dpg.set_value("midi:mappings", "\n".join(self.c.mapping_rows()) or "no mappings")
         self._refresh_presets(force)
-        # the pictures inside tabs are drawn only while their tab is shown (the scope's
-        # ring is drained all the same, so it never fills)
+        # the scope's waveform and spectrum are computed only while its tab is shown (its
+        # ring is drained all the same, so it never fills); the plugin list is read the
+        # first time the Plugins tab is shown
         shown = self._shown_tab()
-        if force or shown == "Plugins":
-            self.rack.refresh(shown == "Plugins")
-        if force or shown == "Perform":
-            self.xy.refresh()
+        self.rack.refresh(shown == "Plugins")
+        self.xy.refresh()
         if force or shown == "Scope":
             self.scope.refresh()
         else:
             self.scope.take()
-        if force or shown == "Latent":
-            self.latent.refresh()
+        self.latent.refresh()
 
     def _shown_tab(self) -> str:
         """The title of the tab on screen."""
@@ -450,8 +448,7 @@ class App:
         ms = r["worker_latency_ms"]
         model_path = "" if math.isnan(ms) else f"   model path {ms:.1f} ms"
         self.meters.refresh(r)
-        if self._shown_tab() == "Mix":
-            self.automix.refresh(r)
+        self.automix.refresh(r)
         for side in ("in", "out"):
             db = r["input_peak_db" if side == "in" else "output_peak_db"]
             dpg.set_value(f"meter:{side}", f"{side} {db:.1f} dBFS")

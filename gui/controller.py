@@ -108,13 +108,16 @@ class Controller:
         from engine.plugins.rack import param_ids
 
         out = []
-        for slot, chain in self.engine.rack.chains.items():
-            for k, loaded in enumerate(chain, start=1):
+        for slot, chain in list(self.engine.rack.chains.items()):
+            for k, loaded in enumerate(list(chain), start=1):
                 plugin = loaded.plugin
+                try:
+                    params = [param(i) for i in param_ids(slot, k, plugin)]
+                except KeyError:
+                    continue  # a chain changing on another thread: shown next refresh
                 out.append({"slot": slot, "position": k, "uri": plugin.name,
                             "name": getattr(getattr(plugin, "info", None), "name", plugin.name),
-                            "params": [param(i) for i in param_ids(slot, k, plugin)],
-                            "faulted": plugin.faulted})
+                            "params": params, "faulted": plugin.faulted})
         return out
 
     # -- presets and the model -------------------------------------------------------------

@@ -159,7 +159,11 @@ class RackView:
             self._rebuild_chains(chains)
             self._shown_chains = stamp
         for p in self._params:
-            value = self.c.target(p.id)
+            try:
+                value = self.c.target(p.id)
+            except KeyError:  # the chain changed on another thread since: rebuild next time
+                self._shown_chains = None
+                return
             tag = fx_tag(p.id)
             if self._shown.get(p.id) == value or dpg.is_item_active(tag):
                 continue  # unchanged, or the performer is dragging it

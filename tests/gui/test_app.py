@@ -320,7 +320,8 @@ def _rack_call(tag: str, value=None) -> None:
 
 def test_the_list_is_searchable_and_add_loads_into_the_chosen_slot(app):
     _show("Plugins")
-    deadline = time.monotonic() + 60  # the list is read on a helper thread
+    app.rack.refresh(shown=True)  # the tab shown: the list is read on a helper thread
+    deadline = time.monotonic() + 60
     while app.rack.catalog is None and time.monotonic() < deadline:
         app.frame()
     app.refresh()
@@ -385,6 +386,7 @@ def test_the_scope_shows_the_input_and_output_and_their_spectrum(app):
         if s % (engine.blocksize * 64) == 0:
             app.scope.take()  # drained as the window does, ten times a second
     app.refresh()
+    app.scope.refresh()  # as when its tab is on screen
     freqs, db = dpg.get_value("scope:in_spec")[:2]
     peak = int(np.argmax(db))
     assert freqs[peak] == pytest.approx(1000.0, abs=SR / 4096)
