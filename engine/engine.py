@@ -196,8 +196,7 @@ class Engine:
     def read_scope(self) -> np.ndarray:
         """Frames since the last call, ``(4, k)``: output L, R, raw input L, R (one
         reader: the window)."""
-        k = ring.read(*self.scope_ring, self._scope_out, 0, self._scope_out.shape[1])
-        return self._scope_out[:, :k].copy()
+        return _drain(self.scope_ring, self._scope_out).T
 
     # -- presets ---------------------------------------------------------------------
     def recall(self, values: dict[str, float], morph_ms: float = 0.0) -> None:

@@ -10,11 +10,13 @@ their own and never meet a performer's running server.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 
 STOP_TIMEOUT_S = 10.0
 
@@ -53,6 +55,21 @@ def start_dummy(sample_rate_hz: int = 48000, blocksize: int = 128,
         time.sleep(0.2)
     proc.terminate()
     raise RuntimeError(f"`{' '.join(cmd)}` did not come up within {timeout_s:g} s")
+
+
+@contextlib.contextmanager
+def dummy_server(sample_rate_hz: int = 48000, blocksize: int = 128) -> Iterator[None]:
+    """A JACK server for the block inside: ours (dummy driver, PortAudio rescanned so it
+    sees it, stopped after) when none is running, else the one that is."""
+    proc = None
+    if not server_running():
+        proc = start_dummy(sample_rate_hz, blocksize)
+        rescan_portaudio()
+    try:
+        yield
+    finally:
+        if proc is not None:
+            stop_server(proc)
 
 
 def release_portaudio() -> None:

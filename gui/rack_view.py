@@ -27,11 +27,20 @@ def fx_value_tag(param_id: str) -> str:
     return f"fxvalue:{param_id}"
 
 
+def is_toggle(p: Param) -> bool:
+    return p.discrete and p.min == 0.0 and p.max == 1.0
+
+
+def nearest_label(p: Param, value: float) -> str:
+    """The label of the named value closest to ``value``."""
+    return min(p.labels, key=lambda vl: abs(vl[0] - value))[1]
+
+
 def format_port_value(p: Param, value: float) -> str:
     """A plugin port's value: its label, on/off, or the number and unit."""
     if p.labels:
-        return min(p.labels, key=lambda vl: abs(vl[0] - value))[1]
-    if p.discrete and p.min == 0.0 and p.max == 1.0:
+        return nearest_label(p, value)
+    if is_toggle(p):
         return "on" if value >= 0.5 else "off"
     digits = 0 if p.discrete or abs(value) >= 100 else 1 if abs(value) >= 10 else 2
     return f"{value:.{digits}f} {p.unit}".rstrip()
@@ -103,7 +112,7 @@ class RackView:
                 dpg.add_combo([label for _, label in p.labels], tag=fx_tag(p.id),
                               label=p.name, width=260, callback=self._on_label,
                               user_data=p)
-            elif p.discrete and p.min == 0.0 and p.max == 1.0:
+            elif is_toggle(p):
                 dpg.add_checkbox(tag=fx_tag(p.id), label=p.name, user_data=p,
                                  callback=lambda s, on, q: self.say_error(
                                      self.c.set_value(q.id, 1.0 if on else 0.0)))
@@ -169,8 +178,8 @@ class RackView:
                 continue  # unchanged, or the performer is dragging it
             self._shown[p.id] = value
             if p.labels:
-                dpg.set_value(tag, min(p.labels, key=lambda vl: abs(vl[0] - value))[1])
-            elif p.discrete and p.min == 0.0 and p.max == 1.0:
+                dpg.set_value(tag, nearest_label(p, value))
+            elif is_toggle(p):
                 dpg.set_value(tag, value >= 0.5)
             else:
                 dpg.set_value(tag, to_normalized(p, value))

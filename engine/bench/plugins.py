@@ -79,28 +79,23 @@ def live_chain(seconds: float) -> dict:
     """Three plugins across the voice and master slots, live under JACK at 128 frames."""
     from engine.stream import LiveStream
 
-    proc = None
-    if not jack.server_running():
-        proc = jack.start_dummy(48000, BLOCK_FRAMES)
-        jack.rescan_portaudio()
     engine = Engine(48000, 2, 2, None, blocksize=BLOCK_FRAMES)
-    try:
-        engine.rack.add("voice", FIL4)
-        engine.rack.add("master", BALANCE)
-        engine.rack.add("master", FIL4)
-        stream = LiveStream(engine)
-        stream.start()
+    with jack.dummy_server(48000, BLOCK_FRAMES):
         try:
-            time.sleep(1.0)
-            warm, warm_hist = engine.snapshot(), engine.hist.copy()
-            time.sleep(seconds)
-            final, hist = stream.snapshot(), engine.hist - warm_hist
+            engine.rack.add("voice", FIL4)
+            engine.rack.add("master", BALANCE)
+            engine.rack.add("master", FIL4)
+            stream = LiveStream(engine)
+            stream.start()
+            try:
+                time.sleep(1.0)
+                warm, warm_hist = engine.snapshot(), engine.hist.copy()
+                time.sleep(seconds)
+                final, hist = stream.snapshot(), engine.hist - warm_hist
+            finally:
+                stream.stop()
         finally:
-            stream.stop()
-    finally:
-        engine.close_plugins()
-        if proc is not None:
-            jack.stop_server(proc)
+            engine.close_plugins()
     return {"seconds": seconds, "blocks": final["blocks"] - warm["blocks"],
             "over_budget_blocks": final["over_budget_blocks"] - warm["over_budget_blocks"],
             "over_budget_cpu_blocks": final["over_budget_cpu_blocks"]

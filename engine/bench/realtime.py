@@ -110,16 +110,8 @@ def run_baseline(seconds: float, samplerate: int, blocksize: int) -> dict:
 
 def bench_engine(seconds: float = 60.0, samplerate: int = 48000, blocksize: int = 128) -> dict:
     """Run both callbacks under the same load; JSON-ready result with ``ours`` and ``baseline``."""
-    proc = None
-    if not jack.server_running():
-        proc = jack.start_dummy(samplerate, blocksize)
-        jack.rescan_portaudio()
-    try:
-        with _Load():
-            ours = run_ours(seconds, samplerate, blocksize)
-            baseline = run_baseline(seconds, samplerate, blocksize)
-    finally:
-        if proc is not None:
-            jack.stop_server(proc)
+    with jack.dummy_server(samplerate, blocksize), _Load():
+        ours = run_ours(seconds, samplerate, blocksize)
+        baseline = run_baseline(seconds, samplerate, blocksize)
     return {"ours": ours, "baseline": baseline, "seconds": seconds,
             "samplerate": samplerate, "blocksize": blocksize}

@@ -7,6 +7,7 @@ such as LSP). A plugin is named by its URI, or by the path of its ``.lv2`` bundl
 
 from __future__ import annotations
 
+import ctypes
 import re
 import threading
 from dataclasses import dataclass, field
@@ -249,8 +250,6 @@ def _port(w: _World, plugin: int, index: int) -> PortInfo:
             lib.lilv_node_free(size)
     if kind != "control":
         return PortInfo(**common)
-    import ctypes
-
     d, lo, hi = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
     lib.lilv_port_get_range(plugin, port, ctypes.byref(d), ctypes.byref(lo), ctypes.byref(hi))
     default, low, high = number(d.value), number(lo.value), number(hi.value)

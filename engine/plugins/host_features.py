@@ -18,7 +18,7 @@ import ctypes
 import threading
 
 import numpy as np
-from numba import carray, cfunc, types
+from numba import carray, cfunc, njit, types
 
 from engine.pointers import address_of, i64_ptr
 
@@ -73,23 +73,24 @@ class _LogStruct(ctypes.Structure):
                 ("vprintf", ctypes.c_void_p)]
 
 
-@cfunc(types.int32(types.voidptr, types.uint32, types.voidptr), nopython=True, cache=True)
-def _log_printf(handle, type_urid, fmt):
+@njit(nogil=True, cache=True, inline="always")
+def _count_message(handle, type_urid, fmt):
     counters = carray(i64_ptr(address_of(handle)), (3,))
     counters[LOG_COUNT] += 1
     counters[LOG_TYPE] = type_urid
     counters[LOG_FORMAT] = address_of(fmt)
     return 0
+
+
+@cfunc(types.int32(types.voidptr, types.uint32, types.voidptr), nopython=True, cache=True)
+def _log_printf(handle, type_urid, fmt):
+    return _count_message(handle, type_urid, fmt)
 
 
 @cfunc(types.int32(types.voidptr, types.uint32, types.voidptr, types.voidptr),
        nopython=True, cache=True)
 def _log_vprintf(handle, type_urid, fmt, args):
-    counters = carray(i64_ptr(address_of(handle)), (3,))
-    counters[LOG_COUNT] += 1
-    counters[LOG_TYPE] = type_urid
-    counters[LOG_FORMAT] = address_of(fmt)
-    return 0
+    return _count_message(handle, type_urid, fmt)
 
 
 class UridTable:

@@ -205,8 +205,9 @@ class Lv2Plugin:
         x = np.zeros((2, self.frames), dtype=np.float32)
         chunk = URIDS.id(ATOM_CHUNK)
         rate = float(self.features._rate.value)
+        entries = self.entries(rk.SLOT_WORKER)
         for _ in range(max(1, int(SETTLE_S * rate) // self.frames)):
-            for e in self.entries(rk.SLOT_WORKER):
+            for e in entries:
                 rk.run_entry(e, x, self.frames, values, chunk)
             x[:] = 0.0
         port = self.info.latency_port

@@ -143,8 +143,9 @@ class Rack:
             raise PluginLoadError(f"{plugin.name}: no parameter {unknown[0]!r}")
         plugin.bind_params(slots[1:], slots[0])
         store = self.engine.params
-        for s, p in zip(slots, _params("worker", 0, plugin), strict=True):
-            symbol = p.id.removeprefix("fx_worker0_")
+        # the ids are placeholders until _commit names them by the plugin's place
+        symbols = ["bypass", *(c.symbol for c in plugin.controls)]
+        for s, p, symbol in zip(slots, _params("worker", 0, plugin), symbols, strict=True):
             value = 1.0 if symbol == "bypass" and bypass else (values or {}).get(symbol)
             store.define(s, p, value)
             self.engine.modulation.define(s, p)

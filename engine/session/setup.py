@@ -55,6 +55,7 @@ def with_plugins(preset: Preset | None, specs: list[str]) -> Preset | None:
     if not specs and not fx:
         return preset
     from engine.plugins.rack import parse_spec
+    from engine.plugins.vst3 import is_vst3_path
     from presets.chains import FX_ID
 
     chains = {slot: [dict(item, values=dict(item.get("values", {}))) for item in chain]
@@ -63,7 +64,7 @@ def with_plugins(preset: Preset | None, specs: list[str]) -> Preset | None:
     for spec in specs:
         slot, name = parse_spec(spec)
         chains.setdefault(slot, []).append(
-            {"path" if name.lower().endswith(".vst3") else "uri": name, "bypass": False,
+            {"path" if is_vst3_path(name) else "uri": name, "bypass": False,
              "values": {}})
     for key, value in fx.items():
         m = FX_ID.match(key)
