@@ -33,6 +33,7 @@ from gui.pacing import FramePacer
 from gui.panels import Widget, format_value, layout
 from gui.rack_view import RackView
 from gui.scope_view import ScopeView
+from gui.stage_macros import StageMacros
 from gui.xy_pad import XYPad
 from presets.registry import MACROS, N_LFOS, REGISTRY, to_normalized
 
@@ -93,6 +94,7 @@ class App:
         self.rack = RackView(controller, self._say)
         self.meters = MetersView(controller)
         self.xy = XYPad(controller, self._say)
+        self.stage = StageMacros(controller, self._say)
         self.scope = ScopeView(controller)
         self.automix = AutomixView(controller)
         self.latent = LatentView(controller)
@@ -223,7 +225,9 @@ class App:
     def _build_panel_extras(self, title: str) -> None:
         """The non-parameter controls that belong with a panel."""
         if title == "Perform":
-            self.xy.build()
+            with dpg.group(horizontal=True):
+                self.stage.build()
+                self.xy.build()
             with dpg.group(horizontal=True):
                 dpg.add_text("macro")
                 dpg.add_combo(_MACRO_IDS, tag="macro:name", default_value=_MACRO_IDS[0],
@@ -415,6 +419,7 @@ class App:
         shown = self._shown_tab()
         self.rack.refresh(shown == "Plugins")
         self.xy.refresh()
+        self.stage.refresh()
         if force or shown == "Scope":
             self.scope.refresh()
         else:

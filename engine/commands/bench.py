@@ -79,6 +79,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="the live run under JACK (0 leaves it out)")
     pl.add_argument("--json", action="store_true")
     pl.set_defaults(func=run_plugins)
+    mx = kinds.add_parser("mix", help="the styled mix vs today's rule-based mix on held-out "
+                          "stems: style errors, speed, memory")
+    mx.add_argument("--songs", type=int, default=3, help="held-out songs (default 3)")
+    mx.add_argument("--json", action="store_true")
+    mx.set_defaults(func=run_mix)
 
 
 def _ratio(a: float, b: float) -> str:
@@ -305,4 +310,15 @@ def run_plugins(args: argparse.Namespace) -> int:
               f"budget (CPU), {lv['over_budget_blocks']} (wall), callback max "
               f"{lv['callback_max_ms']:.3f} ms / p99 {lv['callback_p99_ms']:.3f} ms of "
               f"{lv['block_budget_ms']:.2f} ms")
+    return 0
+
+
+def run_mix(args: argparse.Namespace) -> int:
+    from engine.bench.mix import bench_mix, table
+    from engine.errors import UsageError
+
+    if args.songs < 1:
+        raise UsageError("--songs must be at least 1")
+    r = bench_mix(args.songs)
+    print(json.dumps(r, indent=2) if args.json else table(r))
     return 0

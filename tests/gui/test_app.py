@@ -188,6 +188,24 @@ def test_the_xy_pad_moves_its_two_parameters_and_follows_them(app):
     assert dpg.get_item_configuration("xy:dot")["center"][1] == pytest.approx(0.0, abs=0.5)
 
 
+def test_stage_faders_set_the_macros_and_follow_them(app):
+    from gui.stage_macros import FADER_W, fader_tag
+
+    _show("Perform")
+    _fire(fader_tag("macro_texture"), 0.3)
+    assert app.c.target("macro_texture") == pytest.approx(0.3)
+    engine = app.c.engine
+    block = np.zeros((engine.blocksize, 2), np.float32)
+    app.c.set_value("macro_user_2", 0.9)  # from elsewhere (MIDI, console)
+    for _ in range(int(0.1 * SR / engine.blocksize)):  # past the macros' 30 ms glide
+        engine.process(block, np.zeros_like(block))
+    app.refresh()
+    assert dpg.get_value(fader_tag("macro_user_2")) == pytest.approx(0.9)
+    fill = dpg.get_item_configuration(f"{fader_tag('macro_texture')}:fill")["pmax"]
+    assert fill[0] == pytest.approx(0.3 * FADER_W, abs=0.01)
+    assert dpg.get_value(f"{fader_tag('macro_user_2')}:value") == "0.90"
+
+
 def test_the_preset_shown_is_the_preset_playing(app):
     app.c.load_preset("Intense")
     app.refresh(force=True)

@@ -1,0 +1,89 @@
+"""The 32 numbers the auto-mix predictor reads from each stem.
+
+Levels (integrated loudness, RMS, peak, crest factor, peak-to-loudness ratio), dynamics
+(the spread of 100 ms levels: dynamic range as the 95th minus the 10th percentile, their
+deviation, the share of active blocks), spectrum (centroid, spread, roll-off, flatness, ten
+octave-band shares, low/mid/high shares, zero-crossing rate), stereo (M/S ratio, L/R
+balance, correlation, a mono flag) and attack (mean positive spectral flux). Each is scaled
+to roughly -1…1 so the network sees comparable inputs; the same code runs in training and
+when mixing, at any sample rate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dsp.analysis import mix_figures
+
+N_FEATURES = 32
+FEATURE_RATE_HZ = 24000  # the predictor's training rate: features are read there
+OCTAVE_EDGES_HZ = tuple(31.25 * 2.0 ** k for k in range(11))  # 31 Hz … 32 kHz, 10 bands
+BLOCK_S = 0.1
+ACTIVE_DB = -50.0
+_TINY = 1e-12
+
+
+def _db(power: float) -> float:
+    return 10.0 * math.log10(max(power, _TINY))
+
+
+def features(x: np.ndarray, rate_hz: int) -> np.ndarray:
+    """Features of one stem ``x (2, n)`` as float32 ``(N_FEATURES,)``; feature 0 is 1
+    (present), so a padded slot (all zeros) is told apart."""
+    x = np.asarray(x, np.float64)
+    left, right = x[0], x[1]
+    mono = 0.5 * (left + right)
+    power = float(np.mean(x * x))
+    peak = float(np.abs(x).max()) if x.size else 0.0
+    rms_db = _db(power)
+    peak_db = 20.0 * math.log10(max(peak, 1e-6))
+    loud = mix_figures.lufs(x, rate_hz)
+    loud = loud if math.isfinite(loud) else -70.0
+    block = max(1, round(BLOCK_S * rate_hz))
+    n_blocks = max(1, mono.size // block)
+    blocks = np.mean(x[:, : n_blocks * block].reshape(2, n_blocks, block) ** 2, axis=(0, 2))
+    blocks_db = 10.0 * np.log10(np.maximum(blocks, _TINY))
+    active = blocks_db > ACTIVE_DB
+    heard = blocks_db[active] if active.any() else blocks_db
+    dyn_range = float(np.percentile(heard, 95) - np.percentile(heard, 10))
+    mag, freqs = mix_figures.mono_power_spectra(x, rate_hz)
+    spec = (mag * mag).sum(axis=0)
+    total = float(spec.sum()) + _TINY
+    centroid = mix_figures.centroid_from_spectra(mag, freqs)
+    centroid = centroid if math.isfinite(centroid) else 1000.0
+    spread = math.sqrt(float(((freqs - centroid) ** 2 * spec).sum()) / total)
+    cumulative = np.cumsum(spec) / total
+    rolloff = float(freqs[min(int(np.searchsorted(cumulative, 0.85)), freqs.size - 1)])
+    flatness = float(np.exp(np.mean(np.log(spec + _TINY))) / (np.mean(spec) + _TINY))
+    octaves = [float(spec[(freqs >= lo) & (freqs < hi)].sum()) / total
+               for lo, hi in zip(OCTAVE_EDGES_HZ[:-1], OCTAVE_EDGES_HZ[1:], strict=True)]
+    low, mid_share, high = mix_figures.band_shares(mag, freqs)
+    ms = mix_figures.ms_ratio(x)
+    ms = ms if math.isfinite(ms) else 0.0
+    balance_db = _db(float(np.mean(left * left))) - _db(float(np.mean(right * right)))
+    denom = math.sqrt(float(np.dot(left, left)) * float(np.dot(right, right)))
+    corr = float(np.dot(left, right)) / denom if denom > _TINY else 1.0
+    flux = np.maximum(np.diff(mag, axis=0), 0.0).sum(axis=1)
+    attack = float(flux.mean() / (mag.sum(axis=1).mean() + _TINY)) if flux.size else 0.0
+    crossings = np.diff(np.signbit(mono).astype(np.int8))
+    zcr = float(np.mean(np.abs(crossings))) if mono.size > 1 else 0.0
+    f = [1.0, (loud + 20.0) / 20.0, (rms_db + 20.0) / 20.0, (peak_db + 10.0) / 20.0,
+         (peak_db - rms_db - 12.0) / 12.0, math.log2(max(centroid, 20.0) / 1000.0) / 3.0,
+         (dyn_range - 10.0) / 10.0, float(np.std(heard)) / 10.0, float(active.mean()),
+         math.log2(max(spread, 20.0) / 1000.0) / 3.0, math.log2(max(rolloff, 20.0) / 2000.0) / 3.0,
+         flatness, ms, float(np.clip(balance_db / 12.0, -2, 2)), corr, attack,
+         *(math.log10(o + 1e-6) / 3.0 + 1.0 for o in octaves), low, mid_share, high,
+         (peak_db - loud - 15.0) / 10.0, math.log10(max(zcr, 1e-5)) + 2.0, float(ms < 1e-3)]
+    return np.asarray(f[:N_FEATURES] + [0.0] * (N_FEATURES - len(f)), np.float32)
+
+
+def features_at(x: np.ndarray, rate_hz: int) -> np.ndarray:
+    """``features`` of ``x`` resampled (soxr) to ``FEATURE_RATE_HZ``, as in training."""
+    from dsp.resample import resample
+
+    if rate_hz == FEATURE_RATE_HZ:
+        return features(x, rate_hz)
+    y = resample(np.ascontiguousarray(np.asarray(x).T), rate_hz, FEATURE_RATE_HZ, "HQ").T
+    return features(y, FEATURE_RATE_HZ)

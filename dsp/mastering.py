@@ -1,0 +1,108 @@
+"""The offline mix's mastering chain: bus compressor → tilt → (cuts) → side gain → gain →
+limiter.
+
+Built from the callback's kernels (``dsp.compressor``, ``dsp.biquad``, ``dsp.limiter``).
+The tilt is a pair of shelves turned in opposite directions (the low one at ``TILT_LOW_HZ``
+down by half of ``tilt_db``, the high one at ``TILT_HIGH_HZ`` up by half), which moves the
+spectral centroid without changing the level of the middle. The side gain scales
+S = (L - R) / 2 and so the M/S ratio by exactly its factor; the true-peak limiter holds
+``CEILING_DBTP``. A low-cut and a high-cut (12 dB/oct) are off until the correction needs
+more than the tilt can give. Everything before the limiter is :func:`pre_limiter`, so a
+correction that only moves tilt, cuts, side and gain reruns the bus compressor never.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dsp import biquad, compressor, limiter
+from dsp.param_table import Param, ParamTable
+from dsp.units import db_to_gain
+
+TILT_LOW_HZ = 250.0
+TILT_HIGH_HZ = 2500.0
+TILT_Q = 0.7071067811865476
+BUS_KNEE_DB = 6.0
+BUS_ATTACK_MS = 10.0
+BUS_RELEASE_MS = 150.0
+CEILING_DBTP = -1.0
+LOW_CUT_OFF_HZ = 10.0
+HIGH_CUT_OFF_HZ = 22000.0
+CUT_Q = 0.7071067811865476
+LIMITER_RELEASE_MS = 100.0
+
+
+MASTER = ParamTable((
+    Param("bus_threshold_db", -30.0, 0.0, 0.0),
+    Param("bus_ratio", 1.0, 4.0, 1.0),
+    Param("tilt_db", -24.0, 24.0, 0.0),  # each shelf up to 12 dB
+    Param("side_db", -18.0, 12.0, 0.0),
+    Param("gain_db", -24.0, 40.0, 0.0),  # a quiet, peaky sum may need a lot
+    # correction only (the predictor never sets them): when the tilt is at its end, a
+    # high-cut darkens further and a low-cut brightens; at their defaults they are off
+    Param("low_cut_hz", LOW_CUT_OFF_HZ, 1000.0, LOW_CUT_OFF_HZ),
+    Param("high_cut_hz", 1000.0, HIGH_CUT_OFF_HZ, HIGH_CUT_OFF_HZ),
+    # and a faster limiter release when a loud target needs more than gain can give
+    Param("limiter_release_ms", 10.0, LIMITER_RELEASE_MS, LIMITER_RELEASE_MS),
+))
+MASTER_PARAMS = MASTER.params
+NAMES = MASTER.names
+INDEX = MASTER.index
+N_PARAMS = len(MASTER)
+defaults, clamp, as_dict = MASTER.defaults, MASTER.clamp, MASTER.as_dict
+
+
+def bus_compress(x: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:
+    """The bus compressor alone (stereo-linked), on a copy of ``x (2, n)`` float32."""
+    p = clamp(params)
+    y = np.array(x, dtype=np.float32)
+    state = compressor.prepare(rate_hz, compressor.LINK_MAX)
+    compressor.process(state, p[INDEX["bus_threshold_db"]], p[INDEX["bus_ratio"]],
+                       BUS_KNEE_DB, BUS_ATTACK_MS, BUS_RELEASE_MS, 0.0, y, y)
+    return y
+
+
+def tilt_coefficients(rate_hz: float, tilt_db: float) -> np.ndarray:
+    """(b0, b1, b2, a1, a2) of the low and high shelves, in signal order."""
+    out = np.zeros((2, 5))
+    biquad.design(biquad.LOWSHELF, TILT_LOW_HZ, TILT_Q, -0.5 * tilt_db, float(rate_hz), out[0])
+    biquad.design(biquad.HIGHSHELF, TILT_HIGH_HZ, TILT_Q, 0.5 * tilt_db, float(rate_hz), out[1])
+    return out
+
+
+def tone(x: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:
+    """Tilt, side gain and gain (the linear stages after the bus compressor), on a copy."""
+    p = clamp(params)
+    y = np.array(x, dtype=np.float32)
+    tilt = p[INDEX["tilt_db"]]
+    if tilt != 0.0:
+        for kind, f, g in ((biquad.LOWSHELF, TILT_LOW_HZ, -0.5 * tilt),
+                           (biquad.HIGHSHELF, TILT_HIGH_HZ, 0.5 * tilt)):
+            biquad.run(biquad.prepare(2, rate_hz, kind, f, TILT_Q, g), y, y)
+    low_cut, high_cut = p[INDEX["low_cut_hz"]], p[INDEX["high_cut_hz"]]
+    if low_cut > LOW_CUT_OFF_HZ:
+        biquad.run(biquad.prepare(2, rate_hz, biquad.HIGHPASS, low_cut, CUT_Q), y, y)
+    if high_cut < min(HIGH_CUT_OFF_HZ, 0.45 * rate_hz):
+        biquad.run(biquad.prepare(2, rate_hz, biquad.LOWPASS, high_cut, CUT_Q), y, y)
+    side = np.float32(db_to_gain(p[INDEX["side_db"]]))
+    gain = np.float32(db_to_gain(p[INDEX["gain_db"]]))
+    mid = (y[0] + y[1]) * np.float32(0.5)
+    s = (y[0] - y[1]) * (np.float32(0.5) * side)
+    y[0] = (mid + s) * gain
+    y[1] = (mid - s) * gain
+    return y
+
+
+def pre_limiter(x: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:
+    return tone(bus_compress(x, rate_hz, params), rate_hz, params)
+
+
+def limit(x: np.ndarray, rate_hz: int, release_ms: float = LIMITER_RELEASE_MS) -> np.ndarray:
+    """The true-peak limiter at ``CEILING_DBTP``, its lookahead run out past the end and
+    dropped from the start, so the output lines up with ``x``."""
+    state = limiter.prepare(2, rate_hz, CEILING_DBTP, release_ms)
+    delay = limiter.latency_samples(state)
+    y = np.zeros((2, x.shape[1] + delay), np.float32)
+    y[:, : x.shape[1]] = x
+    limiter.process(state, y, y)
+    return np.ascontiguousarray(y[:, delay:])

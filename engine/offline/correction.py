@@ -1,0 +1,166 @@
+"""The offline mix's last step: measure the mastered mix and move the master's tilt, side
+gain and gain until the style's figures are met.
+
+The predictor lands near the targets; what is left is corrected by measurement, not by
+a model: the M/S ratio scales exactly with the side gain, the centroid moves monotonically
+with the tilt (and, past the tilt's end, with a high-cut or low-cut's frequency) and the
+loudness with the gain (until the limiter takes nearly all of what more gain adds: then
+the gain goes back one step and the limiter's release is halved, down to 25 ms, before the
+loudness target is reported missed rather than forced). First
+the linear chain before the limiter is
+brought to the centroid and M/S targets (cheap: no limiter); then rounds through the
+limiter read all three figures on the output and move each parameter by a secant step on
+its own figure (the limiter gives back less loudness than the gain adds, and at loud
+targets it darkens a little), until every figure is within half its tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsp import mastering
+from dsp.analysis import mix_figures
+from presets.mix_styles import MixStyle
+
+TONE_STEPS = 4
+OUTPUT_STEPS = 8
+TILT_DB_PER_OCTAVE = 8.0  # first guess of how far the tilt must move per octave of centroid
+GAIN_SPENT_LU_PER_DB = 0.05  # below this the limiter takes what more gain would add
+FASTEST_RELEASE_MS = 25.0
+
+
+@dataclass
+class Correction:
+    params: np.ndarray  # the master's parameters after correction
+    figures: dict[str, float]  # measured on the output
+    steps: int  # passes through the limiter
+
+
+class _Secant:
+    """Steps one parameter ``x`` towards ``f(x) = target``, slope from the last two reads
+    (``fallback`` until there are two, or when they disagree in sign)."""
+
+    def __init__(self, fallback: float) -> None:
+        self.fallback = fallback
+        self.last: tuple[float, float] | None = None
+
+    def step(self, x: float, y: float, target: float) -> float:
+        slope = self.fallback
+        if self.last is not None and abs(x - self.last[0]) > 1e-6:
+            measured = (y - self.last[1]) / (x - self.last[0])
+            # a slope far flatter than expected would throw x to its end: the other
+            # controls moved the figure too, so trust at most a tenth of the fallback's
+            if math.isfinite(measured) and measured * self.fallback > 0.0:
+                slope = measured if abs(measured) > 0.1 * abs(self.fallback) else \
+                    0.1 * self.fallback
+        self.last = (x, y)
+        return x + (target - y) / slope
+
+
+def _set(p: np.ndarray, name: str, value: float) -> None:
+    spec = mastering.MASTER_PARAMS[mastering.INDEX[name]]
+    p[mastering.INDEX[name]] = min(max(value, spec.low), spec.high)
+
+
+class _Controls:
+    """The three secant controls and one round of moves from a set of figures."""
+
+    def __init__(self, style: MixStyle) -> None:
+        self.style = style
+        self.tilt = _Secant(1.0 / TILT_DB_PER_OCTAVE)  # octaves of centroid per dB
+        self.high_cut = _Secant(0.5)  # octaves of centroid per octave of cut-off
+        self.low_cut = _Secant(0.3)
+        self.gain = _Secant(1.0)  # LU per dB
+        self.gain_spent = False
+
+    def within(self, fig: dict[str, float], share: float, loudness: bool) -> bool:
+        s, tol = self.style, self.style.tolerance
+        ok = (_near(fig["centroid_hz"], s.centroid_hz, share * tol["centroid_hz"])
+              and (_near(fig["ms_ratio"], s.ms_ratio, share * tol["ms_ratio"])
+                   or not fig["ms_ratio"] > 1e-4))
+        return ok and (not loudness or _near(fig["lufs"], s.lufs, share * tol["lufs_db"]))
+
+    def move(self, p: np.ndarray, fig: dict[str, float], loudness: bool) -> None:
+        s = self.style
+        ms, centroid = fig["ms_ratio"], fig["centroid_hz"]
+        if ms > 1e-4:
+            _set(p, "side_db", p[mastering.INDEX["side_db"]] + 20.0 * math.log10(s.ms_ratio / ms))
+        if math.isfinite(centroid) and centroid > 0.0:
+            self._move_centroid(p, math.log2(centroid), math.log2(s.centroid_hz))
+        if loudness and math.isfinite(fig["lufs"]) and not self.gain_spent:
+            gain = p[mastering.INDEX["gain_db"]]
+            last = self.gain.last
+            # a few dB more for next to nothing is unambiguous, whatever the tone did
+            if last is not None and gain - last[0] > 2.0 and \
+                    fig["lufs"] - last[1] < GAIN_SPENT_LU_PER_DB * (gain - last[0]):
+                # the limiter takes what the gain adds: go back, and let it release faster
+                # (louder, at the cost of more pumping) or, at its fastest, stop pushing
+                _set(p, "gain_db", last[0])
+                release = p[mastering.INDEX["limiter_release_ms"]]
+                if release > FASTEST_RELEASE_MS:
+                    _set(p, "limiter_release_ms", max(FASTEST_RELEASE_MS, 0.5 * release))
+                    self.gain = _Secant(1.0)
+                else:
+                    self.gain_spent = True
+                return
+            _set(p, "gain_db", self.gain.step(gain, fig["lufs"], s.lufs))
+
+    def _move_centroid(self, p: np.ndarray, now: float, goal: float) -> None:
+        """The tilt, or past its end the high-cut (too bright) or low-cut (too dark)."""
+        tilt_spec = mastering.MASTER_PARAMS[mastering.INDEX["tilt_db"]]
+        tilt = p[mastering.INDEX["tilt_db"]]
+        high_cut = p[mastering.INDEX["high_cut_hz"]]
+        low_cut = p[mastering.INDEX["low_cut_hz"]]
+        cutting_high = high_cut < mastering.HIGH_CUT_OFF_HZ
+        cutting_low = low_cut > mastering.LOW_CUT_OFF_HZ
+        if cutting_high or (tilt <= tilt_spec.low and now > goal):
+            start = math.log2(min(high_cut, 4.0 * 2.0 ** goal))
+            _set(p, "high_cut_hz", 2.0 ** self.high_cut.step(start, now, goal))
+        elif cutting_low or (tilt >= tilt_spec.high and now < goal):
+            start = math.log2(max(low_cut, 0.1 * 2.0 ** goal))
+            _set(p, "low_cut_hz", 2.0 ** self.low_cut.step(start, now, goal))
+        else:
+            _set(p, "tilt_db", self.tilt.step(tilt, now, goal))
+
+
+def _near(value: float, target: float, tolerance: float) -> bool:
+    return math.isfinite(value) and abs(value - target) <= tolerance
+
+
+def _tone_figures(bused: np.ndarray, rate: int, p: np.ndarray) -> dict[str, float]:
+    y = mastering.tone(bused, rate, p)
+    return {"centroid_hz": mix_figures.centroid_hz(y, rate), "ms_ratio": mix_figures.ms_ratio(y)}
+
+
+def _limited(bused: np.ndarray, rate: int, p: np.ndarray) -> np.ndarray:
+    return mastering.limit(mastering.tone(bused, rate, p), rate,
+                           p[mastering.INDEX["limiter_release_ms"]])
+
+
+def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
+            ) -> tuple[np.ndarray, Correction]:
+    """``bused``: the stems' sum after the bus compressor; ``params``: the master's values
+    from the predictor. Returns the output and the correction made."""
+    p = mastering.clamp(np.array(params, dtype=np.float64))
+    tone = _Controls(style)
+    for _ in range(TONE_STEPS):
+        fig = _tone_figures(bused, rate, p)
+        if tone.within(fig, 0.5, False) or not math.isfinite(fig["centroid_hz"]):
+            break
+        tone.move(p, fig, False)
+    out = _Controls(style)  # the limiter changes the slopes: learn them afresh
+    y = _limited(bused, rate, p)
+    fig = mix_figures.figures(y, rate)
+    steps = 1
+    while steps < OUTPUT_STEPS and not out.within(fig, 0.5, True) and math.isfinite(fig["lufs"]):
+        before = p.copy()
+        out.move(p, fig, True)
+        if np.array_equal(before, p):  # every control at its end: nothing more to gain
+            break
+        y = _limited(bused, rate, p)
+        fig = mix_figures.figures(y, rate)
+        steps += 1
+    return y, Correction(p, fig, steps)

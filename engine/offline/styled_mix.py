@@ -1,0 +1,182 @@
+"""Mix stems to a genre style: predictor → channel strips → master → measured correction.
+
+``mix(stems, style=...)`` is the Python entry (``musicmill mix --style rock_punk`` runs it):
+each stem's features (``dsp.analysis.stem_features``) and the style's targets go into the
+trained predictor (``models.automix.predictor``, numpy), which sets every stem's channel
+strip (``dsp.channel_strip``) and the master's tilt, side gain and gain; the strips run in
+parallel threads (the kernels release the GIL), their pans are spread where the style
+needs more width than the stems have (``spread``), their sum goes through the style's bus
+compressor, and ``correction.correct`` measures and trims tilt, side gain and gain so the
+output meets the targets through the true-peak limiter.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dsp import channel_strip, mastering
+from dsp.analysis import mix_figures
+from dsp.analysis.stem_features import features_at
+from engine.errors import UsageError
+from engine.offline import spread
+from engine.offline.correction import correct
+from models.automix.predictor import MASTER_OUTPUTS, MAX_STEMS, Predictor, split, style_vector
+from presets import mix_styles
+from presets.mix_styles import MixStyle
+
+SILENT_PEAK = 10.0 ** (-90.0 / 20.0)  # a stem whose peak stays under -90 dBFS is silent
+CENTROID_FEATURE, LOUDNESS_FEATURE = 5, 1  # log2(centroid / 1 kHz) / 3, (LUFS + 20) / 20
+_predictor: Predictor | None = None
+
+
+@dataclass
+class StyledMix:
+    audio: np.ndarray  # float32 (2, n)
+    strips: np.ndarray  # (stems, channel_strip.N_PARAMS)
+    processed: list[np.ndarray]  # each stem after its strip, before the sum
+    report: dict
+
+
+def _shared_predictor() -> Predictor:
+    global _predictor
+    if _predictor is None:
+        _predictor = Predictor()
+    return _predictor
+
+
+def check_stems(stems: Sequence[np.ndarray], names: Sequence[str]) -> None:
+    """UsageError for no stems, more than ``MAX_STEMS`` or a silent one (named)."""
+    if not stems:
+        raise UsageError("no stems to mix")
+    if len(stems) > MAX_STEMS:
+        raise UsageError(f"{len(stems)} stems: the styled mix takes at most {MAX_STEMS}")
+    for stem, name in zip(stems, names, strict=True):
+        if stem.shape[1] == 0 or float(np.abs(stem).max()) < SILENT_PEAK:
+            raise UsageError(f"{name}: the stem is silent; nothing to mix")
+
+
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max(1, min(MAX_STEMS, os.cpu_count() or 1)))
+
+
+def _pad(stems: Sequence[np.ndarray]) -> list[np.ndarray]:
+    n = max(s.shape[1] for s in stems)
+    out = []
+    for s in stems:
+        x = np.zeros((2, n), np.float32)
+        x[:, : s.shape[1]] = s
+        out.append(x)
+    return out
+
+
+def _figures_row(fig: dict[str, float], style: MixStyle) -> dict:
+    def r(v: float, nd: int) -> float | None:
+        return round(v, nd) if math.isfinite(v) else None
+
+    return {"lufs": r(fig["lufs"], 2), "centroid_hz": r(fig["centroid_hz"], 1),
+            "ms_ratio": r(fig["ms_ratio"], 3),
+            "frequency_balance": {k: round(fig[f"{k}_share"], 3) for k in ("low", "mid", "high")},
+            "lufs_error": r(fig["lufs"] - style.lufs, 2),
+            "centroid_error_hz": r(fig["centroid_hz"] - style.centroid_hz, 1),
+            "ms_ratio_error": r(fig["ms_ratio"] - style.ms_ratio, 3)}
+
+
+def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
+               names: Sequence[str] | None = None, measure_predictor: bool = False
+               ) -> StyledMix:
+    """Mix ``stems`` (each float32 ``(2, n)`` at ``rate_hz``; shorter ones padded) to
+    ``style``. The report has the targets, what the output measures, the errors, every
+    stem's strip and the master's settings; with ``measure_predictor`` also what the
+    predictor alone reached (one more pass through the limiter)."""
+    names = list(names or [f"stem {i + 1}" for i in range(len(stems))])
+    check_stems(stems, names)
+    stems = _pad(stems)
+    # features one after another: they are numpy work that holds the GIL (two threads
+    # were slower than one here); the strips are Numba kernels that release it
+    feats = np.stack([features_at(s, rate_hz) for s in stems])
+    with _pool() as pool:
+        style_in = style_vector(style.lufs, style.centroid_hz, style.ms_ratio, style.shares)
+        strips, master_out = split(_shared_predictor().predict(feats, style_in), len(stems))
+        strips = channel_strip.clamp(strips)
+        unplaced = list(pool.map(lambda a: channel_strip.process(a[0], rate_hz, a[1], False),
+                                 zip(stems, strips, strict=True)))
+    way = spread.directions(2.0 ** (3.0 * feats[:, CENTROID_FEATURE]) * 1000.0,
+                            20.0 * feats[:, LOUDNESS_FEATURE]
+                            + strips[:, channel_strip.INDEX["gain_db"]])
+    strips, pan_spread = spread.spread(unplaced, strips, style.ms_ratio, way)
+    processed = [channel_strip.place(u, p) for u, p in zip(unplaced, strips, strict=True)]
+    total = np.sum(processed, axis=0, dtype=np.float32)
+    master = mastering.defaults()
+    master[mastering.INDEX["bus_threshold_db"]] = style.bus_threshold_db
+    master[mastering.INDEX["bus_ratio"]] = style.bus_ratio
+    for name, value in zip(MASTER_OUTPUTS, master_out, strict=True):
+        master[mastering.INDEX[name]] = value
+    bused = mastering.bus_compress(total, rate_hz, master)
+    predicted = None
+    if measure_predictor:
+        predicted = _figures_row(mix_figures.figures(
+            mastering.limit(mastering.tone(bused, rate_hz, master), rate_hz), rate_hz),
+            style)
+    y, fix = correct(bused, rate_hz, style, master)
+    out = _figures_row(fix.figures, style)
+    tol = style.tolerance
+    within = (out["lufs_error"] is not None and abs(out["lufs_error"]) <= tol["lufs_db"]
+              and out["centroid_error_hz"] is not None
+              and abs(out["centroid_error_hz"]) <= tol["centroid_hz"]
+              and out["ms_ratio_error"] is not None
+              and abs(out["ms_ratio_error"]) <= tol["ms_ratio"])
+    report = {"style": style.as_dict(), "output": out, "within_tolerance": within,
+              "lufs_error": out["lufs_error"], "centroid_error_hz": out["centroid_error_hz"],
+              "ms_ratio_error": out["ms_ratio_error"],
+              "true_peak_dbtp": round(float(_true_peak(y, rate_hz)), 2),
+              "predictor_alone": predicted,
+              "correction_steps": fix.steps, "pan_spread": round(pan_spread, 3),
+              "master": mastering.as_dict(fix.params),
+              "master_predicted": mastering.as_dict(master),
+              "stems": [{"name": n, **channel_strip.as_dict(p)}
+                        for n, p in zip(names, strips, strict=True)]}
+    return StyledMix(y, strips, processed, report)
+
+
+def _true_peak(y: np.ndarray, rate_hz: int) -> float:
+    from dsp import true_peak
+
+    state = true_peak.prepare(2, rate_hz)
+    true_peak.process(state, np.ascontiguousarray(y))
+    return float(np.max(true_peak.peak_dbtp(state)))
+
+
+def mix(stems: Sequence[np.ndarray | str | Path], style: str | MixStyle = "rock_punk",
+        rate_hz: int | None = None) -> tuple[np.ndarray, dict]:
+    """Mix stems to a style; the one Python entry for scripts.
+
+    ``stems``: arrays (``(2, n)`` or ``(n,)`` float, all at ``rate_hz``) or audio file paths
+    (resampled to the first one's rate); ``style``: a genre style's name, a YAML file's
+    path or a :class:`MixStyle`. Returns the mix as float32 ``(2, n)`` and the report.
+    """
+    if isinstance(style, MixStyle):
+        chosen = style
+    elif Path(style).suffix.lower() in (".yaml", ".yml"):
+        chosen = mix_styles.load_style_file(Path(style))
+    else:
+        chosen = mix_styles.load(style)
+    if all(isinstance(s, str | Path) for s in stems):
+        from engine.offline.mix import load_stems
+
+        arrays, rate, _ = load_stems([Path(s) for s in stems])
+        names = [Path(s).name for s in stems]
+    else:
+        if rate_hz is None:
+            raise UsageError("mix: give rate_hz with arrays")
+        arrays = [np.ascontiguousarray(np.broadcast_to(np.atleast_2d(s), (2, np.shape(s)[-1])),
+                                       dtype=np.float32) for s in stems]
+        rate, names = rate_hz, None
+    result = mix_styled(arrays, rate, chosen, names)
+    return result.audio, result.report
