@@ -16,7 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="transcribe a sung/hummed file to notes (MIDI file, JSON); "
                             "or --evaluate on generated held-out phrases")
     p.add_argument("input", type=Path, nargs="?", help="WAV, FLAC, OGG or MP3 (mono voice)")
-    p.add_argument("-o", "--out", type=Path, help="write a standard MIDI file here")
+    p.add_argument("-o", "--out", type=Path,
+                   help="write the notes here: .mid (a standard MIDI file) or .cont (a "
+                   "Continuo document: pitch curves kept exactly)")
     p.add_argument("--floor-db", type=float, default=-45.0,
                    help="level (dBFS RMS) a note must reach (default -45)")
     p.add_argument("--retrigger-db", type=float, default=6.0,
@@ -49,12 +51,17 @@ def run(args: argparse.Namespace) -> int:
     from models.continuo.transcribe import transcribe
 
     if args.out is not None:
-        check_target(args.out, [args.input], (".mid", ".midi"))
+        check_target(args.out, [args.input], (".mid", ".midi", ".cont"))
     decoded = read_audio(args.input, args.force)
     notes = transcribe(decoded.samples, decoded.rate_hz, **kwargs).notes
     if args.out is not None:
         try:
-            write_midi(notes, args.out, bend_range_semitones=args.bend_range)
+            if args.out.suffix.lower() == ".cont":
+                from models.continuo.document import save, voice_document
+
+                save(voice_document(notes), args.out)
+            else:
+                write_midi(notes, args.out, bend_range_semitones=args.bend_range)
         except OSError as exc:
             raise UsageError(f"{args.out}: cannot write ({exc.strerror})") from None
     rows = [{"start_s": round(n.start_s, 4), "end_s": round(n.end_s, 4),
