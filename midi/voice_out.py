@@ -19,13 +19,16 @@ from midi.output import NoteOutput, Voice
 class VoiceToMidi:
     """Forward transcriber event rows to ``notes`` (see module doc)."""
 
-    def __init__(self, notes: NoteOutput) -> None:
+    def __init__(self, notes: NoteOutput, listener=None) -> None:
         self.notes = notes
+        self.listener = listener  # also handed every batch of rows (a notes recorder)
         self.sent = 0  # note-ons sent
         self._voice: Voice | None = None
 
     def forward(self, rows) -> None:
         """Send the messages for ``rows`` (``(k, dsp.transcriber.EV_SIZE)``)."""
+        if self.listener is not None and len(rows):
+            self.listener(rows)
         for row in rows:
             kind = row[transcriber.EV_KIND]
             pitch = float(row[transcriber.EV_PITCH])

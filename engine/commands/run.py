@@ -56,6 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--send-notes", action="store_true",
                    help="transcribe the input (voice) and send its notes, with pitch bend, "
                         "on --midi-out")
+    p.add_argument("--record-notes", type=Path, metavar="FILE.cont",
+                   help="with --send-notes: also write the notes, with their pitch curves, "
+                   "as a Continuo document when the run ends")
     p.add_argument("--notes-channel", type=int, default=1, metavar="1-16",
                    help="MIDI channel of the transcribed notes (default 1)")
     p.add_argument("--jack-name", default="musicmill", metavar="NAME",
@@ -126,6 +129,12 @@ def _check_dependent_options(args: argparse.Namespace) -> None:
                         ("--midi-wait", args.midi_wait)):
         if given and args.midi_in is None:
             raise UsageError(f"{flag} needs --midi-in PORT (or --midi-in virtual)")
+    if args.record_notes is not None:
+        if not args.send_notes:
+            raise UsageError("--record-notes needs --send-notes (and --midi-out)")
+        from dsp.io.atomic import check_target
+
+        check_target(args.record_notes, [], (".cont",))
     if args.midi_map is not None and not args.midi_map.is_file():
         raise UsageError(f"{args.midi_map}: no such mapping file")
     from dsp.io.atomic import check_target
@@ -155,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
         record=args.record, record_input=args.record_input,
         jack_autostart=not args.no_jack_autostart, midi_in=args.midi_in,
         midi_backend=args.midi_backend, midi_map=args.midi_map, midi_out=args.midi_out,
-        clock_out=args.clock_out, send_notes=args.send_notes,
+        clock_out=args.clock_out, send_notes=args.send_notes, record_notes=args.record_notes,
         notes_channel=args.notes_channel - 1, jack_name=args.jack_name,
         connect=not args.no_connect, denoise=args.denoise, midi_wait=args.midi_wait,
         plugins=args.plugins, lenient=args.lenient)

@@ -62,6 +62,7 @@ class LiveOptions:
     stats_json: Path | None = None
     record: Path | None = None
     record_input: Path | None = None
+    record_notes: Path | None = None  # the transcribed notes as a Continuo document
     jack_autostart: bool = True
     quiet: bool = False
     midi_in: str | None = None  # a port name, "virtual", or None for no MIDI
@@ -193,7 +194,12 @@ def _start_console(controls: Controls, stop: threading.Event) -> None:
 def _run(opts: LiveOptions) -> dict:
     engine, controls, in_dev, out_dev = _open_engine(opts)
     midi = _start_midi(opts, controls)
-    midi_out = _start_midi_out(opts, engine)
+    recorder = None
+    if opts.record_notes is not None:
+        from engine.session.notes_record import NotesRecorder
+
+        recorder = NotesRecorder(engine.sample_rate_hz)
+    midi_out = _start_midi_out(opts, engine, recorder)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     counters = {"source": engine.snapshot}  # the stream's, once it runs
@@ -226,7 +232,7 @@ def _run(opts: LiveOptions) -> dict:
             midi_out.output.close()
         for s, h in previous.items():
             signal.signal(s, h)
-    return _final_stats(opts, stream, last, ticker, gui_stats, midi, midi_out)
+    return _final_stats(opts, stream, last, ticker, gui_stats, midi, midi_out, recorder)
 
 
 def _open_stream(opts: LiveOptions, engine: Engine, in_dev, out_dev) -> LiveStream:
@@ -294,7 +300,7 @@ def _run_window(window, tick) -> dict | None:
 
 
 def _final_stats(opts: LiveOptions, stream: LiveStream, last: dict, ticker: _Ticker,
-                 gui_stats: dict | None, midi, midi_out) -> dict:
+                 gui_stats: dict | None, midi, midi_out, recorder=None) -> dict:
     snap = _with_warmup(stream.snapshot() | {"cpu_load": last.get("cpu_load", 0.0)},
                         ticker.warm)
     snap["seconds"] = time.monotonic() - ticker.t0
@@ -309,6 +315,10 @@ def _final_stats(opts: LiveOptions, stream: LiveStream, last: dict, ticker: _Tic
         snap["midi_out"] = {"notes_sent": midi_out.sent}
         if midi_out.voice is not None:
             snap["midi_out"]["voice_notes_sent"] = midi_out.voice.sent
+    if recorder is not None:
+        snap["notes_recorded"] = recorder.save(opts.record_notes)
+        print(f"musicmill: {snap['notes_recorded']} notes written to {opts.record_notes}",
+              file=sys.stderr)
     if opts.stats_json:
         _write_json(opts.stats_json, snap)
     if not opts.quiet:
@@ -352,7 +362,7 @@ def _midi_backend(opts: LiveOptions) -> str:
     return jack.midi_backend(opts.midi_backend)
 
 
-def _start_midi_out(opts: LiveOptions, engine: Engine):
+def _start_midi_out(opts: LiveOptions, engine: Engine, recorder=None):
     """The MIDI-out thread (beatbox hits as drum notes, the transcribed voice's notes,
     optional clock), or None."""
     if opts.midi_out is None:
@@ -372,7 +382,7 @@ def _start_midi_out(opts: LiveOptions, engine: Engine):
     voice = None
     if opts.send_notes:
         output.notes.send_bend_range()  # so the receiver reads our bends as we mean them
-        voice = VoiceToMidi(output.notes)
+        voice = VoiceToMidi(output.notes, recorder.forward if recorder is not None else None)
     return HitsToMidi(engine, output, clock=opts.clock_out, voice=voice).start()
 
 

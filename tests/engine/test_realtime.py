@@ -413,7 +413,8 @@ def test_run_sends_the_transcribed_notes_of_a_sung_tone_on_midi_out(jack_server,
         before = _ports()
         proc, midi_name = _run_with_virtual_midi(
             "--midi-out", "virtual", "--send-notes", "--stats-json",
-            str(tmp_path / "stats.json"), ours="out")
+            str(tmp_path / "stats.json"), "--record-notes", str(tmp_path / "notes.cont"),
+            ours="out")
         deadline = time.monotonic() + 30
         ours: list[str] = []
         while not ours and time.monotonic() < deadline:
@@ -446,6 +447,13 @@ def test_run_sends_the_transcribed_notes_of_a_sung_tone_on_midi_out(jack_server,
     assert abs(float(np.median(cents))) < 6, cents
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["midi_out"]["voice_notes_sent"] >= len(ons)
+    # the same notes, recorded as a Continuo document with their pitch curves
+    from models.continuo.document import load
+
+    recorded = load(tmp_path / "notes.cont").streams[0].notes
+    assert stats["notes_recorded"] == len(recorded) >= len(ons) - 1
+    assert all(abs(p - 69.0) < 0.15 for n in recorded for _, p in n.pitch)
+    assert all(0.15 < n.offset_s - n.onset_s < 0.35 for n in recorded[:-1])
 
 
 def test_run_swaps_models_live_from_typed_commands(jack_server, tmp_path):
