@@ -40,12 +40,17 @@ class Correction:
 
 
 class _Secant:
-    """Steps one parameter ``x`` towards ``f(x) = target``, slope from the last two reads
-    (``fallback`` until there are two, or when they disagree in sign)."""
+    """Steps one parameter ``x`` towards ``f(x) = target``: a secant step from the last two
+    reads (``fallback`` slope until there are two, or when they disagree in sign), kept
+    inside the bracket once the target has been seen on both sides (false position when
+    the secant would leave it), so a figure that other controls also move cannot make it
+    swing back and forth."""
 
     def __init__(self, fallback: float) -> None:
         self.fallback = fallback
         self.last: tuple[float, float] | None = None
+        self.below: tuple[float, float] | None = None  # (x, error) with the error < 0
+        self.above: tuple[float, float] | None = None
 
     def step(self, x: float, y: float, target: float) -> float:
         slope = self.fallback
@@ -57,7 +62,17 @@ class _Secant:
                 slope = measured if abs(measured) > 0.1 * abs(self.fallback) else \
                     0.1 * self.fallback
         self.last = (x, y)
-        return x + (target - y) / slope
+        error = y - target
+        if error < 0.0:
+            self.below = (x, error)
+        else:
+            self.above = (x, error)
+        new = x - error / slope
+        if self.below is not None and self.above is not None:
+            (x0, e0), (x1, e1) = self.below, self.above
+            if not min(x0, x1) < new < max(x0, x1) and e1 != e0:
+                new = x0 - e0 * (x1 - x0) / (e1 - e0)
+        return new
 
 
 def _set(p: np.ndarray, name: str, value: float) -> None:
@@ -117,11 +132,16 @@ class _Controls:
         cutting_high = high_cut < mastering.HIGH_CUT_OFF_HZ
         cutting_low = low_cut > mastering.LOW_CUT_OFF_HZ
         if cutting_high or (tilt <= tilt_spec.low and now > goal):
-            start = math.log2(min(high_cut, 4.0 * 2.0 ** goal))
-            _set(p, "high_cut_hz", 2.0 ** self.high_cut.step(start, now, goal))
+            # engaged at four times the target centroid; switched off again past its end
+            start = math.log2(high_cut if cutting_high else 4.0 * 2.0 ** goal)
+            new = 2.0 ** self.high_cut.step(start, now, goal)
+            _set(p, "high_cut_hz", new if new < mastering.HIGH_CUT_OFF_HZ
+                 else mastering.HIGH_CUT_OFF_HZ)
         elif cutting_low or (tilt >= tilt_spec.high and now < goal):
-            start = math.log2(max(low_cut, 0.1 * 2.0 ** goal))
-            _set(p, "low_cut_hz", 2.0 ** self.low_cut.step(start, now, goal))
+            start = math.log2(low_cut if cutting_low else 0.1 * 2.0 ** goal)
+            new = 2.0 ** self.low_cut.step(start, now, goal)
+            _set(p, "low_cut_hz", new if new > mastering.LOW_CUT_OFF_HZ
+                 else mastering.LOW_CUT_OFF_HZ)
         else:
             _set(p, "tilt_db", self.tilt.step(tilt, now, goal))
 

@@ -124,3 +124,13 @@ def test_stems_at_other_rates_are_resampled(tmp_path, capsys, stem_files):
                  "rock_punk", "--json"]) == 0
     capsys.readouterr()
     assert sf.info(out).samplerate == SR
+
+
+def test_validate_suite_meets_every_style_on_every_case(capsys):
+    """White noise, bass-heavy, bright, quiet and loud material to every genre style."""
+    assert main(["mix", "--validate-suite", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 18 and all(r["pass"] for r in rows)
+    assert {r["case"] for r in rows} == {"band", "white_noise", "bass_heavy", "bright", "quiet",
+                                         "loud"}
+    assert max(r["true_peak_dbtp"] for r in rows) <= -0.9
