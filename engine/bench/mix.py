@@ -62,12 +62,6 @@ def heldout_song(index: int) -> list[np.ndarray]:
     return [s.audio for s in stems]
 
 
-def _errors(fig: dict, style: mix_styles.MixStyle) -> dict[str, float]:
-    return {"lufs_error": fig["lufs"] - style.lufs,
-            "centroid_error_hz": fig["centroid_hz"] - style.centroid_hz,
-            "ms_ratio_error": fig["ms_ratio"] - style.ms_ratio}
-
-
 def _child_peak_mb(kind: str, stems: list[np.ndarray], style: str) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stems.npz"
@@ -106,7 +100,7 @@ def bench_mix(songs: int = 3) -> dict:
             y, _ = rule_mix.mix(stems, RATE_HZ, {"automix_amount": 1.0,
                                                  "automix_loudness_lufs": style.lufs})
             rule_times.append(time.perf_counter() - t0)
-            rule_rows.append(_errors(mix_figures.figures(y, RATE_HZ), style))
+            rule_rows.append(style.errors(mix_figures.figures(y, RATE_HZ)))
         result["styles"][style.name] = {
             name: {key: _summary(rows, key) for key in rows[0]}
             for name, rows in (("ours", ours_rows), ("predictor_alone", alone_rows),

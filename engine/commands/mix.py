@@ -83,12 +83,12 @@ def _suite(args: argparse.Namespace) -> int:
 
 def _styled(args: argparse.Namespace, style) -> int:
     from dsp.io.audio import check_output, write_audio
-    from engine.offline.daw_export import export
+    from engine.offline.daw_export import check_folder, export
     from engine.offline.styled_mix import mix_styled
 
     subtype = check_output(args.output, args.stems, args.float_output) if args.output else None
-    if args.export is not None and (args.export.exists() or not args.export.parent.is_dir()):
-        raise UsageError(f"{args.export}: --export needs a new folder in an existing one")
+    if args.export is not None:
+        check_folder(args.export)
     if args.test_stems is not None:
         if args.stems:
             raise UsageError("--test-stems makes its own stems: give no stem files")
@@ -111,7 +111,8 @@ def _styled(args: argparse.Namespace, style) -> int:
     if args.output is not None:
         write_audio(args.output, result.audio.T, rate, subtype)
     if args.export is not None:
-        export(args.export, names, stems, result.strips, result.audio, rate, result.report)
+        export(args.export, names, result.unplaced, result.strips, result.audio, rate,
+               result.report)
     report = result.report
     if args.json:
         print(json.dumps(report, indent=2))

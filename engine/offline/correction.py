@@ -155,7 +155,8 @@ def _tone_figures(bused: np.ndarray, rate: int, p: np.ndarray) -> dict[str, floa
     return {"centroid_hz": mix_figures.centroid_hz(y, rate), "ms_ratio": mix_figures.ms_ratio(y)}
 
 
-def _limited(bused: np.ndarray, rate: int, p: np.ndarray) -> np.ndarray:
+def limited(bused: np.ndarray, rate: int, p: np.ndarray) -> np.ndarray:
+    """``bused`` through the master's tone stages and limiter as ``p`` sets them."""
     return mastering.limit(mastering.tone(bused, rate, p), rate,
                            p[mastering.INDEX["limiter_release_ms"]])
 
@@ -172,7 +173,7 @@ def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
             break
         tone.move(p, fig, False)
     out = _Controls(style)  # the limiter changes the slopes: learn them afresh
-    y = _limited(bused, rate, p)
+    y = limited(bused, rate, p)
     fig = mix_figures.figures(y, rate)
     steps = 1
     while steps < OUTPUT_STEPS and not out.within(fig, 0.5, True) and math.isfinite(fig["lufs"]):
@@ -180,7 +181,7 @@ def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
         out.move(p, fig, True)
         if np.array_equal(before, p):  # every control at its end: nothing more to gain
             break
-        y = _limited(bused, rate, p)
+        y = limited(bused, rate, p)
         fig = mix_figures.figures(y, rate)
         steps += 1
     return y, Correction(p, fig, steps)

@@ -2,7 +2,8 @@
 
 ``DIR/mix.RPP`` (Reaper's plain-text project) has one track per stem whose item plays
 ``stems/NN_name.wav``: the stem after its channel strip's filters, compressor, saturation
-and width, before its pan and gain, which the track's fader and pan carry (``VOLPAN``).
+and width (the mix's own strip output, not a second pass), before its pan and gain, which
+the track's fader and pan carry (``VOLPAN``).
 ``DIR/mix.wav`` is the finished mix (the master chain included), ``DIR/params.json`` every
 stem's strip and the master's settings, so the mix can be rebuilt or tweaked in a DAW.
 Reaper pans with its own law (the project default, -3 dB at the centre here is not
@@ -46,25 +47,30 @@ def rpp_text(names: list[str], wavs: list[str], strips: np.ndarray, rate_hz: int
     return "\n".join(lines) + "\n"
 
 
-def export(dst: Path, names: list[str], stems: list[np.ndarray], strips: np.ndarray,
-           mix: np.ndarray, rate_hz: int, report: dict) -> None:
-    """Write the project folder ``dst`` (which must not exist yet)."""
+def check_folder(dst: Path) -> None:
+    """UsageError unless ``dst`` is a new folder in an existing one (checked before any
+    work, and again when writing)."""
     if dst.exists():
         raise UsageError(f"{dst}: already exists; --export writes a new folder")
     if not dst.parent.is_dir():
         raise UsageError(f"{dst.parent}: no such folder")
+
+
+def export(dst: Path, names: list[str], unplaced: list[np.ndarray], strips: np.ndarray,
+           mix: np.ndarray, rate_hz: int, report: dict) -> None:
+    """Write the project folder ``dst`` (which must not exist yet); ``unplaced``: each
+    stem's strip output before width, pan and gain (``StyledMix.unplaced``)."""
+    check_folder(dst)
     tmp = dst.with_name(f".{dst.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         (tmp / "stems").mkdir(parents=True)
         wavs = []
-        for k, (name, stem, p) in enumerate(zip(names, stems, strips, strict=True)):
-            unplaced = p.copy()
-            unplaced[channel_strip.INDEX["pan"]] = 0.0
-            unplaced[channel_strip.INDEX["gain_db"]] = 0.0
+        for k, (name, stem, p) in enumerate(zip(names, unplaced, strips, strict=True)):
+            width_only = channel_strip.defaults()
+            width_only[channel_strip.INDEX["width"]] = p[channel_strip.INDEX["width"]]
             wav = f"stems/{k + 1:02d}_{_SAFE.sub('_', Path(name).stem)[:40] or 'stem'}.wav"
-            write_audio(tmp / wav, channel_strip.process(stem, rate_hz, unplaced).T, rate_hz,
-                        "FLOAT")
+            write_audio(tmp / wav, channel_strip.place(stem, width_only).T, rate_hz, "FLOAT")
             wavs.append(wav)
         write_audio(tmp / "mix.wav", mix.T, rate_hz, "FLOAT")
         (tmp / "mix.RPP").write_text(rpp_text(names, wavs, strips, rate_hz,

@@ -17,10 +17,8 @@ from dsp import channel_strip as cs
 
 BASS_CENTROID_HZ = 300.0
 SHARE_OF_TARGET = 0.8
-_STEPS = 30
-
-
 GRAM_STRIDE = 4  # every 4th frame: the spread only needs the ratio within a few percent
+_STEPS = 30
 
 
 def gram(unplaced: list[np.ndarray]) -> np.ndarray:

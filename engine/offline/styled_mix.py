@@ -26,7 +26,7 @@ from dsp.analysis import mix_figures
 from dsp.analysis.stem_features import features_at
 from engine.errors import UsageError
 from engine.offline import spread
-from engine.offline.correction import correct
+from engine.offline.correction import correct, limited
 from models.automix.predictor import MASTER_OUTPUTS, MAX_STEMS, Predictor, split, style_vector
 from presets import mix_styles
 from presets.mix_styles import MixStyle
@@ -40,7 +40,7 @@ _predictor: Predictor | None = None
 class StyledMix:
     audio: np.ndarray  # float32 (2, n)
     strips: np.ndarray  # (stems, channel_strip.N_PARAMS)
-    processed: list[np.ndarray]  # each stem after its strip, before the sum
+    unplaced: list[np.ndarray]  # each stem after its strip, before width, pan and gain
     report: dict
 
 
@@ -80,12 +80,13 @@ def _figures_row(fig: dict[str, float], style: MixStyle) -> dict:
     def r(v: float, nd: int) -> float | None:
         return round(v, nd) if math.isfinite(v) else None
 
+    err = style.errors(fig)
     return {"lufs": r(fig["lufs"], 2), "centroid_hz": r(fig["centroid_hz"], 1),
             "ms_ratio": r(fig["ms_ratio"], 3),
             "frequency_balance": {k: round(fig[f"{k}_share"], 3) for k in ("low", "mid", "high")},
-            "lufs_error": r(fig["lufs"] - style.lufs, 2),
-            "centroid_error_hz": r(fig["centroid_hz"] - style.centroid_hz, 1),
-            "ms_ratio_error": r(fig["ms_ratio"] - style.ms_ratio, 3)}
+            "lufs_error": r(err["lufs_error"], 2),
+            "centroid_error_hz": r(err["centroid_error_hz"], 1),
+            "ms_ratio_error": r(err["ms_ratio_error"], 3)}
 
 
 def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
@@ -101,18 +102,18 @@ def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
     # features one after another: they are numpy work that holds the GIL (two threads
     # were slower than one here); the strips are Numba kernels that release it
     feats = np.stack([features_at(s, rate_hz) for s in stems])
+    style_in = style_vector(style.lufs, style.centroid_hz, style.ms_ratio, style.shares)
+    strips, master_out = split(_shared_predictor().predict(feats, style_in), len(stems))
+    strips = channel_strip.clamp(strips)
     with _pool() as pool:
-        style_in = style_vector(style.lufs, style.centroid_hz, style.ms_ratio, style.shares)
-        strips, master_out = split(_shared_predictor().predict(feats, style_in), len(stems))
-        strips = channel_strip.clamp(strips)
         unplaced = list(pool.map(lambda a: channel_strip.process(a[0], rate_hz, a[1], False),
                                  zip(stems, strips, strict=True)))
     way = spread.directions(2.0 ** (3.0 * feats[:, CENTROID_FEATURE]) * 1000.0,
                             20.0 * feats[:, LOUDNESS_FEATURE]
                             + strips[:, channel_strip.INDEX["gain_db"]])
     strips, pan_spread = spread.spread(unplaced, strips, style.ms_ratio, way)
-    processed = [channel_strip.place(u, p) for u, p in zip(unplaced, strips, strict=True)]
-    total = np.sum(processed, axis=0, dtype=np.float32)
+    total = np.sum([channel_strip.place(u, p) for u, p in zip(unplaced, strips, strict=True)],
+                   axis=0, dtype=np.float32)
     master = mastering.defaults()
     master[mastering.INDEX["bus_threshold_db"]] = style.bus_threshold_db
     master[mastering.INDEX["bus_ratio"]] = style.bus_ratio
@@ -121,17 +122,11 @@ def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
     bused = mastering.bus_compress(total, rate_hz, master)
     predicted = None
     if measure_predictor:
-        predicted = _figures_row(mix_figures.figures(
-            mastering.limit(mastering.tone(bused, rate_hz, master), rate_hz), rate_hz),
-            style)
+        predicted = _figures_row(mix_figures.figures(limited(bused, rate_hz, master),
+                                                     rate_hz), style)
     y, fix = correct(bused, rate_hz, style, master)
     out = _figures_row(fix.figures, style)
-    tol = style.tolerance
-    within = (out["lufs_error"] is not None and abs(out["lufs_error"]) <= tol["lufs_db"]
-              and out["centroid_error_hz"] is not None
-              and abs(out["centroid_error_hz"]) <= tol["centroid_hz"]
-              and out["ms_ratio_error"] is not None
-              and abs(out["ms_ratio_error"]) <= tol["ms_ratio"])
+    within = style.met(out)  # on the errors as the report rounds them
     report = {"style": style.as_dict(), "output": out, "within_tolerance": within,
               "lufs_error": out["lufs_error"], "centroid_error_hz": out["centroid_error_hz"],
               "ms_ratio_error": out["ms_ratio_error"],
@@ -142,7 +137,7 @@ def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
               "master_predicted": mastering.as_dict(master),
               "stems": [{"name": n, **channel_strip.as_dict(p)}
                         for n, p in zip(names, strips, strict=True)]}
-    return StyledMix(y, strips, processed, report)
+    return StyledMix(y, strips, unplaced, report)
 
 
 def _true_peak(y: np.ndarray, rate_hz: int) -> float:
