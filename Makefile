@@ -8,6 +8,8 @@ PY := $(VENV)/bin/python
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 SYSTEM_PACKAGES := libportaudio2 jackd2 xvfb espeak-ng liblilv-0-0 lilv-utils x42-plugins \
                    lsp-plugins-lv2 zam-plugins
+# the transcriber's held-out takes: fluidsynth through TimGM6mb (its recommends pull Qt)
+LEAN_PACKAGES := fluidsynth timgm6mb-soundfont
 ARGS ?=
 
 .PHONY: run test install system-deps lint bench
@@ -28,17 +30,22 @@ install: system-deps $(VENV)/.installed
 
 # apt-get as root; otherwise print the exact command and stop.
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	  else \
-	    echo "missing system packages:$$missing"; \
-	    echo "run: sudo apt-get install -y$$missing"; exit 1; \
-	  fi; \
-	fi
+	@$(call apt_install,$(SYSTEM_PACKAGES),)
+	@$(call apt_install,$(LEAN_PACKAGES),--no-install-recommends)
+
+define apt_install
+missing=""; for p in $(1); do \
+  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ]; then \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) $$missing; \
+  else \
+    echo "missing system packages:$$missing"; \
+    echo "run: sudo apt-get install -y $(2)$$missing"; exit 1; \
+  fi; \
+fi
+endef
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -48,6 +55,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --retries 1 --extra-index-url $(TORCH_INDEX) torch==2.13.0
 	$(PY) -m pip install -q -e ".[test,gui]"
 	# reference peers for the tests, without their deps: torchcrepe would pull torchaudio
-	# and another torch; librosa is only needed for the pieces torchcrepe imports
-	$(PY) -m pip install -q --no-deps torchcrepe==0.0.24 librosa==0.11.0
+	# and another torch, basic-pitch TensorFlow; librosa is only needed for the pieces
+	# torchcrepe and basic-pitch import (Basic Pitch runs its shipped ONNX model)
+	$(PY) -m pip install -q --no-deps torchcrepe==0.0.24 librosa==0.11.0 basic-pitch==0.4.0
 	touch $@

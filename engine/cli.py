@@ -10,7 +10,8 @@ import sys
 from dsp.errors import InputError, did_you_mean
 
 COMMANDS = ("devices", "run", "render", "loudness", "compare", "preset", "midi", "rave", "beatbox",
-            "drum_model", "samples", "transcribe", "mix", "mix_model", "demo", "bench", "plugins")
+            "drum_model", "samples", "transcribe", "mix", "mix_model", "continuo_model", "demo",
+            "bench", "plugins")
 # how each command is typed (drum_model's module registers "drum-model")
 COMMAND_NAMES = tuple(name.replace("_", "-") for name in COMMANDS)
 

@@ -111,6 +111,9 @@ class Worker:
         self.processor = processor
         # runs on each processed block (the worker plugin slot), on this thread
         self.post: Callable[[np.ndarray], np.ndarray] | None = None
+        # handed each input block before the processor, on this thread (the neural
+        # transcriber listens here: engine/session/neural_notes.py)
+        self.listen: Callable[[np.ndarray], None] | None = None
         self.send = send
         self.ret = ret
         n = processor.block_frames
@@ -165,6 +168,8 @@ class Worker:
         while ring.readable(*self.send) >= n and ring.writable(*self.ret) >= n:
             ring.read(*self.send, self._in, 0, n)
             t0 = time.perf_counter()
+            if self.listen is not None:
+                self._listen()
             try:
                 out = proc.process(self._in)
                 if self.post is not None:
@@ -179,6 +184,13 @@ class Worker:
             self.blocks += 1
             done += 1
         return done
+
+    def _listen(self) -> None:
+        try:
+            self.listen(self._in)
+        except Exception as exc:  # a broken listener must not silence the insert
+            self.errors += 1
+            self.last_error = f"listener {type(exc).__name__}: {exc}"
 
     def warm_up(self) -> None:
         """Run every jitted ring call and the processor once, so the first real block

@@ -29,6 +29,7 @@ from gui.automix_view import AutomixView
 from gui.controller import Controller
 from gui.latent_view import LatentView
 from gui.meters_view import MetersView
+from gui.notes_view import NotesView
 from gui.pacing import FramePacer
 from gui.panels import Widget, format_value, layout
 from gui.rack_view import RackView
@@ -98,6 +99,7 @@ class App:
         self.scope = ScopeView(controller)
         self.automix = AutomixView(controller)
         self.latent = LatentView(controller)
+        self.notes = NotesView(controller, self._say)
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> None:
@@ -119,6 +121,8 @@ class App:
                     self.scope.build()
                 with dpg.tab(label="Plugins", tag="tab:Plugins"):
                     self.rack.build()
+                with dpg.tab(label="Notes", tag="tab:Notes"):
+                    self.notes.build()
                 with dpg.tab(label="MIDI"):
                     self._build_midi()
         self._themes = _make_themes()
@@ -425,6 +429,8 @@ class App:
         else:
             self.scope.take()
         self.latent.refresh()
+        if force or shown == "Notes":
+            self.notes.refresh()
 
     def _shown_tab(self) -> str:
         """The title of the tab on screen."""

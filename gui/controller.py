@@ -26,7 +26,7 @@ from engine.layout import (
     M_OUT_RMS_R,
     ST_FRAMES,
 )
-from engine.session.controls import Controls
+from engine.session.controls import INSTRUMENT_NAMES, Controls
 from presets.registry import DRUM_VOICES, from_normalized, param, slot_of, to_normalized
 
 
@@ -166,6 +166,21 @@ class Controller:
             return None
         return {"latent": proc.last_latent, "bias": proc.bias.copy(),
                 "scale": proc.scale.copy(), "pattern": proc.pattern}
+
+    # -- the transcriber ---------------------------------------------------------------
+    def transcriber(self) -> str:
+        return self.controls.transcriber()
+
+    def heard_notes(self, window_s: float):
+        """(input time now, [(start_s, end_s or None, pitch)]) or None: see Controls."""
+        return self.controls.heard_notes(window_s)
+
+    def choose_instrument(self, name: str) -> str:
+        return _answer(lambda: self.controls.choose_instrument(name))
+
+    def instruments(self) -> tuple[str, ...]:
+        """What the neural transcriber can be told plays."""
+        return INSTRUMENT_NAMES
 
     def latent(self, action: str) -> str:
         """``reset`` or ``randomize`` the per-dimension latent bias and scale."""

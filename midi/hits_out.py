@@ -8,7 +8,8 @@ trigger's release), so receivers that honour note-off follow the hat's length. N
 out on GM channel 10. With ``clock`` the thread also keeps the MIDI clock at the engine's
 ``tempo_bpm`` (set by tap, MIDI clock in, presets or MIDI CC). With ``voice`` (a
 :class:`midi.voice_out.VoiceToMidi`) the same thread also sends the transcribed voice's
-notes from the engine's voice-notes ring.
+notes from the engine's voice-notes ring, or with ``neural`` (a
+:class:`midi.neural_out.NeuralToMidi`) the neural transcriber's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 
 from dsp import beatbox, drums
 from midi.gm_drums import GM_DRUM_CHANNEL, VOICE_NOTES
+from midi.neural_out import NeuralToMidi
 from midi.output import MidiOutput
 from midi.voice_out import VoiceToMidi
 from presets.registry import INDEX
@@ -32,11 +34,12 @@ class HitsToMidi:
     """Forward ``engine.read_hits()`` to ``output`` as drum notes (see module doc)."""
 
     def __init__(self, engine, output: MidiOutput, clock: bool = False,
-                 voice: VoiceToMidi | None = None) -> None:
+                 voice: VoiceToMidi | None = None, neural: NeuralToMidi | None = None) -> None:
         self.engine = engine
         self.output = output
         self.clock = clock
         self.voice = voice
+        self.neural = neural  # the neural transcriber's notes (instead of ``voice``)
         self.sent = 0  # note-ons sent
         self._pending_off: list[tuple[float, int]] = []  # (due time, note)
         self._stop = threading.Event()
@@ -57,6 +60,9 @@ class HitsToMidi:
         self._pending_off.clear()
         if self.voice is not None:
             self.voice.end()
+        if self.neural is not None:
+            self.neural.pump()
+            self.neural.end()
 
     def _tempo(self) -> float:
         return float(self.engine.params.target[INDEX["tempo_bpm"]])
@@ -89,6 +95,8 @@ class HitsToMidi:
             self.forward(self.engine.read_hits(), now)
             if self.voice is not None:
                 self.voice.forward(self.engine.read_voice_notes())
+            if self.neural is not None:
+                self.neural.pump()
             due = [p for p in self._pending_off if p[0] <= now]
             if due:
                 self._pending_off = [p for p in self._pending_off if p[0] > now]

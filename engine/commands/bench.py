@@ -84,6 +84,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     mx.add_argument("--songs", type=int, default=3, help="held-out songs (default 3)")
     mx.add_argument("--json", action="store_true")
     mx.set_defaults(func=run_mix)
+    _register_continuo(kinds)
+
+
+def _register_continuo(kinds: argparse._SubParsersAction) -> None:
+    co = kinds.add_parser("continuo", help="the neural transcriber's worker cost at 48 kHz "
+                          "vs Basic Pitch on the same held-out takes")
+    co.add_argument("--instruments", default="voice,piano,guitar,violin,flute",
+                    help="comma-separated (default all five)")
+    co.add_argument("--clips", type=int, default=2, help="held-out takes each (default 2)")
+    co.add_argument("--no-peer", action="store_true", help="leave out Basic Pitch")
+    co.add_argument("--json", action="store_true")
+    co.set_defaults(func=run_continuo)
 
 
 def _ratio(a: float, b: float) -> str:
@@ -321,4 +333,29 @@ def run_mix(args: argparse.Namespace) -> int:
         raise UsageError("--songs must be at least 1")
     r = bench_mix(args.songs)
     print(json.dumps(r, indent=2) if args.json else table(r))
+    return 0
+
+
+def run_continuo(args: argparse.Namespace) -> int:
+    from engine.bench.continuo import bench_continuo
+    from engine.errors import UsageError
+
+    instruments = [s.strip() for s in args.instruments.split(",") if s.strip()]
+    known = ("voice", "piano", "guitar", "violin", "flute")
+    if not instruments or any(s not in known for s in instruments):
+        raise UsageError(f"--instruments {args.instruments!r}: choose from {', '.join(known)}")
+    if args.clips < 1:
+        raise UsageError("--clips must be at least 1")
+    r = bench_continuo(instruments, args.clips, peer=not args.no_peer)
+    if args.json:
+        print(json.dumps(r, indent=2))
+        return 0
+    print(f"{r['takes']} held-out takes, {r['audio_s']:.0f} s, fed in {r['block']}-sample "
+          f"blocks at {r['rate_hz']} Hz, 1 thread")
+    print(f"  ours: {100 * r['ours_core_share']:.1f} % of one core (target <= "
+          f"{100 * r['target_core_share']:.0f} %), block median {r['ours_block_us_median']:.0f}"
+          f" us, p99 {r['ours_block_us_p99']:.0f} us, max {r['ours_block_us_max']:.0f} us")
+    if "peer_core_share" in r:
+        print(f"  Basic Pitch (whole file): {100 * r['peer_core_share']:.1f} % of one core; "
+              f"ratio ours/peer {r['ratio']:.2f}")
     return 0

@@ -57,3 +57,41 @@ def add_plugin_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lenient", action="store_true",
                    help="drop a preset's plugin that is not installed (with a warning) "
                    "instead of refusing the preset")
+
+
+def add_training_args(p: argparse.ArgumentParser, writes: str, cache: Path, steps: int,
+                      batch: int, batch_unit: str) -> None:
+    """A trainer's run directory, cache, length, seed, threads and resume (the auto-mix
+    predictor and the transcriber train the same way)."""
+    p.add_argument("-o", "--out", type=Path, required=True, help=f"run directory: {writes}")
+    p.add_argument("--cache", type=Path, default=cache,
+                   help=f"rendered training material (made when missing; default {cache})")
+    p.add_argument("--steps", type=int, default=steps, help=f"training steps (default {steps})")
+    p.add_argument("--batch", type=int, default=batch,
+                   help=f"{batch_unit} per step (default {batch})")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2, help="torch threads")
+    p.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
+
+
+def check_at_least_one(args: argparse.Namespace, *names: str) -> None:
+    """UsageError naming the first of ``names`` (option dests) below 1."""
+    from engine.errors import UsageError
+
+    for name in names:
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name} must be at least 1")
+
+
+def write_training_record(args: argparse.Namespace, record: dict, made: str) -> int:
+    """A trainer's record (with the command line that made it) into ``RUN_DIR/record.json``;
+    prints its final losses and what was written."""
+    import json
+    import shlex
+    import sys
+
+    record = {"command": shlex.join(["musicmill", *sys.argv[1:]]), **record}
+    (args.out / "record.json").write_text(json.dumps(record, indent=2) + "\n")
+    print(json.dumps(record["final"]))
+    print(f"wrote {args.out / made}")
+    return 0

@@ -56,6 +56,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--send-notes", action="store_true",
                    help="transcribe the input (voice) and send its notes, with pitch bend, "
                         "on --midi-out")
+    p.add_argument("--instrument", metavar="NAME",
+                   choices=("voice", "piano", "guitar", "violin", "flute", "auto"),
+                   help="with --send-notes: the neural transcriber on the worker, told what "
+                   "plays (voice, piano, guitar, violin, flute, auto); polyphonic ones send "
+                   "on MPE channels 2-16. Without it: the zero-latency voice kernel")
     p.add_argument("--record-notes", type=Path, metavar="FILE.cont",
                    help="with --send-notes: also write the notes, with their pitch curves, "
                    "as a Continuo document when the run ends")
@@ -129,6 +134,8 @@ def _check_dependent_options(args: argparse.Namespace) -> None:
                         ("--midi-wait", args.midi_wait)):
         if given and args.midi_in is None:
             raise UsageError(f"{flag} needs --midi-in PORT (or --midi-in virtual)")
+    if args.instrument is not None and not args.send_notes:
+        raise UsageError("--instrument needs --send-notes (and --midi-out)")
     if args.record_notes is not None:
         if not args.send_notes:
             raise UsageError("--record-notes needs --send-notes (and --midi-out)")
@@ -165,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         jack_autostart=not args.no_jack_autostart, midi_in=args.midi_in,
         midi_backend=args.midi_backend, midi_map=args.midi_map, midi_out=args.midi_out,
         clock_out=args.clock_out, send_notes=args.send_notes, record_notes=args.record_notes,
+        instrument=args.instrument,
         notes_channel=args.notes_channel - 1, jack_name=args.jack_name,
         connect=not args.no_connect, denoise=args.denoise, midi_wait=args.midi_wait,
         plugins=args.plugins, lenient=args.lenient)

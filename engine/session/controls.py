@@ -28,11 +28,12 @@ import numpy as np
 
 from engine.engine import Engine
 from engine.errors import UsageError
-from engine.layout import C_DENOISE_ON
+from engine.layout import C_DENOISE_ON, C_TRANSCRIBE_ON
 from engine.modulation import A_ACTIVE, A_TARGET
 from engine.session import presets as session_presets
 from midi.clock import TapTempo
 from midi.gm_drums import GM_DRUM_CHANNEL, GM_DRUM_NOTES
+from models.continuo.layout import INSTRUMENT_NAMES
 from presets.factory_presets import PERFORMANCE_NAMES, load_factory
 from presets.registry import DRUM_VOICES, RAVE_LATENT_CONTROLS, REGISTRY, param, slot_of
 from presets.schema import Preset
@@ -76,6 +77,8 @@ class Controls:
         # its values (built-in parameters), to tell when the sound has moved away from it
         self.preset_values: np.ndarray | None = None
         self.taps = TapTempo()
+        # engine.session.neural_notes.NeuralNotes, when the live run transcribes with it
+        self.neural = None
         self._last_tap_s = -math.inf
         self._tap_lock = threading.Lock()
 
@@ -269,6 +272,29 @@ class Controls:
             return f" (its pattern belongs to {preset.model or 'another model'}: not loaded)"
         proc.set_pattern(np.asarray(rows, np.float32).T)
         return f" with its {len(rows)}-frame pattern"
+
+    # -- the transcriber -------------------------------------------------------------------
+    def transcriber(self) -> str:
+        """What hears notes: ``neural <instrument>``, ``voice kernel`` or ``off``."""
+        if self.neural is not None:
+            return f"neural {self.neural.instrument}"
+        return "voice kernel" if self.engine.config[C_TRANSCRIBE_ON] else "off"
+
+    def heard_notes(self, window_s: float = 6.0):
+        """The neural transcriber's input time and notes of the last ``window_s`` seconds
+        ((start_s, end_s or None while sounding, pitch) rows), or None without it."""
+        return None if self.neural is None else self.neural.recent(window_s)
+
+    def choose_instrument(self, name: str) -> str:
+        """Tell the running neural transcriber what plays now (UsageError without it)."""
+        if self.neural is None:
+            raise UsageError("the neural transcriber is not running (run --send-notes "
+                             "--instrument NAME)")
+        if name not in INSTRUMENT_NAMES:
+            raise UsageError(f"unknown instrument {name!r}: choose one of "
+                             f"{', '.join(INSTRUMENT_NAMES)}")
+        self.neural.choose(name)
+        return f"transcribing {name}"
 
     # -- the model insert ------------------------------------------------------------------
     def model_processor(self):

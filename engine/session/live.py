@@ -71,6 +71,9 @@ class LiveOptions:
     midi_out: str | None = None  # a port name, "virtual", or None for no MIDI out
     clock_out: bool = False  # send MIDI clock (at tempo_bpm) on the MIDI output
     send_notes: bool = False  # transcribe the input and send its notes on the MIDI output
+    # None: the zero-latency voice kernel in the callback; a name: the neural transcriber
+    # on the worker, told what plays (voice, piano, guitar, violin, flute, auto)
+    instrument: str | None = None
     notes_channel: int = 0  # MIDI channel (0-15) of the transcribed notes
     morph_ms: float = 500.0  # program changes glide to the new preset over this long
     window: Window | None = None  # the window to open (the run command passes gui's)
@@ -175,9 +178,23 @@ def _open_engine(opts: LiveOptions) -> tuple[Engine, Controls, str | int | None,
             print(f"musicmill: preset {opts.preset.name}{note}", file=sys.stderr)
     if opts.record is not None or opts.record_input is not None:
         engine.enable_recording(opts.record, opts.record_input)
-    if opts.send_notes:
+    if opts.send_notes and opts.instrument is None:
         engine.enable_transcription()
     return engine, controls, in_dev, out_dev
+
+
+def _start_neural(opts: LiveOptions, engine: Engine):
+    """The neural transcriber listening on the worker, or None (see neural_notes.py)."""
+    if not opts.send_notes or opts.instrument is None:
+        return None
+    if engine.worker is None:
+        raise UsageError("--instrument runs the transcriber on the worker thread: choose an "
+                         "--insert other than none")
+    from engine.session.neural_notes import NeuralNotes
+
+    neural = NeuralNotes(engine.sample_rate_hz, opts.instrument)
+    engine.worker.listen = neural.feed
+    return neural
 
 
 def _start_console(controls: Controls, stop: threading.Event) -> None:
@@ -194,12 +211,14 @@ def _start_console(controls: Controls, stop: threading.Event) -> None:
 def _run(opts: LiveOptions) -> dict:
     engine, controls, in_dev, out_dev = _open_engine(opts)
     midi = _start_midi(opts, controls)
+    neural = _start_neural(opts, engine)
+    controls.neural = neural  # the window shows what it hears and picks the instrument
     recorder = None
     if opts.record_notes is not None:
         from engine.session.notes_record import NotesRecorder
 
-        recorder = NotesRecorder(engine.sample_rate_hz)
-    midi_out = _start_midi_out(opts, engine, recorder)
+        recorder = neural if neural is not None else NotesRecorder(engine.sample_rate_hz)
+    midi_out = _start_midi_out(opts, engine, recorder, neural)
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     counters = {"source": engine.snapshot}  # the stream's, once it runs
@@ -313,8 +332,9 @@ def _final_stats(opts: LiveOptions, stream: LiveStream, last: dict, ticker: _Tic
                         "arrival_to_target_us": d.stats.snapshot()}
     if midi_out is not None:
         snap["midi_out"] = {"notes_sent": midi_out.sent}
-        if midi_out.voice is not None:
-            snap["midi_out"]["voice_notes_sent"] = midi_out.voice.sent
+        sender = midi_out.voice or midi_out.neural
+        if sender is not None:
+            snap["midi_out"]["voice_notes_sent"] = sender.sent
     if recorder is not None:
         snap["notes_recorded"] = recorder.save(opts.record_notes)
         print(f"musicmill: {snap['notes_recorded']} notes written to {opts.record_notes}",
@@ -362,7 +382,7 @@ def _midi_backend(opts: LiveOptions) -> str:
     return jack.midi_backend(opts.midi_backend)
 
 
-def _start_midi_out(opts: LiveOptions, engine: Engine, recorder=None):
+def _start_midi_out(opts: LiveOptions, engine: Engine, recorder=None, neural=None):
     """The MIDI-out thread (beatbox hits as drum notes, the transcribed voice's notes,
     optional clock), or None."""
     if opts.midi_out is None:
@@ -378,12 +398,20 @@ def _start_midi_out(opts: LiveOptions, engine: Engine, recorder=None):
                            backend=_midi_backend(opts))
     except OSError as exc:
         raise UsageError(f"MIDI output {opts.midi_out!r}: {exc}") from None
-    output = MidiOutput(port, channels=(opts.notes_channel,))
-    voice = None
+    # a polyphonic instrument's notes each take a channel of the MPE lower zone (2-16), so
+    # one note's bend never moves another; a monophonic line stays on --notes-channel
+    mpe = neural is not None and neural.polyphonic
+    output = MidiOutput(port, channels=tuple(range(1, 16)) if mpe else (opts.notes_channel,))
+    voice = sender = None
     if opts.send_notes:
         output.notes.send_bend_range()  # so the receiver reads our bends as we mean them
+    if neural is not None:
+        from midi.neural_out import NeuralToMidi
+
+        sender = NeuralToMidi(output.notes, neural.drain)
+    elif opts.send_notes:
         voice = VoiceToMidi(output.notes, recorder.forward if recorder is not None else None)
-    return HitsToMidi(engine, output, clock=opts.clock_out, voice=voice).start()
+    return HitsToMidi(engine, output, clock=opts.clock_out, voice=voice, neural=sender).start()
 
 
 def _with_warmup(snap: dict, warm: dict | None) -> dict:

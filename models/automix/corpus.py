@@ -15,17 +15,15 @@ on, and other seeds.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from dsp.errors import InputError
+from models import fluid
+from models.fluid import CorpusError, soundfont  # noqa: F401  (this corpus's API)
 
-SOUNDFONT_DIR = Path("/usr/share/sounds/sf2")
 TRAIN_SOUNDFONTS = ("FluidR3_GM.sf2",)  # FluidR3_GS holds only GS sound effects
 HELDOUT_SOUNDFONTS = ("TimGM6mb.sf2",)
 ROLES = ("drums", "bass", "keys", "guitar", "pad", "lead", "voice")
@@ -43,16 +41,6 @@ class Stem:
     audio: np.ndarray  # float32 (2, frames)
 
 
-class CorpusError(InputError):
-    """fluidsynth or a soundfont is missing."""
-
-
-def soundfont(name: str) -> Path:
-    path = SOUNDFONT_DIR / name
-    if not path.exists():
-        raise CorpusError(f"{path} not found: install fluid-soundfont-gm, fluid-soundfont-gs "
-                          "and timgm6mb-soundfont")
-    return path
 
 
 def _notes_for(role: str, rng: np.random.Generator, chords: list[list[int]], bars: int
@@ -126,15 +114,7 @@ def _midi_file(role: str, notes: list[tuple[float, float, int, int]], program: i
 
 
 def _render(mid: Path, sf2: Path, rate_hz: int, frames: int, wav: Path) -> np.ndarray:
-    import soundfile
-
-    exe = shutil.which("fluidsynth")
-    if exe is None:
-        raise CorpusError("fluidsynth not found: install Debian's fluidsynth")
-    subprocess.run([exe, "-ni", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(rate_hz),
-                    "-F", str(wav), str(sf2), str(mid)], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    audio, _ = soundfile.read(wav, dtype="float32", always_2d=True)
+    audio = fluid.render(mid, sf2, rate_hz, wav)
     out = np.zeros((2, frames), np.float32)
     n = min(frames, audio.shape[0])
     out[:, :n] = audio[:n, :2].T

@@ -50,6 +50,8 @@ PROFILES: dict[str, InstrumentProfile] = {p.name: p for p in (
     InstrumentProfile("guitar", True, False, True, 40.0, 88.0),
     InstrumentProfile("violin", True, True, False, 55.0, 103.0),
     InstrumentProfile("flute", True, True, False, 60.0, 98.0),
+    # what the transcriber's "auto" hears: any instrument, so nothing is ruled out
+    InstrumentProfile("auto", True, True, True, 21.0, 108.0),
 )}
 
 
@@ -222,12 +224,27 @@ def save(doc: Document, path: Path | str) -> None:
         Path(tmp).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
-def voice_document(notes, name: str = "voice") -> Document:
-    """A one-stream voice Document from the transcriber's notes (``notes.Note``: start, end,
-    pitch and its bends): the pitch curve is the note's pitch then every bend inside it."""
-    out = []
-    for n in notes:
-        curve = [(n.start_s, n.pitch)] + sorted(
-            (t, p) for t, p in n.bends if n.start_s <= t <= n.end_s)
+def document_of(notes, instrument: str = "voice", name: str | None = None) -> Document:
+    """A one-stream Document from a transcriber's notes (``notes.Note``: start, end, pitch
+    and its bends) under ``instrument``'s profile: the pitch curve is the note's pitch then
+    every bend inside it (only the pitch where the profile holds one); in a monophonic
+    stream a note ends where the next begins."""
+    profile = PROFILES[instrument]
+    out: list[Note] = []
+    for n in sorted(notes, key=lambda n: n.start_s):
+        curve = [(n.start_s, n.pitch)]
+        if profile.pitch_curve:
+            curve += sorted((t, p) for t, p in n.bends if n.start_s <= t <= n.end_s)
+        if not profile.polyphonic and out and out[-1].offset_s > n.start_s:
+            prev = out[-1]
+            if n.start_s <= prev.onset_s:
+                continue  # struck together with the note before: the first one stays
+            prev.offset_s = n.start_s
+            prev.pitch = [(t, p) for t, p in prev.pitch if t <= n.start_s]
         out.append(Note(n.start_s, n.end_s, curve, min(max(n.velocity, 1e-9), 1.0)))
-    return Document([Stream(name, "voice", out)])
+    return Document([Stream(name or instrument, instrument, out)])
+
+
+def voice_document(notes, name: str = "voice") -> Document:
+    """:func:`document_of` a voice's notes."""
+    return document_of(notes, "voice", name)

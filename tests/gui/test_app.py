@@ -534,3 +534,35 @@ def test_view_settings_are_remembered_and_bad_files_ignored(tmp_path):
     assert (got.width, got.height, got.large_text) == (vs.MAX_W, 780, False)
     path.write_text("not json")
     assert vs.load(path) == vs.ViewSettings()
+
+
+def test_the_notes_tab_draws_what_the_transcriber_hears_and_picks_the_instrument(app):
+    from engine.session.neural_notes import NeuralNotes
+    from gui.notes_view import POOL, ROLL_W
+
+    controls = app.c.controls
+    controls.neural = NeuralNotes(SR, "flute")
+    try:
+        t = np.arange(int(1.2 * SR)) / SR  # a flute-like A4 from 0.2 s: 4 partials, 30 ms attack
+        tone = (0.2 * np.clip((t - 0.2) / 0.03, 0, 1) * sum(
+            a * np.sin(2 * np.pi * 440.0 * h * t) for h, a in ((1, 1), (2, .5), (3, .25),
+                                                              (4, .12)))).astype(np.float32)
+        for k in range(0, tone.size, 256):  # as the worker hands it its blocks
+            controls.neural.feed(np.stack([tone[k: k + 256]] * 2))
+        _show("Notes")
+        app.refresh(force=True)
+        assert dpg.get_value("notes:transcriber") == "Transcriber: neural flute"
+        assert dpg.get_value("notes:sounding").split()[0] == "A4"  # and its cents, if any
+        bar = dpg.get_item_configuration("notes:bar:0")
+        assert bar["pmax"][0] == pytest.approx(ROLL_W) and bar["pmin"][0] < ROLL_W - 50
+        assert dpg.get_item_configuration(f"notes:bar:{POOL - 1}")["fill"][3] == 0
+        app.frame()
+        # the instrument list tells the running transcriber; the worker swaps it in
+        dpg.get_item_callback("notes:instrument")("notes:instrument", "violin")
+        controls.neural.feed(np.zeros((2, 256), np.float32))
+        assert controls.neural.stream.instrument == "violin"
+        assert controls.transcriber() == "neural violin"
+    finally:
+        controls.neural = None
+    app.refresh(force=True)
+    assert dpg.get_value("notes:transcriber").startswith("Transcriber: off")

@@ -108,7 +108,8 @@ def test_transcribe_writes_a_cont_document(tmp_path, capsys):
     f = 220.0 * 2 ** (0.5 / 12 * np.sin(2 * np.pi * 5 * t))  # vibrato around A3
     x = 0.3 * np.sin(2 * np.pi * np.cumsum(f) / sr)
     sf.write(tmp_path / "a.wav", x.astype(np.float32), sr)
-    assert main(["transcribe", str(tmp_path / "a.wav"), "-o", str(tmp_path / "a.cont")]) == 0
+    assert main(["transcribe", str(tmp_path / "a.wav"), "-o", str(tmp_path / "a.cont"),
+                 "--transcriber", "yin"]) == 0
     capsys.readouterr()
     doc = load(tmp_path / "a.cont")
     assert doc.streams[0].instrument == "voice" and doc.streams[0].notes
