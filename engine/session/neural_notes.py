@@ -2,7 +2,7 @@
 
 The worker reads every block the callback sends it (the input after its strip) and, before
 running its model insert, hands it here (:attr:`engine.worker.Worker.listen`): the
-:class:`~models.continuo.neural.NeuralStream` (soxr to 12 kHz, the front end, one ONNX
+:class:`~models.continuo.neural.NeuralStream` (to 12 kHz, the front end, one ONNX
 Runtime call per 128-sample hop on this thread, the streaming decoder) turns it into note
 events, queued for the MIDI-out thread (:class:`midi.neural_out.NeuralToMidi`). The
 callback never sees the model; a deque is the hand-over (append and popleft are atomic).

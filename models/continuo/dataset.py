@@ -146,10 +146,17 @@ def heldout_clips(instrument: str, count: int) -> list[Clip]:
     if instrument == "voice":
         return [Clip(p.audio, p.sample_rate_hz, p.notes, "voice")
                 for p in corpus.split_phrases("heldout", count)]
-    sf2 = soundfont(HELDOUT_SOUNDFONT)
+    return clean_takes(instrument, range(HELDOUT_SEED, HELDOUT_SEED + count),
+                       HELDOUT_SOUNDFONT)
+
+
+def clean_takes(instrument: str, seeds: range, soundfont_name: str) -> list[Clip]:
+    """Unaugmented takes of ``seeds`` through ``soundfont_name`` at the render rate, peak
+    -10 dBFS (held-out and development material)."""
+    sf2 = soundfont(soundfont_name)
     out = []
-    for seed in range(count):
-        perf = performance(instrument, HELDOUT_SEED + seed)
+    for seed in seeds:
+        perf = performance(instrument, seed)
         audio = render(perf, sf2, RENDER_RATE_HZ)
         out.append(Clip((audio / (np.max(np.abs(audio)) + 1e-9) * 0.3).astype(np.float32),
                         RENDER_RATE_HZ, perf.notes, instrument))

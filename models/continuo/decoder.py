@@ -57,7 +57,7 @@ class StreamingDecoder:
 
     def __init__(self, onset_threshold: float = 0.5, frame_threshold: float = 0.5,
                  release_threshold: float = 0.3, release_frames: int = 2,
-                 restrike_threshold: float = 0.9, time_offset_s: float = 0.0) -> None:
+                 restrike_threshold: float = 0.9) -> None:
         self.onset_threshold = onset_threshold
         # a key already sounding is struck again only on a surer onset: a held note's
         # partials stir its onset when other notes start
@@ -65,7 +65,6 @@ class StreamingDecoder:
         self.frame_threshold = frame_threshold
         self.release_threshold = release_threshold
         self.release_frames = release_frames
-        self.time_offset_s = time_offset_s  # the input's delay before the front end
         # when set (by the stream feeding us), the input time now: a note-on's decision
         # time, which then includes every buffer before the front end (the resampler's)
         self.clock_s: float | None = None
@@ -81,7 +80,7 @@ class StreamingDecoder:
         self.next_id = 0
 
     def _t(self, frame: float) -> float:
-        return max(frame * HOP_S - self.time_offset_s, 0.0)
+        return frame * HOP_S
 
     def step(self, heads: np.ndarray) -> list[Event]:
         """Decide on one frame of activated heads ``(4 * 88,)``."""
@@ -144,15 +143,19 @@ class StreamingDecoder:
                     events.append(self._end(k, t + 1 - self.release_frames))
                 continue
             s.below = 0
-            pitch = LOW_KEY + key + float(offset[key])
-            s.note.end_s = self._t(t + 1.0)
-            s.pitches.append(pitch)
-            last = s.note.bends[-1][1] if s.note.bends else s.note.pitch
-            if abs(pitch - last) > BEND_STEP_ST:
-                s.note.bends.append((self._t(t + 1.0), pitch))
-                events.append(Event("bend", s.note_id, pitch))
+            events += self._bend(s, LOW_KEY + key + float(offset[key]), t)
         self.sounding = {s.key: s for s in self.sounding.values()}
         return events
+
+    def _bend(self, s: _Sounding, pitch: float, t: int) -> list[Event]:
+        """``s`` sounds at ``pitch`` on frame ``t``: a bend event once it moved 3 cents."""
+        s.note.end_s = self._t(t + 1.0)
+        s.pitches.append(pitch)
+        last = s.note.bends[-1][1] if s.note.bends else s.note.pitch
+        if abs(pitch - last) <= BEND_STEP_ST:
+            return []
+        s.note.bends.append((self._t(t + 1.0), pitch))
+        return [Event("bend", s.note_id, pitch)]
 
     def _end(self, k: int, t: int) -> Event:
         s = self.sounding.pop(k)
@@ -243,15 +246,6 @@ class MonoDecoder(StreamingDecoder):
         start = min(self.candidate_from, t)
         self.candidate = -1
         return [self._end(s.key, start), self._start(k, start, offset, velocity)]
-
-    def _bend(self, s: _Sounding, pitch: float, t: int) -> list[Event]:
-        s.note.end_s = self._t(t + 1.0)
-        s.pitches.append(pitch)
-        last = s.note.bends[-1][1] if s.note.bends else s.note.pitch
-        if abs(pitch - last) <= BEND_STEP_ST:
-            return []
-        s.note.bends.append((self._t(t + 1.0), pitch))
-        return [Event("bend", s.note_id, pitch)]
 
 
 def decoder_for(instrument: str, **thresholds) -> StreamingDecoder:

@@ -29,27 +29,12 @@ GRID = {"onset_threshold": (0.3, 0.5, 0.7, 0.9),
 
 def dev_clips(instrument: str, count: int) -> list:
     from models.continuo import corpus
-    from models.continuo.dataset import (
-        RENDER_RATE_HZ,
-        TRAIN_PHRASES,
-        TRAIN_SOUNDFONT,
-        Clip,
-        render,
-        soundfont,
-    )
-    from models.continuo.performances import performance
+    from models.continuo.dataset import TRAIN_PHRASES, TRAIN_SOUNDFONT, Clip, clean_takes
 
     if instrument == "voice":
         return [Clip(p.audio, p.sample_rate_hz, p.notes, "voice")
                 for p in (corpus.phrase(TRAIN_PHRASES + s, "dev") for s in range(count))]
-    sf2 = soundfont(TRAIN_SOUNDFONT)
-    out = []
-    for s in range(count):
-        perf = performance(instrument, DEV_SEED + s)
-        audio = render(perf, sf2, RENDER_RATE_HZ)
-        out.append(Clip(audio / (np.max(np.abs(audio)) + 1e-9) * 0.3, RENDER_RATE_HZ,
-                        perf.notes, instrument))
-    return out
+    return clean_takes(instrument, range(DEV_SEED, DEV_SEED + count), TRAIN_SOUNDFONT)
 
 
 def _decode(heads: np.ndarray, instrument: str, params: dict) -> tuple[list, list]:
