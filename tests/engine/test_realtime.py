@@ -347,16 +347,21 @@ def test_run_with_a_virtual_midi_input_sets_parameters_from_cc(jack_server, tmp_
         "--midi-map", str(map_path), "--stats-json", str(stats_path),
         "--record", str(tmp_path / "take.wav"), "--preset", "Balanced")
     with mido.open_output(name) as port:
-        for v in range(0, 128, 4):
-            port.send(mido.Message("control_change", control=7, value=v))
-            time.sleep(0.01)
+        # Three sweeps, 0.3 s apart: the JACK dummy driver drops the MIDI of the cycles it
+        # misses when this shared machine stalls (one run under load lost all of one
+        # sweep), so a third of the CCs arriving is the bar; a broken mapping sets none.
+        for _ in range(3):
+            for v in range(0, 128, 4):
+                port.send(mido.Message("control_change", control=7, value=v))
+                time.sleep(0.01)
+            time.sleep(0.3)
         for note in (36, 38, 42, 46):  # GM kick, snare, closed and open hat
             port.send(mido.Message("note_on", note=note, velocity=120))
             time.sleep(0.15)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     stats = json.loads(stats_path.read_text())
-    assert stats["midi"]["parameter_sets"] >= 32
+    assert stats["midi"]["parameter_sets"] >= 32, (stats["midi"], err[-2000:])
     assert stats["midi"]["arrival_to_target_us"]["median_us"] < 1000
     # the input is silent (JACK dummy): whatever the recording holds, the drums played
     take, _ = sf.read(tmp_path / "take.wav", dtype="float32")
