@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from dsp.io.user_cache import user_cache_dir
+
 _ROOT = Path(__file__).resolve().parent.parent
 # jitted code lives in these, and bakes registry slots (presets) in as constants
 _JIT_PACKAGES = ("dsp", "engine", "models", "presets")
@@ -34,7 +36,7 @@ def source_hash() -> str:
 
 
 def _base() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "musicmill" / "numba"
+    return user_cache_dir("numba")
 
 
 def configure() -> Path | None:

@@ -54,24 +54,32 @@ elif kind == "-c":
 """
 
 
-def _measure(kind: str, target: str, args: list[str], runs: int) -> dict[str, float]:
+def _measure(kind: str, target: str, args: list[str], runs: int,
+             warm: bool = True) -> dict[str, float]:
     """Median wall time (s) and largest peak RSS (MB) of ``python KIND TARGET ARGS`` (``-m
-    module`` or ``-c code``) over ``runs`` starts."""
+    module`` or ``-c code``) over ``runs`` starts.
+
+    Bytecode is written as an installed package has it (a shell that sets
+    ``PYTHONDONTWRITEBYTECODE`` would otherwise have every start compile our ~100
+    modules, 0.15 s here), and with ``warm`` one untimed start writes it first."""
     times, peaks = [], []
     with tempfile.TemporaryDirectory() as tmp:
         peak_file = Path(tmp) / "peak"
         env = dict(os.environ, MUSICMILL_PEAK_FILE=str(peak_file))
-        for _ in range(runs):
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for k in range(runs + int(warm)):
             start = time.perf_counter()
             done = subprocess.run([sys.executable, "-c", _WRAPPER, kind, target, *args],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, env=env, check=False)
-            times.append(time.perf_counter() - start)
+            elapsed_s = time.perf_counter() - start
             if done.returncode != 0:
                 err = done.stderr.decode(errors="replace").strip()
                 raise RuntimeError(f"{target} {' '.join(args)} exited {done.returncode}: "
                                    f"{err[-300:]}")
-            peaks.append(int(peak_file.read_text()) / 1024.0)
+            if k or not warm:
+                times.append(elapsed_s)
+                peaks.append(int(peak_file.read_text()) / 1024.0)
     return {"wall_s": statistics.median(times), "wall_s_max": max(times),
             "peak_rss_mb": max(peaks), "runs": runs}
 
@@ -103,7 +111,8 @@ def bench_cli(runs: int = 5, live_seconds: float = 5.0, include_run: bool = True
                                     max(1, runs // 2))
         if include_run:
             result["run"] = _measure("-m", "engine.cli",
-                                     ["run", "--headless", "--seconds", str(live_seconds)], 1)
+                                     ["run", "--headless", "--seconds", str(live_seconds)], 1,
+                                     warm=False)  # render's start wrote what it imports
     result["ratios"] = {
         "help_vs_python_start": result["help"]["wall_s"] / result["python_start"]["wall_s"],
         "loudness_vs_pyebur128": (result["loudness"]["wall_s"]

@@ -13,8 +13,10 @@ import numpy as np
 import torch
 
 from models.rave.onnx_backend import PosteriorNoise
-from models.rave.onnx_export import draw_decode_noise, export_onnx, graph_noise_layout, onnx_paths
+from models.rave.onnx_export import export_onnx
+from models.rave.onnx_graphs import draw_decode_noise, graph_noise_layout, onnx_paths
 from models.rave.onnx_stream import OnnxStream
+from models.rave.torch_rng import TorchRng
 
 
 def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
@@ -52,14 +54,15 @@ def bench_rave_full(ts_path: Path | str, seconds: float = 10.0,
             enc_path, dec_path = onnx_paths(onnx_path)
             enc, dec = OnnxStream(enc_path, threads=1), OnnxStream(dec_path, threads=1)
             layout = graph_noise_layout(dec)
-            eps = PosteriorNoise(full)
+            noise = TorchRng(0)
+            eps = PosteriorNoise(full, noise)
 
             def ts_step(x: np.ndarray) -> None:
                 ts.decode(ts.encode(torch.from_numpy(x)))
 
             def ort_step(x: np.ndarray) -> None:
                 z = enc(audio=x, eps=eps.draw(1, exact=False))
-                dec(z=z, **draw_decode_noise(layout, 1))  # drawn in the loop, as RAVE does
+                dec(z=z, **draw_decode_noise(layout, 1, noise))  # drawn in the loop, as RAVE does
 
             # Warm-up: TorchScript optimises on its first call, ORT plans its buffers.
             ts_step(audio[0])

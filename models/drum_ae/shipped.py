@@ -4,7 +4,8 @@
 and results in the README and docs/BENCHMARKS.md) in the RAVE TorchScript interface. The
 worker runs it through the RAVE worker insert (``models/rave``: resampling, latent controls,
 dry/wet), on ONNX Runtime by default: the graphs are exported from the ``.ts`` once into
-the user cache (``$XDG_CACHE_HOME/musicmill/drum-onnx/<sha256>/``).
+the user cache (``$XDG_CACHE_HOME/musicmill/drum-onnx/<sha256>/``) with the model's facts
+beside them, so after the first run playing it imports no torch.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import torch
 
 from models.errors import ModelError
 
@@ -26,6 +25,8 @@ SHIPPED_MODEL = Path(__file__).with_name("drums.ts")
 def load_network(ts_path: Path | str) -> DrumAE:
     """The :class:`DrumAE` inside a drum-model ``.ts`` (weights only; the file's code is
     not run). ``ModelError`` if the file is not one of our drum-model exports."""
+    import torch
+
     from models.drum_ae.network import DrumAE  # its PQMF design imports scipy: only here
 
     ts_path = Path(ts_path)
@@ -51,9 +52,15 @@ def _export(ts_path: Path, base: Path) -> None:
 
 def drum_onnx_graphs(ts_path: Path | str) -> Path:
     """The cached ``MODEL.onnx`` base name of the graphs for ``ts_path`` (exported once)."""
-    from models.rave.onnx_backend import cache_dir, onnx_graphs
+    from models.rave.onnx_backend import onnx_graphs
 
-    return onnx_graphs(ts_path, cache=cache_dir().parent / "drum-onnx", exporter=_export)
+    return onnx_graphs(ts_path, cache=_cache(), exporter=_export)
+
+
+def _cache() -> Path:
+    from models.rave.onnx_backend import cache_dir
+
+    return cache_dir().parent / "drum-onnx"
 
 
 def make_drums_insert(sample_rate_hz: float, model_path: Path | str | None = None,
@@ -61,18 +68,18 @@ def make_drums_insert(sample_rate_hz: float, model_path: Path | str | None = Non
                       block_frames: int | None = None):
     """The worker insert playing the drum model (default: the shipped one).
 
-    ``backend``: ``"onnx"`` (ONNX Runtime, the default: several times faster) or
-    ``"torchscript"``. One latent frame (256 samples at 48 kHz) per model call.
+    ``backend``: ``"onnx"`` (ONNX Runtime, the default: several times faster, and no
+    torch once the graphs are cached) or ``"torchscript"``. One latent frame (256 samples
+    at 48 kHz) per model call.
     """
-    from models.rave.loader import load_rave
-
     path = Path(model_path) if model_path is not None else SHIPPED_MODEL
-    model = load_rave(path)
     if backend == "onnx":
-        from models.rave.onnx_backend import RaveOnnxProcessor
+        from models.rave.onnx_backend import RaveOnnxProcessor, cached_rave
 
-        return RaveOnnxProcessor(model, drum_onnx_graphs(path), sample_rate_hz, seed=seed,
+        model, base = cached_rave(path, cache=_cache(), exporter=_export)
+        return RaveOnnxProcessor(model, base, sample_rate_hz, seed=seed,
                                  block_frames=block_frames)
+    from models.rave.loader import load_rave
     from models.rave.processor import RaveProcessor
 
-    return RaveProcessor(model, sample_rate_hz, seed=seed, block_frames=block_frames)
+    return RaveProcessor(load_rave(path), sample_rate_hz, seed=seed, block_frames=block_frames)

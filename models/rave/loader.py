@@ -61,6 +61,7 @@ import numpy as np
 import torch
 
 from models.errors import ModelError
+from models.rave.meta import not_streaming_message
 
 # The delay is where the impulse first moves the output by this fraction of its largest move
 # (-180 dB): far above float64 rounding, far below anything audible (module doc).
@@ -110,9 +111,7 @@ class RaveModel:
         if isinstance(getattr(module, "is_causal", None), bool):
             self._causal = bool(module.is_causal)
         if not self.streaming:
-            warnings.warn(f"{path.name}: not a streaming export; run in blocks it restarts "
-                          "every block from silence, so the output clicks at block edges",
-                          stacklevel=3)
+            warnings.warn(not_streaming_message(path), stacklevel=3)
 
     # --- reading --------------------------------------------------------------------------
     def _read_channels(self) -> int:

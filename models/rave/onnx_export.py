@@ -28,27 +28,26 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from dsp.io.atomic import atomic_path
+from models.rave.onnx_graphs import (
+    NOISE_LAYOUT_KEY,
+    DecodeNoiseLayout,
+    draw_decode_noise,
+    graph_noise_layout,
+    onnx_paths,
+)
 from models.rave.onnx_stream import STATE_IN, STATE_OUT, OnnxStream
 from models.rave.streaming_model import FlatStateWrapper, StreamingDecoder, StreamingEncoder
+from models.rave.torch_rng import TorchRng
 from models.rave.ts_convert import from_torchscript
 
 OPSET = 17
-# Metadata key of the decode graph's DecodeNoiseLayout (JSON).
-NOISE_LAYOUT_KEY = "musicmill.decode_noise_layout"
-
-
-def onnx_paths(onnx_path: Path | str) -> tuple[Path, Path]:
-    """The encode and decode file names derived from the requested ``MODEL.onnx``."""
-    path = Path(onnx_path)
-    stem = path.name[: -len(".onnx")] if path.name.endswith(".onnx") else path.name
-    return path.with_name(f"{stem}.encode.onnx"), path.with_name(f"{stem}.decode.onnx")
 
 
 def state_names(n: int) -> tuple[list[str], list[str]]:
@@ -111,18 +110,6 @@ def store_state_defaults(path: Path, names: list[str], states: list[torch.Tensor
     onnx.save(model, str(path))
 
 
-@dataclass(frozen=True)
-class DecodeNoiseLayout:
-    """The random inputs of a model's decode graph, in the order RAVE's ``decode`` draws
-    them: ``randn`` latent dims (always drawn, possibly empty), then the noise branch's
-    uniform noise as (B, noise frames, bands, length) before it is laid out by band."""
-
-    latent_dims: int  # full_latent - latent; 0: no ``latent_noise`` input
-    bands: int  # noise signals (PQMF bands x channels); 0: no ``noise`` input
-    length: int  # samples per noise frame
-    band_ratio: int  # band-rate samples per latent frame (compression / n_band)
-
-
 def decode_noise_layout(ts: torch.jit.ScriptModule,
                         decoder: StreamingDecoder) -> DecodeNoiseLayout:
     """What ``decode``'s randomness looks like for the export ``ts`` rebuilt as ``decoder``."""
@@ -132,41 +119,6 @@ def decode_noise_layout(ts: torch.jit.ScriptModule,
                              noise.bands if noise is not None else 0,
                              noise.length if noise is not None else 1,
                              int(ts.decode_params[1]) // n_band)
-
-
-def graph_noise_layout(stream: OnnxStream) -> DecodeNoiseLayout:
-    """The noise layout ``export_onnx`` recorded in a decode graph's metadata.
-
-    Graphs exported before it was recorded have no noise branch: their layout is read from
-    the inputs (a ``latent_noise`` input's dims).
-    """
-    recorded = stream.session.get_modelmeta().custom_metadata_map.get(NOISE_LAYOUT_KEY)
-    if recorded is not None:
-        return DecodeNoiseLayout(**json.loads(recorded))
-    inputs = {i.name: i for i in stream.session.get_inputs()}
-    if "noise" in inputs:
-        raise ValueError("decode graph with a noise input but no recorded noise layout: "
-                         "export it again with musicmill rave export-onnx")
-    latent = inputs["latent_noise"].shape[1] if "latent_noise" in inputs else 0
-    return DecodeNoiseLayout(int(latent), 0, 1, 1)
-
-
-def draw_decode_noise(layout: DecodeNoiseLayout, frames: int,
-                      batch: int = 1) -> dict[str, np.ndarray]:
-    """The decode graph's random inputs drawn from torch's generator exactly as the
-    TorchScript ``decode`` draws them: seed torch before each, the same way, to reproduce
-    one of its calls. Returns only the inputs the graph has."""
-    inputs: dict[str, np.ndarray] = {}
-    if not (layout.latent_dims or layout.bands):
-        return inputs  # nothing to draw (a draw of zero numbers leaves torch's state as is)
-    latent = torch.randn(batch, layout.latent_dims, frames)
-    if layout.latent_dims:
-        inputs["latent_noise"] = latent.numpy()
-    if layout.bands:
-        steps = frames * layout.band_ratio // layout.length
-        uniform = torch.rand(batch, steps, layout.bands, layout.length) * 2 - 1
-        inputs["noise"] = uniform.permute(0, 2, 1, 3).reshape(batch, layout.bands, -1).numpy()
-    return inputs
 
 
 def export_onnx(ts_path: Path | str, onnx_path: Path | str,
@@ -185,9 +137,9 @@ def export_onnx(ts_path: Path | str, onnx_path: Path | str,
     _export_one(encoder, [torch.zeros(1, channels, frames * ratio),
                           torch.zeros(1, full, frames)], ["audio", "eps"], "z", enc_path)
     layout = decode_noise_layout(ts, decoder)
-    with torch.random.fork_rng(devices=[]):  # tracing values: leave the caller's RNG be
-        noise = {name: torch.from_numpy(value)
-                 for name, value in draw_decode_noise(layout, frames).items()}
+    # tracing values (any will do: they only fix the shapes)
+    noise = {name: torch.from_numpy(value)
+             for name, value in draw_decode_noise(layout, frames, TorchRng(0)).items()}
     _export_one(decoder, [torch.zeros(1, latent, frames), *noise.values()], ["z", *noise],
                 "audio", dec_path, {NOISE_LAYOUT_KEY: json.dumps(asdict(layout))})
     return enc_path, dec_path
@@ -207,7 +159,7 @@ def verify(ts_path: Path | str, onnx_path: Path | str, blocks: int = 4,
     enc_path, dec_path = onnx_paths(onnx_path)
     enc, dec = OnnxStream(enc_path), OnnxStream(dec_path)
     layout = graph_noise_layout(dec)
-    rng = np.random.default_rng(seed)
+    rng, noise = np.random.default_rng(seed), TorchRng(seed)
     enc_diff = dec_diff = 0.0
     with torch.no_grad():
         for k in range(blocks):
@@ -222,8 +174,8 @@ def verify(ts_path: Path | str, onnx_path: Path | str, blocks: int = 4,
             zin = rng.standard_normal((1, latent, 1)).astype(np.float32)
             torch.manual_seed(seed + k)
             y_ts = ts.decode(torch.from_numpy(zin)).numpy()
-            torch.manual_seed(seed + k)
-            y = dec(z=zin, **draw_decode_noise(layout, 1))
+            noise.manual_seed(seed + k)
+            y = dec(z=zin, **draw_decode_noise(layout, 1, noise))
             dec_diff = max(dec_diff, float(np.abs(y - y_ts).max()))
     return {"encode_max_abs_diff": enc_diff, "decode_max_abs_diff": dec_diff,
             "max_abs_diff": max(enc_diff, dec_diff)}

@@ -12,14 +12,21 @@ is a copy in, one run and a copy out.
 The export stores each state's saved value as an initializer of the same name (a default,
 so a caller may leave states out). ORT cannot bind an input that is also an initializer,
 so the stream loads the graph, takes those defaults out as the initial states, and builds
-its session from the graph without them.
+its session from the graph without them. That needs the ``onnx`` package, whose import
+alone takes 0.8 s here; the stripped graph and its states are kept in the user cache
+(``$XDG_CACHE_HOME/musicmill/onnx-stream/<sha256 of the graph>/``), so later loads read
+them with no ``onnx`` at all.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
+
+from dsp.io.atomic import atomic_path
+from dsp.io.user_cache import user_cache_dir
 
 STATE_IN = "state_in_"
 STATE_OUT = "state_out_"
@@ -29,19 +36,13 @@ class OnnxStream:
     """Runs one exported graph block by block, carrying its state between calls."""
 
     def __init__(self, path: Path | str, threads: int = 1) -> None:
-        import onnx
         import onnxruntime as ort
 
-        model = onnx.load(str(path))
-        defaults = [t for t in model.graph.initializer if t.name.startswith(STATE_IN)]
-        initial = {t.name: onnx.numpy_helper.to_array(t) for t in defaults}
-        for tensor in defaults:
-            model.graph.initializer.remove(tensor)
+        graph, initial = stateless_graph(Path(path))
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(model.SerializeToString(), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         self.initial = {name: np.ascontiguousarray(v, np.float32) for name, v in initial.items()}
         self.output_name = self.session.get_outputs()[0].name
         self._sets = [{name: v.copy() for name, v in self.initial.items()},
@@ -115,6 +116,44 @@ class OnnxStream:
         self._out_shapes[key] = outputs[0].shape
         self._phase = 1 - self._phase
         return outputs[0]
+
+
+def stateless_graph(path: Path) -> tuple[bytes, dict[str, np.ndarray]]:
+    """The graph at ``path`` without its states' defaults (serialized), and those defaults.
+
+    Read from the cache when this graph was seen before (module doc); otherwise split with
+    ``onnx`` and cached. A cache that cannot be written costs only the next load's time.
+    """
+    data = path.read_bytes()
+    folder = user_cache_dir("onnx-stream", hashlib.sha256(data).hexdigest()[:16])
+    graph_file, states_file = folder / "graph.onnx", folder / "states.npz"
+    try:
+        with np.load(states_file) as states:
+            initial = {name: states[name] for name in states.files}
+        return graph_file.read_bytes(), initial
+    except (OSError, ValueError):
+        pass
+    graph, initial = _split_states(data)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(graph_file) as tmp:
+            tmp.write_bytes(graph)
+        with atomic_path(states_file) as tmp, tmp.open("wb") as f:
+            np.savez(f, **initial)  # written last: its presence says both are whole
+    except OSError:
+        pass
+    return graph, initial
+
+
+def _split_states(data: bytes) -> tuple[bytes, dict[str, np.ndarray]]:
+    import onnx
+
+    model = onnx.load_from_string(data)
+    defaults = [t for t in model.graph.initializer if t.name.startswith(STATE_IN)]
+    initial = {t.name: onnx.numpy_helper.to_array(t) for t in defaults}
+    for tensor in defaults:
+        model.graph.initializer.remove(tensor)
+    return model.SerializeToString(), initial
 
 
 def _bind(method, name: str, array: np.ndarray) -> None:

@@ -62,17 +62,20 @@ model; unbound, the attributes are whatever the caller set.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from dsp.resample import StreamResampler
 from dsp.units import db_to_gain
 from models.rave import latent
 from models.rave.generate import LfoPattern, RandomWalk, SequencePlayer, StyleBank
-from models.rave.loader import RaveModel
 from models.rave.voice_gate import VoiceGate
 from presets.registry import INDEX, RAVE_GENERATORS, RAVE_LATENT_CONTROLS, REGISTRY
+
+if TYPE_CHECKING:
+    from models.rave.loader import RaveModel
+    from models.rave.meta import LazyRaveModel
 
 # Registry parameter -> processor attribute, read once per ``process`` call while bound.
 PARAM_ATTRS: tuple[tuple[str, str], ...] = (
@@ -145,7 +148,7 @@ class RaveProcessor:
     ``rave_bias_N``/``rave_scale_N`` parameters; the rest stay as set.
     """
 
-    def __init__(self, model: RaveModel, engine_rate_hz: float = 48000.0,
+    def __init__(self, model: RaveModel | LazyRaveModel, engine_rate_hz: float = 48000.0,
                  latent_frames: int = 1, block_frames: int | None = None,
                  seed: int | None = None, texture_seed: int = 0,
                  encode_mode: str = "sample") -> None:
@@ -273,6 +276,8 @@ class RaveProcessor:
         if audio.shape[0] != self.model.channels:  # downmix or spread to the model's width
             audio = np.broadcast_to(audio.mean(axis=0, keepdims=True),
                                     (self.model.channels, audio.shape[1]))
+        import torch  # the reference is encoded by the TorchScript module, on either path
+
         x = torch.from_numpy(np.ascontiguousarray(audio))[None]
         return self.model.encode_offline(x, self.seed)[0].numpy()
 
@@ -395,6 +400,8 @@ class RaveProcessor:
         ``(num_quantizers, frames)``, quantized back to codes (module doc)."""
         if self.energy == 1.0 and self.chaos <= 0.0:
             return codes  # the encoder's own codes: requantizing may pick another split
+        import torch  # the codebooks are the TorchScript module's
+
         z = self.model.codes_to_latent(torch.from_numpy(codes)[None])[0].numpy()
         z = latent.energy(z, self.energy)
         if self.chaos > 0.0:
@@ -462,6 +469,8 @@ class RaveProcessor:
 
     def _encode(self, x: np.ndarray) -> np.ndarray:
         """``(channels, model_block)`` at the model rate -> ``(latent_dims, frames)``."""
+        import torch
+
         with torch.inference_mode():
             x_t = torch.from_numpy(x)[None]
             z = (self.model.encode_mean(x_t) if self.encode_mode == "mean"
@@ -470,9 +479,19 @@ class RaveProcessor:
 
     def _decode(self, z: np.ndarray) -> np.ndarray:
         """``(latent_dims, frames)`` -> ``(channels, frames x compression)``, model rate."""
+        import torch
+
         with torch.inference_mode():
             y = self.model.module.decode(torch.from_numpy(np.ascontiguousarray(z))[None])
         return y[0].numpy()
+
+    def _seed_block(self, seed: int) -> None:
+        """Seed the generator this block's model draws from (torch's, for TorchScript)."""
+        import torch
+
+        # the CPU generator alone: torch.manual_seed also seeds every accelerator backend,
+        # and with none present each of those formats a stack (~1 ms a block)
+        torch.random.default_generator.manual_seed(seed)
 
     def _run_model(self, x: np.ndarray) -> np.ndarray:
         """One model block ``(channels, model_block)`` -> same shape, at the model rate.
@@ -481,9 +500,7 @@ class RaveProcessor:
         decode's latent padding noise are the same on every run (module doc).
         """
         if self.seed is not None:
-            # the CPU generator alone: torch.manual_seed also seeds every accelerator
-            # backend, and with none present each of those formats a stack (~1 ms a block)
-            torch.random.default_generator.manual_seed(self.seed + self._blocks)
+            self._seed_block(self.seed + self._blocks)
         self._blocks += 1
         z = self._controls(self._latents(x))
         if not self.model.discrete:

@@ -12,15 +12,10 @@ import torch
 
 from dsp.errors import InputError
 from engine.commands.rave_onnx import register_export
-from models.rave.onnx_export import (
-    decode_noise_layout,
-    draw_decode_noise,
-    export_onnx,
-    graph_noise_layout,
-    onnx_paths,
-    verify,
-)
+from models.rave.onnx_export import decode_noise_layout, export_onnx, verify
+from models.rave.onnx_graphs import draw_decode_noise, graph_noise_layout, onnx_paths
 from models.rave.onnx_stream import OnnxStream
+from models.rave.torch_rng import TorchRng
 from models.rave.ts_convert import UnsupportedModelError, from_torchscript
 
 from .conftest import STEREO, V1, V2_SMALL, fixture_path
@@ -57,16 +52,16 @@ def _latents(ts: torch.jit.ScriptModule, blocks: int, seed: int = 1) -> list[np.
 
 def _decode_diffs(ts: torch.jit.ScriptModule, dec: OnnxStream, blocks: int,
                   noise_seed_offset: int = 0) -> list[float]:
-    """Per-block max |ONNX - TorchScript| of decode, the ONNX noise drawn after seeding torch
-    like the TorchScript call (plus ``noise_seed_offset``: nonzero feeds other noise)."""
+    """Per-block max |ONNX - TorchScript| of decode, the ONNX noise drawn from a TorchRng
+    seeded like torch before the TorchScript call (plus ``noise_seed_offset``: nonzero
+    feeds other noise)."""
     layout = decode_noise_layout(ts, from_torchscript(ts)[1])
     diffs = []
     with torch.no_grad():
         for k, z in enumerate(_latents(ts, blocks)):
             torch.manual_seed(k)
             y_ts = ts.decode(torch.from_numpy(z)).numpy()
-            torch.manual_seed(k + noise_seed_offset)
-            y = dec(z=z, **draw_decode_noise(layout, 1))
+            y = dec(z=z, **draw_decode_noise(layout, 1, TorchRng(k + noise_seed_offset)))
             assert y.shape == y_ts.shape == (1, int(ts.n_channels), int(ts.decode_params[1]))
             diffs.append(float(np.abs(y - y_ts).max()))
     return diffs
@@ -96,7 +91,7 @@ def test_decode_state_is_carried(exported: tuple[Path, Path]) -> None:
     ts = _load(ts_path)
     path = onnx_paths(onnx_path)[1]
     carried, reset = OnnxStream(path), OnnxStream(path)
-    noise = draw_decode_noise(decode_noise_layout(ts, from_torchscript(ts)[1]), 1)
+    noise = draw_decode_noise(decode_noise_layout(ts, from_torchscript(ts)[1]), 1, TorchRng(0))
     diff = 0.0
     for z in _latents(ts, 4):
         reset.reset()
@@ -200,8 +195,8 @@ def test_torch_streaming_model_matches_exactly(name: str) -> None:
         for k, z in enumerate(_latents(ts, 3)):
             torch.manual_seed(k)
             expected = ts.decode(torch.from_numpy(z))
-            torch.manual_seed(k)
-            noise = {n: torch.from_numpy(v) for n, v in draw_decode_noise(layout, 1).items()}
+            drawn = draw_decode_noise(layout, 1, TorchRng(k))
+            noise = {n: torch.from_numpy(v) for n, v in drawn.items()}
             y, states = decoder(torch.from_numpy(z), noise.get("latent_noise"), states,
                                 noise.get("noise"))
             assert torch.allclose(y, expected, atol=1e-5)
