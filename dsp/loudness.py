@@ -27,15 +27,16 @@ import numba
 import numpy as np
 
 from dsp import true_peak
-from dsp.units import db_to_gain
-
-# BS.1770 loudness offset: -0.691 dB makes a 997 Hz sine at 0 dBFS read -3.01 LKFS per channel.
-LOUDNESS_OFFSET_DB = -0.691
-ABS_GATE_LUFS = -70.0
-REL_GATE_INTEGRATED_LU = -10.0
-REL_GATE_LRA_LU = -20.0
-LRA_LOW_PERCENTILE = 0.10
-LRA_HIGH_PERCENTILE = 0.95
+from dsp.bs1770 import (  # noqa: F401 -- the filter designs and constants, named here too
+    ABS_GATE_LUFS,
+    LOUDNESS_OFFSET_DB,
+    LRA_HIGH_PERCENTILE,
+    LRA_LOW_PERCENTILE,
+    REL_GATE_INTEGRATED_LU,
+    REL_GATE_LRA_LU,
+    default_channel_weights,
+    k_weighting_coefficients,
+)
 
 # Histogram of block loudness: 0.01 LU bins from the absolute gate up to +50 LUFS; louder
 # blocks go into the last bin (their energy is still summed exactly).
@@ -72,51 +73,6 @@ _H_TP_LEN = 20
 _H_FRAMES = 21
 _HEADER = 24
 _N_COEF = 10
-
-
-def k_weighting_coefficients(sample_rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    """K-weighting biquads for a rate (Hz): (b, a) each shape (2, 3), pre-filter then RLB."""
-    fs = float(sample_rate_hz)
-    # Stage 1: high shelf modelling the acoustic effect of the head.
-    f0 = 1681.974450955533
-    gain_db = 3.999843853973347
-    q = 0.7071752369554196
-    k = math.tan(math.pi * f0 / fs)
-    vh = db_to_gain(gain_db)
-    vb = vh**0.4996667741545416
-    a0 = 1.0 + k / q + k * k
-    b_pre = [
-        (vh + vb * k / q + k * k) / a0,
-        2.0 * (k * k - vh) / a0,
-        (vh - vb * k / q + k * k) / a0,
-    ]
-    a_pre = [1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0]
-    # Stage 2: RLB high-pass.
-    f0 = 38.13547087602444
-    q = 0.5003270373238773
-    k = math.tan(math.pi * f0 / fs)
-    a0 = 1.0 + k / q + k * k
-    b_rlb = [1.0, -2.0, 1.0]
-    a_rlb = [1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0]
-    return np.array([b_pre, b_rlb]), np.array([a_pre, a_rlb])
-
-
-def default_channel_weights(n_channels: int) -> np.ndarray:
-    """BS.1770 channel weights for a layout inferred from the channel count, shape (n_channels,).
-
-    1: mono; 2: L R; 3: L R C; 4: L R Ls Rs; 5: L R C Ls Rs (5.0); 6: L R C LFE Ls Rs (5.1,
-    LFE excluded). Further channels weigh 1.0. Surrounds weigh 1.41 (+1.5 dB).
-    """
-    if n_channels == 4:
-        return np.array([1.0, 1.0, 1.41, 1.41])
-    if n_channels == 5:
-        return np.array([1.0, 1.0, 1.0, 1.41, 1.41])
-    w = np.ones(n_channels)
-    if n_channels >= 6:
-        w[3] = 0.0
-        w[4] = 1.41
-        w[5] = 1.41
-    return w
 
 
 def prepare(

@@ -17,70 +17,22 @@ callback can hold it as a single array.
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
-# Coefficients of ITU-R BS.1770-5 Annex 2, Table 1: phase p holds taps h[4k + p].
-# fmt: off
-BS1770_PHASES = np.array(
-    [
-        [0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000,
-         -0.0594482421875, 0.1373291015625, 0.9721679687500, -0.1022949218750,
-         0.0476074218750, -0.0266113281250, 0.0148925781250, -0.0083007812500],
-        [-0.0291748046875, 0.0292968750000, -0.0517578125000, 0.0891113281250,
-         -0.1665039062500, 0.4650878906250, 0.7797851562500, -0.2003173828125,
-         0.1015625000000, -0.0582275390625, 0.0330810546875, -0.0189208984375],
-        [-0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625000000,
-         -0.2003173828125, 0.7797851562500, 0.4650878906250, -0.1665039062500,
-         0.0891113281250, -0.0517578125000, 0.0292968750000, -0.0291748046875],
-        [-0.0083007812500, 0.0148925781250, -0.0266113281250, 0.0476074218750,
-         -0.1022949218750, 0.9721679687500, 0.1373291015625, -0.0594482421875,
-         0.0332031250000, -0.0196533203125, 0.0109863281250, 0.0017089843750],
-    ],
-    dtype=np.float64,
+from dsp.bs1770 import (  # noqa: F401 -- the filter and its helpers, named here too
+    BS1770_PHASES,
+    TAPS_PER_PHASE,
+    linear_to_db,
+    oversampling_factor,
+    polyphase_filter,
 )
-# fmt: on
-
-TAPS_PER_PHASE = 12
-# Kaiser beta giving the same normalised response as the standard's filter (+-0.05 dB to
-# 0.75 x Nyquist, -6 dB at Nyquist, about -25 dB at 1.17 x Nyquist).
-_KAISER_BETA = 4.0
 
 _H_NCH = 0
 _H_PHASES = 1
 _H_TAPS = 2
 _H_POS = 3
 _HEADER = 8
-
-
-def oversampling_factor(sample_rate_hz: float) -> int:
-    """Oversampling factor used at a sample rate (Hz): 4 below 96 kHz, 2 below 192 kHz, else 1."""
-    if sample_rate_hz < 96000.0:
-        return 4
-    if sample_rate_hz < 192000.0:
-        return 2
-    return 1
-
-
-def polyphase_filter(sample_rate_hz: float, factor: int | None = None) -> np.ndarray:
-    """Interpolation filter for a rate (Hz), as phases: shape (factor, taps_per_phase).
-
-    Row p gives the interpolated value p/factor of a sample after the filter's group delay,
-    computed as ``sum_k row[k] * x[n - k]``. ``factor`` defaults to ``oversampling_factor``.
-    """
-    if factor is None:
-        factor = oversampling_factor(sample_rate_hz)
-    if factor == 1:
-        return np.ones((1, 1), dtype=np.float64)
-    if factor == 4 and sample_rate_hz == 48000.0:
-        return BS1770_PHASES.copy()
-    taps = TAPS_PER_PHASE * factor
-    import scipy.signal  # the filter design only: importing scipy.signal costs ~1 s
-
-    proto = scipy.signal.firwin(taps, 1.0 / factor, window=("kaiser", _KAISER_BETA)) * factor
-    return np.ascontiguousarray(proto.reshape(TAPS_PER_PHASE, factor).T)
 
 
 def state_size(n_channels: int, n_phases: int, taps: int) -> int:
@@ -183,6 +135,3 @@ def peak_dbtp(state: np.ndarray) -> np.ndarray:
     return np.array([linear_to_db(v) for v in peak_linear(state)])
 
 
-def linear_to_db(value: float) -> float:
-    """20*log10 of a linear amplitude; -inf for 0."""
-    return 20.0 * math.log10(value) if value > 0.0 else -math.inf

@@ -36,15 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Measure ``args.file`` and print the result; 0 on success, 2 if the file is unusable."""
-    import numpy as np
-
-    from dsp import loudness
+    from dsp.analysis import loudness_file  # numpy: no Numba to start for one file
     from dsp.io.audio import read_audio
     from dsp.io.jsonfile import json_number
 
     decoded = read_audio(args.file, args.force)
     audio, rate = decoded.samples, decoded.rate_hz
-    result = loudness.measure(np.ascontiguousarray(audio.T), rate)
+    result = loudness_file.measure(audio.T, rate)
     if args.json:
         print(json.dumps({**{key: json_number(result[key]) for key, _, _ in _FIELDS},
                           "nonfinite_replaced": decoded.nonfinite}))

@@ -42,9 +42,10 @@ def test_json_output_matches_measure(audio_file, capsys):
     out = json.loads(capsys.readouterr().out)
     assert list(out) == [*KEYS, "nonfinite_replaced"]
     assert out["nonfinite_replaced"] == 0
-    expected = loudness.measure(x, FS)
+    expected = loudness.measure(x, FS)  # the streaming meter the callback runs
     for key in KEYS:
-        assert out[key] == pytest.approx(expected[key], abs=1e-9)
+        # the meter reads the loudness range's percentiles from 0.01 LU bins
+        assert out[key] == pytest.approx(expected[key], abs=0.01 if key == "lra_lu" else 1e-9)
 
 
 def test_table_output(audio_file, capsys):
