@@ -135,3 +135,44 @@ def peak_dbtp(state: np.ndarray) -> np.ndarray:
     return np.array([linear_to_db(v) for v in peak_linear(state)])
 
 
+
+
+def peak_of(x: np.ndarray, sample_rate_hz: float) -> float:
+    """The largest true peak of a whole signal ``x (channels, n)`` (linear), read from
+    silence: what ``prepare``/``process``/``peak_linear`` give, at a fraction of the time
+    (each phase's taps sweep the whole channel, which vectorises, instead of one sample's
+    dot products at a time; the sums run in the meter's order, so the value is equal)."""
+    x = np.ascontiguousarray(np.atleast_2d(x), dtype=np.float32)
+    return _peak_of(x, polyphase_filter(sample_rate_hz))
+
+
+_TILE = 2048  # samples per tile: its sums stay in the L1 cache while the taps sweep it
+
+
+@numba.njit(nogil=True, cache=True)
+def _peak_of(x: np.ndarray, phases: np.ndarray) -> float:
+    n_phases, taps = phases.shape
+    n = x.shape[1]
+    padded = np.zeros(n + taps - 1)
+    acc = np.empty(_TILE)
+    peak = 0.0
+    for c in range(x.shape[0]):
+        for i in range(n):
+            padded[taps - 1 + i] = x[c, i]
+            a = abs(padded[taps - 1 + i])
+            if a > peak:
+                peak = a
+        for start in range(0, n, _TILE):
+            m = min(_TILE, n - start)
+            for p in range(n_phases):
+                acc[:m] = 0.0
+                for k in range(taps - 1, -1, -1):  # oldest sample first, as the meter sums
+                    h = phases[p, k]
+                    src = padded[start + taps - 1 - k: start + taps - 1 - k + m]
+                    for i in range(m):
+                        acc[i] += h * src[i]
+                for i in range(m):
+                    a = abs(acc[i])
+                    if a > peak:
+                        peak = a
+    return peak

@@ -85,5 +85,7 @@ def features_at(x: np.ndarray, rate_hz: int) -> np.ndarray:
 
     if rate_hz == FEATURE_RATE_HZ:
         return features(x, rate_hz)
-    y = resample(np.ascontiguousarray(np.asarray(x).T), rate_hz, FEATURE_RATE_HZ, "HQ").T
+    # channel by channel: soxr's result is the same, and no interleaved copy is made
+    y = np.stack([resample(np.ascontiguousarray(c), rate_hz, FEATURE_RATE_HZ, "HQ")
+                  for c in np.asarray(x)])
     return features(y, FEATURE_RATE_HZ)

@@ -112,8 +112,7 @@ def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
                             20.0 * feats[:, LOUDNESS_FEATURE]
                             + strips[:, channel_strip.INDEX["gain_db"]])
     strips, pan_spread = spread.spread(unplaced, strips, style.ms_ratio, way)
-    total = np.sum([channel_strip.place(u, p) for u, p in zip(unplaced, strips, strict=True)],
-                   axis=0, dtype=np.float32)
+    total = channel_strip.mix_placed(unplaced, strips)
     master = mastering.defaults()
     master[mastering.INDEX["bus_threshold_db"]] = style.bus_threshold_db
     master[mastering.INDEX["bus_ratio"]] = style.bus_ratio
@@ -143,9 +142,7 @@ def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
 def _true_peak(y: np.ndarray, rate_hz: int) -> float:
     from dsp import true_peak
 
-    state = true_peak.prepare(2, rate_hz)
-    true_peak.process(state, np.ascontiguousarray(y))
-    return float(np.max(true_peak.peak_dbtp(state)))
+    return true_peak.linear_to_db(true_peak.peak_of(y, rate_hz))
 
 
 def mix(stems: Sequence[np.ndarray | str | Path], style: str | MixStyle = "rock_punk",

@@ -81,3 +81,13 @@ def test_limiter_holds_the_ceiling_and_keeps_alignment():
     y = mastering.limit(x, SR)
     assert y.shape == x.shape
     assert np.abs(y).max() <= 10 ** (mastering.CEILING_DBTP / 20) + 1e-4
+
+
+def test_mixing_placed_stems_equals_summing_each_placed_copy():
+    rng = np.random.default_rng(4)
+    stems = [rng.standard_normal((2, 3000)).astype(np.float32) for _ in range(5)]
+    strips = np.stack([cs.clamp(cs.defaults() + rng.uniform(-3, 3, cs.N_PARAMS))
+                       for _ in range(5)])
+    expected = np.sum([cs.place(s, p) for s, p in zip(stems, strips, strict=True)], axis=0,
+                      dtype=np.float32)
+    np.testing.assert_array_equal(cs.mix_placed(stems, strips), expected)

@@ -118,3 +118,18 @@ def test_process_does_not_allocate():
     state = true_peak.prepare(2, FS)
     assert "NRT_MemInfo_alloc" not in uncached_llvm(true_peak.process, state, tone(1e3, 0.5, 0))
     assert "NRT_MemInfo_alloc" not in uncached_llvm(true_peak.reset, state)
+
+
+@pytest.mark.parametrize("fs", [48000, 44100])
+def test_peak_of_a_whole_signal_equals_the_streaming_meter(fs):
+    """Intersample peaks above the samples (tones near fs/4 and fs/3), no sample peak to
+    hide behind: the bulk reading must be the meter's, to the bit."""
+    n = np.arange(fs)
+    x = np.stack([0.5 * np.sin(2 * np.pi * (fs / 4 - 7) / fs * n + np.pi / 4),
+                  0.3 * np.sin(2 * np.pi * (fs / 3 + 11) / fs * n + 0.3)]).astype(np.float32)
+    state = true_peak.prepare(2, fs)
+    true_peak.process(state, x)
+    expected = float(true_peak.peak_linear(state).max())
+    assert expected > 1.002 * np.abs(x).max()
+    assert true_peak.peak_of(x, fs) == expected
+    assert true_peak.peak_of(np.zeros((2, 0), np.float32), fs) == 0.0
