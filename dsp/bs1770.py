@@ -54,7 +54,7 @@ def k_weighting_coefficients(sample_rate_hz: float) -> tuple[np.ndarray, np.ndar
     gain_db = 3.999843853973347
     q = 0.7071752369554196
     k = math.tan(math.pi * f0 / fs)
-    vh = 10.0 ** (gain_db / 20.0)
+    vh = 10.0 ** (gain_db / 20.0)  # not dsp.units: it is jitted, and this module is not
     vb = vh**0.4996667741545416
     a0 = 1.0 + k / q + k * k
     b_pre = [

@@ -128,7 +128,7 @@ class App:
         self._themes = _make_themes()
         self.set_view(self.view.large_text, self.view.high_contrast)
         dpg.setup_dearpygui()
-        self.c.engine.enable_scope()  # the callback feeds the Scope tab while we are open
+        self.c.show_scope()  # the callback feeds the Scope tab while we are open
         dpg.set_primary_window("main", True)
         dpg.show_viewport()
         self._open = True
@@ -178,7 +178,7 @@ class App:
     def close(self) -> None:
         """Destroy the window; safe after a failed or partial ``open``."""
         if self._context:
-            self.c.engine.enable_scope(False)
+            self.c.show_scope(False)
             if self._open and self.remember:  # the size and place the performer left
                 self.view.width, self.view.height = (dpg.get_viewport_width(),
                                                      dpg.get_viewport_height())
@@ -394,8 +394,7 @@ class App:
         # One copy of each: the MIDI thread and the callback write these arrays while this
         # loop runs, and the value shown must be the value remembered as shown.
         # the built-in parameters (plugin slots follow them in the arrays)
-        target = self.c.engine.params.target[: len(REGISTRY)].copy()
-        effective = self.c.engine.effective[: len(REGISTRY)].copy()
+        target, effective = self.c.parameter_values(len(REGISTRY))
         moved = np.flatnonzero(force | (target != self._shown_target))
         for slot in moved:
             p = REGISTRY[slot]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
+
 from dsp.errors import InputError
 from dsp.units import gain_to_db
 from engine.layout import (
@@ -54,6 +56,25 @@ class Controller:
         self.snapshot = snapshot or self.engine.snapshot
 
     # -- parameters ----------------------------------------------------------------------
+
+    # -- what the window reads from the engine (copies or drained rings, never live arrays)
+    @property
+    def sample_rate_hz(self) -> float:
+        return self.engine.sample_rate_hz
+
+    def show_scope(self, on: bool = True) -> None:
+        """Have the callback feed the scope ring (only while the window shows it)."""
+        self.engine.enable_scope(on)
+
+    def read_scope(self) -> np.ndarray:
+        """The frames the callback put in the scope ring since the last read."""
+        return self.engine.read_scope()
+
+    def parameter_values(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the first ``count`` parameters' targets and effective values: the
+        MIDI thread and the callback write them while the window reads."""
+        return (self.engine.params.target[:count].copy(),
+                self.engine.effective[:count].copy())
     def target(self, id_: str) -> float:
         """The parameter's target (what presets, MIDI and this GUI last set)."""
         return self.controls.target(id_)
@@ -108,16 +129,15 @@ class Controller:
         from engine.plugins.rack import param_ids
 
         out = []
-        for slot, chain in list(self.engine.rack.chains.items()):
-            for k, loaded in enumerate(list(chain), start=1):
-                plugin = loaded.plugin
-                try:
-                    params = [param(i) for i in param_ids(slot, k, plugin)]
-                except KeyError:
-                    continue  # a chain changing on another thread: shown next refresh
-                out.append({"slot": slot, "position": k, "uri": plugin.name,
-                            "name": getattr(getattr(plugin, "info", None), "name", plugin.name),
-                            "params": params, "faulted": plugin.faulted})
+        for slot, k, loaded in self.controls.plugin_chains():
+            plugin = loaded.plugin
+            try:
+                params = [param(i) for i in param_ids(slot, k, plugin)]
+            except KeyError:
+                continue  # a chain changing on another thread: shown next refresh
+            out.append({"slot": slot, "position": k, "uri": plugin.name,
+                        "name": getattr(getattr(plugin, "info", None), "name", plugin.name),
+                        "params": params, "faulted": plugin.faulted})
         return out
 
     # -- presets and the model -------------------------------------------------------------

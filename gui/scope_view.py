@@ -45,7 +45,7 @@ class ScopeView:
 
     def build(self) -> None:
         t_ms = 1e3 * np.arange(SCOPE_POINTS) * (SCOPE_FRAMES / SCOPE_POINTS) \
-            / self.c.engine.sample_rate_hz
+            / self.c.sample_rate_hz
         with dpg.plot(label="waveform", height=220, width=-1, tag="scope:wave_plot"):
             dpg.add_plot_legend()
             dpg.add_plot_axis(dpg.mvXAxis, label="ms")
@@ -65,7 +65,7 @@ class ScopeView:
 
     def take(self) -> int:
         """Drain the scope ring into the kept window; returns frames taken."""
-        new = self.c.engine.read_scope()
+        new = self.c.read_scope()
         k = new.shape[1]
         if k >= WINDOW_FRAMES:
             self.frames[:] = new[:, -WINDOW_FRAMES:]
@@ -75,7 +75,7 @@ class ScopeView:
 
     def refresh(self) -> None:
         self.take()
-        rate = self.c.engine.sample_rate_hz
+        rate = self.c.sample_rate_hz
         t_ms = list(1e3 * np.arange(SCOPE_POINTS) * (SCOPE_FRAMES / SCOPE_POINTS) / rate)
         out = 0.5 * (self.frames[0] + self.frames[1])
         inp = 0.5 * (self.frames[2] + self.frames[3])

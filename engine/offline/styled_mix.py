@@ -12,7 +12,6 @@ output meets the targets through the true-peak limiter.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ import numpy as np
 from dsp import channel_strip, mastering
 from dsp.analysis import mix_figures
 from dsp.analysis.stem_features import features_at
+from dsp.io.jsonfile import json_number
 from engine.errors import UsageError
 from engine.offline import spread
 from engine.offline.correction import correct, limited
@@ -77,9 +77,7 @@ def _pad(stems: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 
 def _figures_row(fig: dict[str, float], style: MixStyle) -> dict:
-    def r(v: float, nd: int) -> float | None:
-        return round(v, nd) if math.isfinite(v) else None
-
+    r = json_number
     err = style.errors(fig)
     return {"lufs": r(fig["lufs"], 2), "centroid_hz": r(fig["centroid_hz"], 1),
             "ms_ratio": r(fig["ms_ratio"], 3),

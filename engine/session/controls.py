@@ -158,6 +158,12 @@ class Controls:
         self.engine.rack._index(slot, position)  # names a bad slot or position
         return self.set_and_report(f"fx_{slot}{position}_bypass", 1.0 if on else 0.0)
 
+    def plugin_chains(self) -> list[tuple[str, int, object]]:
+        """``(slot, position, loaded plugin)`` of every chain, a snapshot (the chains may
+        change on another thread while a reader walks it)."""
+        return [(slot, k, x) for slot, chain in list(self.engine.rack.chains.items())
+                for k, x in enumerate(list(chain), start=1)]
+
     def plugin_list(self) -> str:
         rows = [f"{slot} {k}: {x.plugin.name}"
                 + (" (bypassed)" if self.target(f"fx_{slot}{k}_bypass") >= 0.5 else "")
