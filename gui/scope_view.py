@@ -56,7 +56,8 @@ class ScopeView:
                                         tag=tag)
         with dpg.plot(label="spectrum", height=220, width=-1, tag="scope:spec_plot"):
             dpg.add_plot_legend()
-            dpg.add_plot_axis(dpg.mvXAxis, label="Hz", log_scale=True, tag="scope:spec_x")
+            dpg.add_plot_axis(dpg.mvXAxis, label="Hz", scale=dpg.mvPlotScale_Log10,
+                              tag="scope:spec_x")
             with dpg.plot_axis(dpg.mvYAxis, label="dBFS", tag="scope:spec_y"):
                 dpg.set_axis_limits("scope:spec_y", FLOOR_DB, 0.0)
                 for tag, label in (("scope:out_spec", "output"), ("scope:in_spec", "input")):

@@ -165,6 +165,58 @@ def test_a_drum_hit_flashes_its_light(app):
     assert yellow(after) > yellow(before) + 200
 
 
+def _readings(**changes) -> dict:
+    """Header readings: quiet everywhere, nothing wrong, off the beat; ``changes`` on top."""
+    r = {f"{side}_{kind}_{ch}_db": -40.0 for side in ("in", "out") for kind in ("peak", "rms")
+         for ch in "lr"}
+    r.update(voice_comp_gr_db=0.0, bus_comp_gr_db=0.0, limiter_gr_db=0.0, late_blocks=0,
+             worker_underruns=0, nonfinite_replaced=0, drum_hits=[0] * 8, beat_phase=0.5)
+    return {**r, **changes}
+
+
+def test_the_header_lights_clip_hold_reduction_health_and_beat(app):
+    """Each light and bar of the header from readings and a clock: the clip light and the
+    health light hold HOLD_S, the peak tick holds the highest peak HOLD_S, gain reduction
+    fills its bar over 20 dB."""
+    from gui.meters_view import BAR_W, GREEN, HOLD_S, OFF, RED, YELLOW
+
+    meters = app.meters
+
+    def fill(tag):
+        return [round(255 * v) for v in dpg.get_item_configuration(tag)["fill"]]
+
+    def tick_x(tag):
+        return dpg.get_item_configuration(tag)["p1"][0]
+
+    meters.refresh(_readings(), now=100.0)
+    assert fill("meters:out:clip") == list(OFF) and fill("meters:health") == list(GREEN)
+    meters.refresh(_readings(out_peak_l_db=0.0, out_peak_r_db=-6.0), now=101.0)
+    assert fill("meters:out:clip") == list(RED) and fill("meters:in:clip") == list(OFF)
+    full = tick_x("meters:out:L:hold")
+    assert full - tick_x("meters:out:R:hold") == pytest.approx(0.1 * BAR_W)  # 6 dB of 60
+    meters.refresh(_readings(), now=101.0 + 0.5 * HOLD_S)  # held: the tick stays, lit
+    assert tick_x("meters:out:L:hold") == full and fill("meters:out:clip") == list(RED)
+    meters.refresh(_readings(), now=101.1 + HOLD_S)  # let go
+    assert tick_x("meters:out:L:hold") < full and fill("meters:out:clip") == list(OFF)
+
+    meters.refresh(_readings(limiter_gr_db=5.0, bus_comp_gr_db=30.0), now=110.0)
+    width = {k: dpg.get_item_configuration(f"meters:gr:{k}")["pmax"][0] - 650
+             for k in ("comp", "bus", "lim")}
+    assert width == {"comp": 0.0, "bus": 100.0, "lim": 25.0}
+
+    meters.refresh(_readings(late_blocks=2, worker_underruns=1), now=120.0)
+    assert fill("meters:health") == list(RED)
+    assert dpg.get_value("meters:detail") == \
+        "late blocks 2, worker underruns 1, non-finite samples 0"
+    meters.refresh(_readings(late_blocks=2, worker_underruns=1), now=120.1 + HOLD_S)
+    assert fill("meters:health") == list(GREEN)  # nothing new since
+
+    meters.refresh(_readings(beat_phase=0.05), now=130.0)
+    assert fill("meters:beat") == list(YELLOW)
+    meters.refresh(_readings(beat_phase=0.6), now=130.3)
+    assert fill("meters:beat") == list(OFF)
+
+
 def test_the_xy_pad_moves_its_two_parameters_and_follows_them(app):
     _show("Perform")
     from gui.xy_pad import SIZE
