@@ -2,11 +2,13 @@
 
 Per sample, on the mono sum of the input:
 
-- a fast envelope (0.2 ms attack, 10 ms release) of ``|x|`` and a slow one (40 ms) that
-  follows the fast one. A hit starts when the fast envelope rises above both the absolute
-  floor ``threshold_db`` and ``ratio_db`` over the slow envelope, at least
-  ``min_interval_ms`` after the previous hit. A sustained sound lifts the slow envelope with
-  it, so a long "tsss" is one hit, not many.
+- a fast envelope (0.2 ms attack, 10 ms release) of ``|x|`` and a slow one that follows
+  the fast one, rising over ``SLOW_MS`` and falling over ``SLOW_RELEASE_MS``. A hit starts
+  when the fast envelope rises above both the absolute floor ``threshold_db`` and
+  ``ratio_db`` over the slow envelope, at least ``min_interval_ms`` after the previous hit.
+  A sustained sound lifts the slow envelope with it, so a long "tsss" is one hit, not many;
+  falling faster than it rises, the slow envelope drops into the short closure before a
+  plosive inside a word (the "k" of "and cats"), so the burst rises over it and fires.
 - a bank of ``N_BANDS`` band-pass biquads (RBJ, Q 1, centres ``BAND_CENTRES_HZ``) runs all
   the time, so the band energies of a hit's attack are not coloured by filters starting
   from rest.
@@ -67,6 +69,7 @@ MAX_EVENTS = 16
 FAST_ATTACK_MS = 0.2
 FAST_RELEASE_MS = 10.0
 SLOW_MS = 40.0
+SLOW_RELEASE_MS = 20.0
 VELOCITY_FLOOR_DB = -40.0  # attack peaks map linearly from here (velocity 0.25) ...
 VELOCITY_FULL_DB = -6.0  # ... to here (velocity 1)
 _EPS = 1e-12
@@ -74,7 +77,7 @@ _EPS = 1e-12
 # Header of the state array.
 (_SR, _THRESH, _RATIO, _MIN_GAP, _WINDOW, _GATE, _OPEN, _A_FAST, _R_FAST, _A_SLOW, _FAST,
  _SLOW, _T, _LAST_ONSET, _MODE, _COUNT, _PEAK, _ZC, _PREV, _HAT_ONSET, _HAT_PEAK,
- _HAT_MIN) = range(22)
+ _HAT_MIN, _R_SLOW) = range(23)
 _ACC = 24  # accumulators: N_BANDS band energies (first half, second half), diff, energy
 _N_ACC = 2 * N_BANDS + 4
 _BQ = _ACC + _N_ACC  # per band: b0 b1 b2 a1 a2 z1 z2
@@ -86,7 +89,7 @@ _HAT_MIN_MS = 15.0  # never close a hat sooner: the attack of a "ts" dips before
 
 def prepare(sample_rate_hz: float, threshold_db: float = -45.0, ratio_db: float = 9.0,
             min_interval_ms: float = 50.0, window_ms: float = 6.0, gate_db: float = 15.0,
-            open_hat_ms: float = 100.0) -> np.ndarray:
+            open_hat_ms: float = 100.0, slow_release_ms: float = SLOW_RELEASE_MS) -> np.ndarray:
     """A trigger state (float64 ``(STATE_LEN,)``) for ``sample_rate_hz``.
 
     threshold_db: absolute floor (dBFS of the fast envelope) a hit must reach; ratio_db: how
@@ -107,6 +110,7 @@ def prepare(sample_rate_hz: float, threshold_db: float = -45.0, ratio_db: float 
     st[_A_FAST] = 1.0 - envelope.decay_coef(FAST_ATTACK_MS, sample_rate_hz)
     st[_R_FAST] = 1.0 - envelope.decay_coef(FAST_RELEASE_MS, sample_rate_hz)
     st[_A_SLOW] = 1.0 - envelope.decay_coef(SLOW_MS, sample_rate_hz)
+    st[_R_SLOW] = 1.0 - envelope.decay_coef(slow_release_ms, sample_rate_hz)
     set_params(st, threshold_db, ratio_db, gate_db)
     for k, fc in enumerate(BAND_CENTRES_HZ):
         # RBJ band-pass, 0 dB peak; bands above 0.45 fs sit at 0.45 fs (low rates only: the
@@ -132,7 +136,10 @@ def set_params(st: np.ndarray, threshold_db: float, ratio_db: float, gate_db: fl
 @njit(nogil=True, cache=True)
 def reset(st: np.ndarray) -> None:
     """Forget envelopes, filter memories and any hit in progress."""
-    for i in range(_FAST, _BQ):
+    # the running values only: _HAT_MIN and _R_SLOW after them are settings
+    for i in range(_FAST, _HAT_MIN):
+        st[i] = 0.0
+    for i in range(_ACC, _BQ):
         st[i] = 0.0
     st[_LAST_ONSET] = -1e18
     st[_HAT_ONSET] = -1.0
@@ -237,7 +244,7 @@ def process(st: np.ndarray, weights: np.ndarray, x: np.ndarray, n: int,
     ``feats`` is ``(N_FEATURES,)`` scratch. See the module doc for the event rows.
     """
     channels = x.shape[0]
-    a_fast, r_fast, a_slow = st[_A_FAST], st[_R_FAST], st[_A_SLOW]
+    a_fast, r_fast, a_slow, r_slow = st[_A_FAST], st[_R_FAST], st[_A_SLOW], st[_R_SLOW]
     fast, slow, prev = st[_FAST], st[_SLOW], st[_PREV]
     n_ev = 0
     for i in range(n):
@@ -297,7 +304,7 @@ def process(st: np.ndarray, weights: np.ndarray, x: np.ndarray, n: int,
             if (fast < st[_GATE] * st[_HAT_PEAK]
                     and t - st[_HAT_ONSET] >= st[_HAT_MIN]):
                 n_ev = _close_hat(st, events, n_ev, i)
-        slow += a_slow * (fast - slow)
+        slow += (a_slow if fast > slow else r_slow) * (fast - slow)
         prev = s
         st[_T] = t + 1.0
     st[_FAST], st[_SLOW], st[_PREV] = fast, slow, prev

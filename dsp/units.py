@@ -1,7 +1,11 @@
 """Decibels and linear gains: the one conversion every floor uses.
 
 Jitted and inlined, so the callback's kernels, the block function and offline Python code
-all compute ``10 ** (db / 20)`` the same way, to the bit.
+all compute ``10 ** (db / 20)`` the same way, to the bit. Scalar conversions go through
+here. Two kinds of code write the formula inline on purpose: vectorised maths on numpy
+arrays or torch tensors (a jitted scalar function would loop in Python; the training
+corpora and the differentiable twin), and modules kept free of Numba so that importing
+them starts no compiler (``dsp.bs1770``, for ``musicmill loudness``).
 """
 
 from __future__ import annotations

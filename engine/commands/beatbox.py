@@ -37,6 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="full-batch training epochs (default: models.beatbox.train.EPOCHS)")
     tr.add_argument("--weight-decay", type=float, default=None,
                     help="Adam weight decay (default: models.beatbox.train.WEIGHT_DECAY)")
+    tr.add_argument("--train-slow-release-ms", type=float, default=None,
+                    help="the detector's slow-envelope fall while collecting the training "
+                         "detections, ms (default: the kernel's; scores always use the "
+                         "kernel's, as the engine runs)")
     tr.add_argument("--out", type=Path, default=None,
                     help="weights file (default: the shipped models/beatbox/classifier.npz)")
     tr.set_defaults(func=run_train)
@@ -101,6 +105,9 @@ def run_train(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--rise-db: {exc}") from None
     rise_db = training.default_rise_db() if args.rise_db is None else args.rise_db
+    release = args.train_slow_release_ms
+    if release is not None and not 1.0 <= release <= 200.0:
+        raise UsageError(f"--train-slow-release-ms {release:g} outside 1..200")
     out = args.out or WEIGHTS_PATH
     if not out.parent.is_dir():
         raise UsageError(f"{out.parent}: no such directory")
@@ -111,11 +118,12 @@ def run_train(args: argparse.Namespace) -> int:
     # a default moves
     command += (f" --rise-db {rise_db:g} --phrase-weight {phrase_weight:g} --epochs {epochs}"
                 f" --weight-decay {weight_decay:g}")
+    command += f" --train-slow-release-ms {release:g}" if release is not None else ""
     command += f" --out {args.out}" if args.out else ""
     record = training.train(out, args.hits, args.heldout, args.seed, command,
                             phrases=args.phrases, rise_db=rise_db,
                             phrase_weight=phrase_weight, epochs=epochs,
-                            weight_decay=weight_decay)
+                            weight_decay=weight_decay, train_slow_release_ms=release)
     print(json.dumps(record, indent=2))
     return 0
 
@@ -131,6 +139,9 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"trained with: {record['command']}")
     if "rise_db" in record:
         print(f"detector rise: {record['rise_db']:g} dB (the engine should run at it)")
+    if "slow_release_ms" in record:
+        print(f"detector slow envelope: falls over {record['slow_release_ms']:g} ms as scored "
+              f"(trained on detections at {record['train_slow_release_ms']:g} ms)")
     print(f"held-out: accuracy {held['accuracy']:.3f}, recall {held['recall']:.3f}, "
           f"onset F {held['onset_f']:.3f}, {held['false_hits']} false hits "
           f"of {held['hits']} hits")

@@ -66,10 +66,13 @@ def _rise(rise_db: float | None) -> float:
 
 
 def _detect(x: np.ndarray, sample_rate_hz: float, weights: np.ndarray,
-            rise_db: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """``dsp.beatbox.detect`` at ``rise_db`` (floor and hat gate: the kernel's defaults,
-    which are the engine's)."""
-    return beatbox.detect(x, sample_rate_hz, weights, ratio_db=_rise(rise_db))
+            rise_db: float | None, slow_release_ms: float | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """``dsp.beatbox.detect`` at ``rise_db`` (floor, hat gate and, unless given, the slow
+    envelope's fall: the kernel's defaults, which are the engine's)."""
+    release = beatbox.SLOW_RELEASE_MS if slow_release_ms is None else slow_release_ms
+    return beatbox.detect(x, sample_rate_hz, weights, ratio_db=_rise(rise_db),
+                          slow_release_ms=release)
 
 
 def _untrained() -> np.ndarray:
@@ -96,9 +99,12 @@ def _match(fired_onsets: np.ndarray, true_onsets: np.ndarray, tol: int) -> np.nd
     return out
 
 
-def dataset(corpus, rise_db: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Features and model-class labels of every detection in ``corpus`` (at ``rise_db``)."""
-    events, feats = _detect(corpus.audio, corpus.sample_rate_hz, _untrained(), rise_db)
+def dataset(corpus, rise_db: float | None = None, slow_release_ms: float | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Features and model-class labels of every detection in ``corpus`` (at ``rise_db``
+    and the detector's ``slow_release_ms``)."""
+    events, feats = _detect(corpus.audio, corpus.sample_rate_hz, _untrained(), rise_db,
+                            slow_release_ms)
     hits = events[events[:, beatbox.EV_KIND] == beatbox.EV_HIT]
     tol = round(MATCH_MS * 1e-3 * corpus.sample_rate_hz)
     idx = _match(hits[:, beatbox.EV_ONSET], corpus.onsets, tol)
@@ -209,21 +215,27 @@ def word_tests(seed: int) -> dict:
 def train(out: Path = WEIGHTS_PATH, train_hits: int = 3000, heldout_hits: int = 600,
           seed: int = 0, command: str = "", phrases: int = PHRASES,
           rise_db: float | None = None, phrase_weight: float = PHRASE_WEIGHT,
-          epochs: int = EPOCHS, weight_decay: float = WEIGHT_DECAY) -> dict:
+          epochs: int = EPOCHS, weight_decay: float = WEIGHT_DECAY,
+          train_slow_release_ms: float | None = None) -> dict:
     """Generate the corpora, fit, evaluate, and write ``out`` atomically; returns the record.
 
     ``phrases``: spoken training utterances (``words.train_utterances``; 0: hits only).
     ``rise_db``: the detector rise training and evaluation run at (default: the engine's,
     :func:`default_rise_db`). ``phrase_weight``: loss weight of a phrase detection (a corpus
     hit weighs 1); ``epochs``, ``weight_decay``: the fit's (:func:`fit`).
+    ``train_slow_release_ms``: the slow envelope's fall of the detector whose detections
+    the classifier learns from (default: the kernel's, ``SLOW_RELEASE_MS``); the scores are
+    always measured with the kernel's, as the engine runs.
     """
+    train_release = (beatbox.SLOW_RELEASE_MS if train_slow_release_ms is None
+                     else float(train_slow_release_ms))
     rise_db = _rise(rise_db)
     from models.beatbox import words
     from models.beatbox.corpus import make_corpus
 
     start = time.perf_counter()
     train_set = make_corpus(train_hits, seed, "train", SAMPLE_RATE_HZ)
-    feats, labels = dataset(train_set, rise_db)
+    feats, labels = dataset(train_set, rise_db, train_release)
     weights_ = np.ones(labels.size)
     n_phrase = 0
     if phrases:
@@ -231,7 +243,8 @@ def train(out: Path = WEIGHTS_PATH, train_hits: int = 3000, heldout_hits: int = 
         words.prefetch(u.key for u in utts)
         parts = [phrase_dataset(words.make_phrases(utts[k: k + PHRASE_CHUNK],
                                                    seed * 1000 + k // PHRASE_CHUNK,
-                                                   sample_rate_hz=SAMPLE_RATE_HZ), rise_db)
+                                                   sample_rate_hz=SAMPLE_RATE_HZ), rise_db,
+                                 train_release)
                  for k in range(0, phrases, PHRASE_CHUNK)]  # in chunks: memory stays small
         p_feats = np.concatenate([f for f, _ in parts])
         p_labels = np.concatenate([lab for _, lab in parts])
@@ -251,6 +264,8 @@ def train(out: Path = WEIGHTS_PATH, train_hits: int = 3000, heldout_hits: int = 
                    for name, ph in word_tests(seed + 1).items()}
     record = {"command": command, "seed": seed, "train_hits": train_hits,
               "heldout_hits": heldout_hits, "phrases": phrases, "rise_db": rise_db,
+              "train_slow_release_ms": train_release,
+              "slow_release_ms": float(beatbox.SLOW_RELEASE_MS),
               "detections": int(labels.size), "phrase_detections": n_phrase,
               "hidden": HIDDEN, "epochs": int(epochs), "weight_decay": float(weight_decay),
               "phrase_weight": float(phrase_weight), "features": list(beatbox.FEATURE_NAMES),
@@ -314,10 +329,12 @@ def phrase_labels(frames: np.ndarray, phrases) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def phrase_dataset(phrases, rise_db: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def phrase_dataset(phrases, rise_db: float | None = None,
+                   slow_release_ms: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Features and :func:`phrase_labels` of every detection in spoken ``phrases`` (at
-    ``rise_db``)."""
-    events, feats = _detect(phrases.audio, phrases.sample_rate_hz, _untrained(), rise_db)
+    ``rise_db`` and the detector's ``slow_release_ms``)."""
+    events, feats = _detect(phrases.audio, phrases.sample_rate_hz, _untrained(), rise_db,
+                            slow_release_ms)
     hits = events[events[:, beatbox.EV_KIND] == beatbox.EV_HIT]
     return feats, phrase_labels(hits[:, beatbox.EV_ONSET].astype(np.int64), phrases)
 

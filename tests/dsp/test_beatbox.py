@@ -57,6 +57,33 @@ def test_a_long_hiss_is_one_hit_and_close_hits_merge():
     assert hits(beatbox.detect(apart, SR, always(beatbox.M_SNARE))[0]).shape[0] == 2
 
 
+def test_a_quieter_burst_after_a_short_closure_fires():
+    """The "k" of "and cats": a sustained vowel, 50 ms of silence (the closure), then a
+    burst 6 dB under the vowel. The slow envelope falls over SLOW_RELEASE_MS, into the
+    closure, so the burst rises over it; falling as slowly as it rises (40 ms) it stays
+    too high, and nothing fires on the burst."""
+    t = np.arange(int(0.3 * SR)) / SR
+    vowel = 0.2 * np.sin(2 * np.pi * 220 * t) * np.minimum(1.0, t / 0.02)
+    x = np.concatenate([vowel, np.zeros(int(0.05 * SR))]).astype(np.float32)
+    x = np.concatenate([x, bursts([(0, 0.04, 0.1)], seconds=0.3, floor=0.0)])
+    burst_at = vowel.size + int(0.05 * SR)
+
+    def onsets(**kw):
+        return hits(beatbox.detect(x, SR, always(beatbox.M_SNARE), **kw)[0])[:, beatbox.EV_ONSET]
+
+    assert beatbox.SLOW_RELEASE_MS < beatbox.SLOW_MS
+    assert np.any(np.abs(onsets() - burst_at) < SR // 1000)
+    assert not np.any(np.abs(onsets(slow_release_ms=beatbox.SLOW_MS) - burst_at) < SR // 100)
+
+
+def test_reset_keeps_the_settings():
+    st = beatbox.prepare(SR)
+    settings = st[[beatbox._HAT_MIN, beatbox._R_SLOW]].copy()
+    beatbox.reset(st)
+    assert np.all(settings > 0) and np.array_equal(st[[beatbox._HAT_MIN, beatbox._R_SLOW]],
+                                                   settings)
+
+
 def test_quiet_sounds_below_the_threshold_play_nothing():
     x = bursts([(4800, 0.05, 10 ** (-55 / 20))])
     assert beatbox.detect(x, SR, always(beatbox.M_KICK))[0].shape[0] == 0

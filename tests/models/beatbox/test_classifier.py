@@ -25,26 +25,40 @@ def test_shipped_weights_meet_the_targets_on_the_held_out_corpus():
     The held-out corpus (other voices, languages, speeds, synthesis ranges) is the one the
     training record scores; the run is deterministic, so this re-measures those numbers
     through today's kernel at the engine's default detector rise (the registry's
-    ``beatbox_sensitivity_db``, which the weights were trained at). Held-out seeds 2 and 3
-    measured 0.863 / 0.858 accuracy and 0.899 / 0.884 F, 36 / 37 false drums (phrase weight
-    0.3 and 3000 epochs, which dropped a kick of the shipped example: 0.874 / 0.873,
-    0.906 / 0.891, 39 / 36; the hits-only classifier before words: 0.853 / 0.861,
-    0.902 / 0.886). These thresholds sit at the top of what the training seed alone moves:
-    the same settings fitted from other initial weights (torch seeds 1-5, same data) scored
-    0.841-0.857 accuracy, 0.892-0.901 F and 30-34 false drums on this corpus.
+    ``beatbox_sensitivity_db``, which the weights were trained at).
 
-    Retrained at a lower rise the words improve but this corpus does not hold (seed 1): 8 dB
-    0.856 / 0.891 / 36 false drums, 7 dB 0.810 / 0.852 / 65 (the detector then fires again
-    inside long sounds, and a hit inside an open hat cuts it short).
+    Since the detector's slow envelope falls over 20 ms (it rose and fell over 40 ms), it
+    fires on the plosives inside words. The weights are still learnt from the detections of
+    the 40 ms detector (``--train-slow-release-ms 40``: the same weights as before, to the
+    bit) and scored with today's: 0.866 / 0.916 F / 33 false drums here (with the 40 ms
+    detector 0.863 / 0.908 / 27), 0.877 / 0.911 / 36 and 0.859 / 0.903 / 37 on held-out
+    seeds 2 and 3 (before 0.863 / 0.899 / 36 and 0.858 / 0.884 / 37). Learnt from the 20 ms
+    detector's own detections they scored 0.859 / 0.908 / 32 here but played a kick of the
+    shipped example as "other"; 25 ms: 0.847 / 0.902 / 38. The same settings fitted from
+    other initial weights scored 0.841-0.857 accuracy and 0.892-0.901 F (40 ms detector):
+    the training seed alone moves these numbers that much.
+
+    Retrained at a lower rise instead, the words improved but this corpus did not hold
+    (seed 1, 40 ms detector): 8 dB 0.856 / 0.891 / 36 false drums, 7 dB 0.810 / 0.852 / 65
+    (the detector then fires again inside long sounds, and a hit inside an open hat cuts it
+    short).
     """
     record = load_record()
     held = make_corpus(record["heldout_hits"], record["seed"] + 1, "heldout")
     scores = train.evaluate(load_weights(), held)  # at the registry's default rise
     assert scores.accuracy >= 0.853, scores
     assert scores.onset_f >= 0.903, scores
-    assert scores.false_hits <= 28, scores
-    assert scores.recall >= 0.88, scores
+    assert scores.false_hits <= 33, scores
+    assert scores.recall >= 0.93, scores
     assert scores.accuracy == pytest.approx(record["heldout"]["accuracy"], abs=0.01)
+
+
+def test_shipped_weights_are_scored_with_the_engines_detector():
+    """The record's scores are the engine's: measured with the kernel's slow envelope,
+    whatever detector the training detections came from."""
+    record = load_record()
+    assert record["slow_release_ms"] == beatbox.SLOW_RELEASE_MS
+    assert f"--train-slow-release-ms {record['train_slow_release_ms']:g}" in record["command"]
 
 
 def test_shipped_weights_were_trained_at_the_engines_default_rise():

@@ -101,18 +101,18 @@ def test_phrases_are_deterministic():
 def test_shipped_weights_play_boots_and_cats_on_held_out_voices(test_words):
     """Target: "boots" plays a kick and "cats" a snare for 13 of 16 drum words per voice.
 
-    Met on average (total >= 13/16 of all drum words); one voice (en-029+f4, fast "and
-    cats") stays under it: there the trigger often does not fire on the "k" at all, and
-    fires on the vowel after it instead, which plays nothing. The hits-only classifier this
-    replaced scored 59 of 96. Retrained at a lower detector rise (``--rise-db``) every voice
-    passes at 7.5 dB and below (7 dB: 94 of 96, each voice >= 14), but the held-out corpus
-    then scores far under its targets (see test_classifier.py); 8 dB: en-029+f4 12 of 16.
-    Scored at the registry's default rise, which the weights were trained at.
+    Met by every voice, 16 of 16 each (with the corpus' augmentation 89 of 96, chanted 91).
+    Before the detector's slow envelope fell faster than it rises (20 ms against 40 ms), one
+    voice (en-029+f4, fast "and cats") stayed at 10 with the same weights: its
+    "k" did not rise the detector's 9 dB over the slow envelope still full of "and", so
+    nothing fired on it (87 of 96 in all; the hits-only classifier before the words, 59).
+    Lowering the rise instead found those words (7 dB: 94 of 96) but fired inside long
+    sounds and cost the held-out corpus its targets (see test_classifier.py). Scored at the
+    registry's default rise, which the weights were trained at.
     """
     scores = train.score_words(load_weights(), test_words)
     assert scores.words == 16 * len(words.TEST_VOICES)
-    assert scores.right >= 13 * len(words.TEST_VOICES), scores
-    assert min(r for r, _ in scores.per_voice.values()) >= 10, scores
+    assert min(r for r, _ in scores.per_voice.values()) >= 13, scores
     assert scores.and_drums <= 3, scores
     assert scores.lag_ms_median <= 5.0, scores  # most drums fire on the consonant itself
     assert scores.as_dict() == load_record()["heldout_words"]["words"]  # what info reports
