@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from dsp import biquad
-from dsp.loudness import LOUDNESS_OFFSET_DB, k_weighting_coefficients
+from dsp.bs1770 import LOUDNESS_OFFSET_DB, k_weighting_coefficients
 from dsp.units import db_to_gain
 
 SPLIT_HZ = 2000.0  # brightness: energy above this, and the corner of the correcting shelf

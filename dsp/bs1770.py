@@ -46,6 +46,7 @@ TAPS_PER_PHASE = 12
 # 0.75 x Nyquist, -6 dB at Nyquist, about -25 dB at 1.17 x Nyquist).
 _KAISER_BETA = 4.0
 
+
 def k_weighting_coefficients(sample_rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
     """K-weighting biquads for a rate (Hz): (b, a) each shape (2, 3), pre-filter then RLB."""
     fs = float(sample_rate_hz)
@@ -117,6 +118,27 @@ def polyphase_filter(sample_rate_hz: float, factor: int | None = None) -> np.nda
 
     proto = scipy.signal.firwin(taps, 1.0 / factor, window=("kaiser", _KAISER_BETA)) * factor
     return np.ascontiguousarray(proto.reshape(TAPS_PER_PHASE, factor).T)
+
+
+def energy_to_lufs(energy: float) -> float:
+    """Loudness (LUFS) of a mean K-weighted energy; -inf for none."""
+    return LOUDNESS_OFFSET_DB + 10.0 * math.log10(energy) if energy > 0.0 else -math.inf
+
+
+def gated_blocks(blocks: np.ndarray, gate_lu: float) -> np.ndarray:
+    """The gating blocks' mean energies above the absolute gate, then above ``gate_lu``
+    under the mean of those (the integrated loudness' gate at -10 LU, the loudness
+    range's at -20 LU)."""
+    kept = blocks[blocks > 10.0 ** ((ABS_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)]
+    if kept.size == 0:
+        return kept
+    return kept[kept > kept.mean() * 10.0 ** (gate_lu / 10.0)]
+
+
+def integrated_lufs(blocks: np.ndarray) -> float:
+    """Gated integrated loudness of 400 ms gating blocks' mean energies; -inf if none pass."""
+    kept = gated_blocks(blocks, REL_GATE_INTEGRATED_LU)
+    return energy_to_lufs(float(kept.mean())) if kept.size else -math.inf
 
 
 def linear_to_db(value: float) -> float:

@@ -56,7 +56,7 @@ import math
 import numba
 import numpy as np
 
-from dsp import true_peak
+from dsp import bs1770
 from dsp.units import db_to_gain
 
 MAX_LOOKAHEAD_MS = 5.0
@@ -132,9 +132,9 @@ def _detector_sets(sample_rate_hz: float) -> list[tuple[np.ndarray, int]]:
     Interval delay d: at frame n the set's points lie in [n - d, n - d + 1).
     """
     sets = []
-    meter = true_peak.polyphase_filter(sample_rate_hz)  # exactly what our meter reads
+    meter = bs1770.polyphase_filter(sample_rate_hz)  # exactly what our meter reads
     sets.append((meter, meter.shape[1] // 2))
-    factor = true_peak.oversampling_factor(sample_rate_hz)
+    factor = bs1770.oversampling_factor(sample_rate_hz)
     if factor > 1:
         # libebur128's interpolator at this rate: 49-tap Hann-windowed sinc.
         aligned = _windowed_sinc_phases(factor, _HANN_TAPS, np.hanning(_HANN_TAPS))

@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from dsp import true_peak
-from dsp.bs1770 import (  # noqa: F401 -- the filter designs and constants, named here too
+from dsp.bs1770 import (
     ABS_GATE_LUFS,
     LOUDNESS_OFFSET_DB,
     LRA_HIGH_PERCENTILE,
@@ -35,6 +35,7 @@ from dsp.bs1770 import (  # noqa: F401 -- the filter designs and constants, name
     REL_GATE_INTEGRATED_LU,
     REL_GATE_LRA_LU,
     default_channel_weights,
+    energy_to_lufs,
     k_weighting_coefficients,
 )
 
@@ -279,30 +280,24 @@ def reset(state: np.ndarray) -> None:
     true_peak.reset(state[otp : otp + int(state[_H_TP_LEN])])
 
 
-def _energy_to_lufs(energy: float) -> float:
-    if not energy > 0.0:
-        return -math.inf
-    return LOUDNESS_OFFSET_DB + 10.0 * math.log10(energy)
-
-
 def momentary_lufs(state: np.ndarray) -> float:
     """Loudness of the last 400 ms (LUFS); time before the first sample counts as silence."""
-    return _energy_to_lufs(state[_H_SUM_M] / state[_H_NM])
+    return energy_to_lufs(state[_H_SUM_M] / state[_H_NM])
 
 
 def short_term_lufs(state: np.ndarray) -> float:
     """Loudness of the last 3 s (LUFS); time before the first sample counts as silence."""
-    return _energy_to_lufs(state[_H_SUM_S] / state[_H_NS])
+    return energy_to_lufs(state[_H_SUM_S] / state[_H_NS])
 
 
 def momentary_max_lufs(state: np.ndarray) -> float:
     """Maximum momentary loudness so far (LUFS), evaluated at every sample."""
-    return _energy_to_lufs(state[_H_MAX_M] / state[_H_NM])
+    return energy_to_lufs(state[_H_MAX_M] / state[_H_NM])
 
 
 def short_term_max_lufs(state: np.ndarray) -> float:
     """Maximum short-term loudness so far (LUFS), evaluated at every sample."""
-    return _energy_to_lufs(state[_H_MAX_S] / state[_H_NS])
+    return energy_to_lufs(state[_H_MAX_S] / state[_H_NS])
 
 
 def _histogram(state: np.ndarray, header: int) -> tuple[np.ndarray, np.ndarray]:
@@ -334,7 +329,7 @@ def integrated_lufs(state: np.ndarray) -> float:
     kept_counts, kept_energies = _relative_gate(counts, energies, REL_GATE_INTEGRATED_LU)
     if kept_counts.sum() == 0:
         return -math.inf
-    return _energy_to_lufs(kept_energies.sum() / kept_counts.sum())
+    return energy_to_lufs(kept_energies.sum() / kept_counts.sum())
 
 
 def loudness_range_lu(state: np.ndarray) -> float:
@@ -355,7 +350,7 @@ def loudness_range_lu(state: np.ndarray) -> float:
     def percentile_lufs(fraction: float) -> float:
         rank = math.floor((n - 1) * fraction + 0.5)
         b = int(np.searchsorted(cumulative, rank, side="right"))
-        return _energy_to_lufs(kept_energies[b] / kept_counts[b])
+        return energy_to_lufs(kept_energies[b] / kept_counts[b])
 
     return percentile_lufs(LRA_HIGH_PERCENTILE) - percentile_lufs(LRA_LOW_PERCENTILE)
 

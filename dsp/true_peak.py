@@ -20,13 +20,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from dsp.bs1770 import (  # noqa: F401 -- the filter and its helpers, named here too
-    BS1770_PHASES,
-    TAPS_PER_PHASE,
-    linear_to_db,
-    oversampling_factor,
-    polyphase_filter,
-)
+from dsp.bs1770 import linear_to_db, polyphase_filter
 
 _H_NCH = 0
 _H_PHASES = 1
@@ -133,8 +127,6 @@ def peak_linear(state: np.ndarray) -> np.ndarray:
 def peak_dbtp(state: np.ndarray) -> np.ndarray:
     """Maximum true peak so far per channel in dBTP (-inf for silence), shape (n_channels,)."""
     return np.array([linear_to_db(v) for v in peak_linear(state)])
-
-
 
 
 def peak_of(x: np.ndarray, sample_rate_hz: float) -> float:

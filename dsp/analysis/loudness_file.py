@@ -25,13 +25,13 @@ import math
 import numpy as np
 
 from dsp.bs1770 import (
-    ABS_GATE_LUFS,
-    LOUDNESS_OFFSET_DB,
     LRA_HIGH_PERCENTILE,
     LRA_LOW_PERCENTILE,
-    REL_GATE_INTEGRATED_LU,
     REL_GATE_LRA_LU,
     default_channel_weights,
+    energy_to_lufs,
+    gated_blocks,
+    integrated_lufs,
     k_weighting_coefficients,
     linear_to_db,
     polyphase_filter,
@@ -97,25 +97,13 @@ def _scan(pushed: np.ndarray, step: np.ndarray) -> np.ndarray:
     return acc
 
 
-def _lufs(energy: float) -> float:
-    return LOUDNESS_OFFSET_DB + 10.0 * math.log10(energy) if energy > 0.0 else -math.inf
-
-
-def _gated(blocks: np.ndarray, gate_lu: float) -> np.ndarray:
-    """Blocks above the absolute gate, then above ``gate_lu`` under their mean."""
-    kept = blocks[blocks > 10.0 ** ((ABS_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)]
-    if kept.size == 0:
-        return kept
-    return kept[kept > kept.mean() * 10.0 ** (gate_lu / 10.0)]
-
-
 def _loudness_range(short_blocks: np.ndarray) -> float:
-    kept = np.sort(_gated(short_blocks, REL_GATE_LRA_LU))
+    kept = np.sort(gated_blocks(short_blocks, REL_GATE_LRA_LU))
     if kept.size == 0:
         return 0.0
 
     def percentile(fraction: float) -> float:  # nearest rank, as the meter
-        return _lufs(float(kept[math.floor((kept.size - 1) * fraction + 0.5)]))
+        return energy_to_lufs(float(kept[math.floor((kept.size - 1) * fraction + 0.5)]))
 
     return percentile(LRA_HIGH_PERCENTILE) - percentile(LRA_LOW_PERCENTILE)
 
@@ -157,8 +145,8 @@ class _Meter:
         self.hop_sums.append(energy[: n - n % self.hop].reshape(-1, self.hop).sum(axis=1))
         reach = np.concatenate([self.tail, energy])
         cumulative = np.concatenate([[0.0], np.cumsum(reach)])
+        ends = np.arange(self.tail.size, reach.size) + 1  # this chunk's samples, in cumulative
         for window, attr in ((4 * self.hop, "max_m"), (30 * self.hop, "max_s")):
-            ends = np.arange(self.tail.size, reach.size) + 1
             sums = cumulative[ends] - cumulative[np.maximum(ends - window, 0)]
             setattr(self, attr, max(getattr(self, attr), float(sums.max())))
         self.tail = reach[-self.tail.size:]
@@ -175,12 +163,10 @@ class _Meter:
         n_m, n_s = 4 * self.hop, 30 * self.hop
         gating = _running_sums(hops, 4) / n_m  # from the 4th hop on
         short = _running_sums(hops, 30) / n_s  # from the 30th
-        integrated = _gated(gating, REL_GATE_INTEGRATED_LU)
         return {
-            "integrated_lufs": _lufs(float(integrated.mean())) if integrated.size
-            else -math.inf,
-            "momentary_max_lufs": _lufs(self.max_m / n_m),
-            "short_term_max_lufs": _lufs(self.max_s / n_s),
+            "integrated_lufs": integrated_lufs(gating),
+            "momentary_max_lufs": energy_to_lufs(self.max_m / n_m),
+            "short_term_max_lufs": energy_to_lufs(self.max_s / n_s),
             "lra_lu": _loudness_range(short),
             "true_peak_dbtp": linear_to_db(max(self.true_peak, self.peak)),
             "sample_peak_dbfs": linear_to_db(self.peak),

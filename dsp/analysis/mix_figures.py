@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from dsp import loudness
+from dsp.bs1770 import integrated_lufs, k_weighting_coefficients
 
 CENTROID_FRAME_S = 2048 / 48000.0
 BAND_EDGES_HZ = (250.0, 4000.0)
@@ -50,18 +50,12 @@ def lufs(x: np.ndarray, rate_hz: int) -> float:
     """BS.1770-4 integrated loudness of ``x (2, n)`` (400 ms blocks every 100 ms, -70 LUFS
     absolute and -10 LU relative gates); -inf when silent. The same figure as
     ``dsp.loudness`` (and pyebur128, tested) in one pass over the whole signal."""
-    b, a = loudness.k_weighting_coefficients(rate_hz)
+    b, a = k_weighting_coefficients(rate_hz)
     coef = np.stack([b[:, 0], b[:, 1], b[:, 2], a[:, 1], a[:, 2]], axis=1)
     hops = _k_hop_energies(np.ascontiguousarray(x), coef, round(0.1 * rate_hz))
     if hops.size < 4:
         return -math.inf
-    blocks = 0.25 * (hops[:-3] + hops[1:-2] + hops[2:-1] + hops[3:])
-    blocks = blocks[blocks > 10.0 ** ((loudness.ABS_GATE_LUFS - loudness.LOUDNESS_OFFSET_DB)
-                                      / 10.0)]
-    if blocks.size == 0:
-        return -math.inf
-    blocks = blocks[blocks > blocks.mean() * 10.0 ** (loudness.REL_GATE_INTEGRATED_LU / 10.0)]
-    return loudness.LOUDNESS_OFFSET_DB + 10.0 * math.log10(float(blocks.mean()))
+    return integrated_lufs(0.25 * (hops[:-3] + hops[1:-2] + hops[2:-1] + hops[3:]))
 
 
 def frame_size(rate_hz: int) -> int:

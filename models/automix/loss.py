@@ -15,8 +15,8 @@ import math
 import torch
 
 from dsp import channel_strip as cs
-from dsp import loudness
 from dsp.analysis import mix_figures
+from dsp.bs1770 import k_weighting_coefficients
 from models.automix import twin
 
 BALANCE_DB = 9.0  # a stem may sit this far from the mean level of the stems before it costs
@@ -28,7 +28,7 @@ TAIL_FRAMES = 4096
 def k_weighted_power(x: torch.Tensor, rate_hz: int) -> torch.Tensor:
     """Mean K-weighted power summed over channels, per row of ``x (rows, 2, n)``."""
     n_fft = twin._fft_size(x.shape[-1], TAIL_FRAMES)
-    b, a = loudness.k_weighting_coefficients(rate_hz)
+    b, a = k_weighting_coefficients(rate_hz)
     h = None
     for bi, ai in zip(b.reshape(-1, 3), a.reshape(-1, 3), strict=True):
         stage = twin.response(tuple(float(c) for c in (*bi, *ai)), n_fft, x.dtype)[0]

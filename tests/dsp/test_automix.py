@@ -10,7 +10,7 @@ import pytest
 from scipy.signal import butter, lfilter, sosfilt
 
 from dsp import automix
-from dsp.loudness import k_weighting_coefficients
+from dsp.bs1770 import k_weighting_coefficients
 
 FS = 48000
 
