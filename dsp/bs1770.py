@@ -15,6 +15,7 @@ import numpy as np
 # BS.1770 loudness offset: -0.691 dB makes a 997 Hz sine at 0 dBFS read -3.01 LKFS per channel.
 LOUDNESS_OFFSET_DB = -0.691
 ABS_GATE_LUFS = -70.0
+ABS_GATE_ENERGY = 10.0 ** ((ABS_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)  # its mean energy
 REL_GATE_INTEGRATED_LU = -10.0
 REL_GATE_LRA_LU = -20.0
 LRA_LOW_PERCENTILE = 0.10
@@ -129,7 +130,7 @@ def gated_blocks(blocks: np.ndarray, gate_lu: float) -> np.ndarray:
     """The gating blocks' mean energies above the absolute gate, then above ``gate_lu``
     under the mean of those (the integrated loudness' gate at -10 LU, the loudness
     range's at -20 LU)."""
-    kept = blocks[blocks > 10.0 ** ((ABS_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)]
+    kept = blocks[blocks > ABS_GATE_ENERGY]
     if kept.size == 0:
         return kept
     return kept[kept > kept.mean() * 10.0 ** (gate_lu / 10.0)]

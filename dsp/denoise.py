@@ -40,6 +40,7 @@ from numba import njit
 
 from dsp.onset import fft_inplace, fft_tables
 from dsp.state import allocate, region
+from dsp.units import db_to_gain
 
 INITIAL_CAPTURE_S = 0.25
 MAX_ATTENUATION_DB = 25.0
@@ -411,7 +412,7 @@ def _gains(state: np.ndarray, amount: float) -> bool:
     gain = region(state, _O_GAIN, nb)
     a = state[_A_DD]
     xi_min = state[_XI_MIN]
-    g_min = 10.0 ** (-state[_MAX_ATT_DB] * min(max(amount, 0.0), 1.0) / 20.0)
+    g_min = db_to_gain(-state[_MAX_ATT_DB] * min(max(amount, 0.0), 1.0))
     # The tracker's estimate runs ~0.8 dB low in steady noise (a noise peak reads as speech
     # and is left out): scaled back up here.
     bias = state[_NOISE_BIAS]

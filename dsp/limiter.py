@@ -57,7 +57,7 @@ import numba
 import numpy as np
 
 from dsp import bs1770
-from dsp.units import db_to_gain
+from dsp.units import db_to_gain, gain_to_db
 
 MAX_LOOKAHEAD_MS = 5.0
 # Small internal headroom for interpolation differences between meters and for the
@@ -577,4 +577,4 @@ def latency_samples(state: np.ndarray) -> int:
 def gain_reduction_db(state: np.ndarray) -> float:
     """Gain reduction applied to the most recent output frame (dB, >= 0)."""
     gain = state[_H_GAIN]
-    return -20.0 * math.log10(gain) if gain > 0.0 else math.inf
+    return -gain_to_db(gain)

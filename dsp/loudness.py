@@ -28,6 +28,7 @@ import numpy as np
 
 from dsp import true_peak
 from dsp.bs1770 import (
+    ABS_GATE_ENERGY,
     ABS_GATE_LUFS,
     LOUDNESS_OFFSET_DB,
     LRA_HIGH_PERCENTILE,
@@ -38,13 +39,13 @@ from dsp.bs1770 import (
     energy_to_lufs,
     k_weighting_coefficients,
 )
+from dsp.units import db_to_power
 
 # Histogram of block loudness: 0.01 LU bins from the absolute gate up to +50 LUFS; louder
 # blocks go into the last bin (their energy is still summed exactly).
 _HIST_MIN_LUFS = ABS_GATE_LUFS
 _HIST_BINS_PER_LU = 100.0
 _HIST_BINS = 12000
-_ABS_GATE_ENERGY = 10.0 ** ((ABS_GATE_LUFS - LOUDNESS_OFFSET_DB) / 10.0)
 # Adding and subtracting this flushes filter states that decay below ~1e-20 to exactly 0,
 # so silence never drives the recursions into slow denormal arithmetic.
 _ANTI_DENORMAL = 1e-20
@@ -137,7 +138,7 @@ def prepare(
 @numba.njit(nogil=True, cache=True)
 def _hist_add(state: np.ndarray, off: int, energy: float) -> None:
     """Count a block of mean weighted energy ``energy`` into the histogram at ``off``."""
-    if not energy > _ABS_GATE_ENERGY:
+    if not energy > ABS_GATE_ENERGY:
         return
     lufs = LOUDNESS_OFFSET_DB + 10.0 * math.log10(energy)
     b = int((lufs - _HIST_MIN_LUFS) * _HIST_BINS_PER_LU)
@@ -310,7 +311,7 @@ def _relative_gate(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bins (counts, energy sums) of blocks above ``gate_lu`` relative to the abs-gated mean."""
     total = counts.sum()
-    threshold = energies.sum() / total * 10.0 ** (gate_lu / 10.0)
+    threshold = energies.sum() / total * db_to_power(gate_lu)
     used = counts > 0
     mean = np.zeros_like(energies)
     mean[used] = energies[used] / counts[used]

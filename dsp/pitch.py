@@ -30,6 +30,7 @@ from numba import njit
 
 from dsp.onset import fft_inplace, fft_tables
 from dsp.state import region
+from dsp.units import db_to_power
 
 # Output columns of process().
 COL_POSITION = 0
@@ -125,7 +126,7 @@ def prepare(
     state[_VTHR] = voicing_threshold
     state[_RELTOL] = rel_tol
     state[_ABSTOL] = abs_tol
-    state[_SILENCE] = 10.0 ** (_SILENCE_DBFS / 10.0)
+    state[_SILENCE] = db_to_power(_SILENCE_DBFS)
     reset(state)
     return state
 

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from dsp.units import db_to_gain
 from presets.registry import STEMS
 
 MAX_BLOCK_FRAMES = 1024
@@ -70,7 +71,7 @@ def new_state(sample_rate_hz: float) -> np.ndarray:
     state[S_FALLBACK_STEP] = 1.0 / (FALLBACK_XFADE_MS * 1e-3 * sample_rate_hz)
     state[S_SAFETY_GAIN] = 1.0
     state[S_SAFETY_RELEASE] = math.exp(-1.0 / (SAFETY_RELEASE_MS * 1e-3 * sample_rate_hz))
-    state[S_METER_DECAY] = 10.0 ** (-METER_FALL_DB_PER_S / 20.0 / sample_rate_hz)
+    state[S_METER_DECAY] = db_to_gain(-METER_FALL_DB_PER_S / sample_rate_hz)
     return state
 
 

@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from dsp.analysis import mix_figures
+from dsp.units import gain_to_db, power_to_db
 
 N_FEATURES = 32
 FEATURE_RATE_HZ = 24000  # the predictor's training rate: features are read there
@@ -26,7 +27,7 @@ _TINY = 1e-12
 
 
 def _db(power: float) -> float:
-    return 10.0 * math.log10(max(power, _TINY))
+    return power_to_db(max(power, _TINY))
 
 
 def features(x: np.ndarray, rate_hz: int) -> np.ndarray:
@@ -38,7 +39,7 @@ def features(x: np.ndarray, rate_hz: int) -> np.ndarray:
     power = float(np.mean(x * x))
     peak = float(np.abs(x).max()) if x.size else 0.0
     rms_db = _db(power)
-    peak_db = 20.0 * math.log10(max(peak, 1e-6))
+    peak_db = gain_to_db(max(peak, 1e-6))
     loud = mix_figures.lufs(x, rate_hz)
     loud = loud if math.isfinite(loud) else -70.0
     block = max(1, round(BLOCK_S * rate_hz))

@@ -33,6 +33,7 @@ import soundfile as sf
 
 from dsp import denoise
 from dsp.resample import resample
+from dsp.units import db_to_gain, db_to_power, power_to_db
 
 SR = 48000
 BLOCK = 128
@@ -77,7 +78,7 @@ def clean_speech(split: str = "heldout") -> np.ndarray:
     parts = [np.zeros(int(LEAD_IN_S * SR))]
     for text, voice, pitch, wpm in UTTERANCES[split]:
         s = _espeak(text, voice, pitch, wpm).astype(np.float64)
-        parts.append(s / np.max(np.abs(s)) * 10 ** (rng.uniform(-6.0, 0.0) / 20.0))
+        parts.append(s / np.max(np.abs(s)) * db_to_gain(rng.uniform(-6.0, 0.0)))
         parts.append(np.zeros(int(PAUSE_S * SR)))
     return 0.5 * np.concatenate(parts)
 
@@ -119,7 +120,7 @@ def si_sdr_db(estimate: np.ndarray, reference: np.ndarray) -> float:
     est = estimate.astype(np.float64)
     alpha = np.dot(est, ref) / np.dot(ref, ref)
     target = alpha * ref
-    return float(10.0 * np.log10(np.sum(target**2) / np.sum((est - target) ** 2)))
+    return power_to_db(float(np.sum(target**2) / np.sum((est - target) ** 2)))
 
 
 def ours(x: np.ndarray, amount: float = 1.0, block: int = BLOCK) -> np.ndarray:
@@ -194,7 +195,7 @@ def bench_denoise(split: str = "heldout", nonstationary: bool = True) -> dict:
     for k, kind in enumerate(NOISES):
         v = noise(kind, n, 100 * SEEDS[split] + 100 + k)
         for snr_db in SNRS_DB:
-            mix = clean + v * np.sqrt(speech_power / 10 ** (snr_db / 10.0))
+            mix = clean + v * np.sqrt(speech_power / db_to_power(snr_db))
             rows.append({"noise": kind, "snr_db": snr_db,
                          **_scores(clean, mix, lead, nonstationary)})
     keys = [key for key in rows[0] if key.endswith("_db") and key != "snr_db"]

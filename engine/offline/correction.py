@@ -23,6 +23,7 @@ import numpy as np
 
 from dsp import mastering
 from dsp.analysis import mix_figures
+from dsp.units import gain_to_db
 from presets.mix_styles import MixStyle
 
 TONE_STEPS = 4
@@ -102,7 +103,7 @@ class _Controls:
         s = self.style
         ms, centroid = fig["ms_ratio"], fig["centroid_hz"]
         if ms > 1e-4:
-            _set(p, "side_db", p[mastering.INDEX["side_db"]] + 20.0 * math.log10(s.ms_ratio / ms))
+            _set(p, "side_db", p[mastering.INDEX["side_db"]] + gain_to_db(s.ms_ratio / ms))
         if math.isfinite(centroid) and centroid > 0.0:
             self._move_centroid(p, math.log2(centroid), math.log2(s.centroid_hz))
         if loudness and math.isfinite(fig["lufs"]) and not self.gain_spent:

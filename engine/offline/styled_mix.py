@@ -24,6 +24,7 @@ from dsp import channel_strip, mastering
 from dsp.analysis import mix_figures
 from dsp.analysis.stem_features import features_at
 from dsp.io.jsonfile import json_number
+from dsp.units import db_to_gain, gain_to_db
 from engine.errors import UsageError
 from engine.offline import spread
 from engine.offline.correction import correct, limited
@@ -31,7 +32,7 @@ from models.automix.predictor import MASTER_OUTPUTS, MAX_STEMS, Predictor, split
 from presets import mix_styles
 from presets.mix_styles import MixStyle
 
-SILENT_PEAK = 10.0 ** (-90.0 / 20.0)  # a stem whose peak stays under -90 dBFS is silent
+SILENT_PEAK_DBFS = -90.0  # a stem whose peak stays under this is silent
 CENTROID_FEATURE, LOUDNESS_FEATURE = 5, 1  # log2(centroid / 1 kHz) / 3, (LUFS + 20) / 20
 _predictor: Predictor | None = None
 
@@ -58,7 +59,7 @@ def check_stems(stems: Sequence[np.ndarray], names: Sequence[str]) -> None:
     if len(stems) > MAX_STEMS:
         raise UsageError(f"{len(stems)} stems: the styled mix takes at most {MAX_STEMS}")
     for stem, name in zip(stems, names, strict=True):
-        if stem.shape[1] == 0 or float(np.abs(stem).max()) < SILENT_PEAK:
+        if stem.shape[1] == 0 or float(np.abs(stem).max()) < db_to_gain(SILENT_PEAK_DBFS):
             raise UsageError(f"{name}: the stem is silent; nothing to mix")
 
 
@@ -140,7 +141,7 @@ def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
 def _true_peak(y: np.ndarray, rate_hz: int) -> float:
     from dsp import true_peak
 
-    return true_peak.linear_to_db(true_peak.peak_of(y, rate_hz))
+    return gain_to_db(true_peak.peak_of(y, rate_hz))
 
 
 def mix(stems: Sequence[np.ndarray | str | Path], style: str | MixStyle = "rock_punk",

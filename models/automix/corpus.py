@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dsp.units import db_to_gain
 from models import fluid
 from models.fluid import CorpusError, soundfont  # noqa: F401  (this corpus's API)
 
@@ -175,7 +176,7 @@ def augment(stems: list[Stem], rng: np.random.Generator, rate_hz: int) -> list[n
             state = biquad.prepare(2, rate_hz, kind, f, 0.8, float(rng.uniform(-9, 9)))
             biquad.run(state, x, x)
         rms = float(np.sqrt(np.mean(x * x))) + 1e-9
-        x *= np.float32(10 ** ((-18.0 + rng.uniform(-24, 6)) / 20.0) / rms)
+        x *= np.float32(db_to_gain(-18.0 + rng.uniform(-24, 6)) / rms)
         pan = float(rng.uniform(-0.6, 0.6)) if rng.random() < 0.5 else 0.0
         x[0] *= np.float32(np.sqrt(1.0 - pan))
         x[1] *= np.float32(np.sqrt(1.0 + pan))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from dsp.units import db_to_gain
+
 PARTS = ("drums", "bass", "chords", "lead", "pad", "texture", "perc", "arp")
 _CHORDS = ((57, 60, 64), (53, 57, 60), (48, 52, 55), (55, 59, 62))  # Am F C G
 BPM = 120.0
@@ -98,7 +100,7 @@ def _part(name: str, seconds: float, rate: int, rng: np.random.Generator) -> np.
 def _stereo(mono: np.ndarray, level_db: float, peak: bool = True) -> np.ndarray:
     """Mono as stereo with its peak (or its RMS) at ``level_db`` dBFS."""
     ref = float(np.abs(mono).max() if peak else np.sqrt(np.mean(mono * mono))) + 1e-12
-    x = (mono * (10.0 ** (level_db / 20.0) / ref)).astype(np.float32)
+    x = (mono * (db_to_gain(level_db) / ref)).astype(np.float32)
     return np.stack([x, x])
 
 
@@ -126,7 +128,7 @@ def bass_heavy(seed: int = 0, seconds: float = 10.0, rate_hz: int = 48000
     """Drums, bass and a dark pad, the bass peaking 3 dB over the drums, the pad under."""
     stems = band(5, seed, seconds, rate_hz, (-12.0, -12.0))
     keep = {"drums": -6.0, "bass": -3.0, "pad": -14.0}
-    return [(name, x * np.float32(10 ** ((keep[name] + 12.0) / 20.0)))
+    return [(name, x * np.float32(db_to_gain(keep[name] + 12.0)))
             for name, x in stems if name in keep]
 
 
@@ -141,5 +143,5 @@ def bright(seed: int = 0, seconds: float = 10.0, rate_hz: int = 48000
 
 def scaled(stems: list[tuple[str, np.ndarray]], gain_db: float) -> list[tuple[str, np.ndarray]]:
     """The same stems ``gain_db`` louder (the suite's quiet and loud cases)."""
-    g = np.float32(10.0 ** (gain_db / 20.0))
+    g = np.float32(db_to_gain(gain_db))
     return [(name, x * g) for name, x in stems]

@@ -19,6 +19,7 @@ import torch
 from dsp import channel_strip as cs
 from dsp import mastering, saturation
 from dsp.compressor import _DB_PER_NEPER
+from dsp.units import db_to_gain_array
 from models.automix.one_pole import smooth
 
 TAIL_FRAMES = 16384  # IIR tails beyond this are below 1e-7 for every biquad the strip sets
@@ -124,7 +125,7 @@ def saturate(x: torch.Tensor, drive_db: torch.Tensor) -> torch.Tensor:
     up[..., 0::2] = x
     n_fft = 1 << math.ceil(math.log2(2 * n + len(_HALFBAND)))
     u = _fir(up, 2.0 * _HALFBAND, n_fft)[..., : 2 * n]
-    g = (10.0 ** (drive_db / 20.0))[:, None, None]
+    g = db_to_gain_array(drive_db)[:, None, None]
     w = torch.tanh(g * u) / g
     return _fir(w, _HALFBAND, n_fft)[..., 0: 2 * n: 2]
 
@@ -133,7 +134,7 @@ def place(x: torch.Tensor, width: torch.Tensor, pan: torch.Tensor, gain_db: torc
           ) -> torch.Tensor:
     """Width (side scaled), constant-power pan with unity at the centre, gain."""
     theta = (pan + 1.0) * (math.pi / 4.0)
-    g = 10.0 ** (gain_db / 20.0) * math.sqrt(2.0)
+    g = db_to_gain_array(gain_db) * math.sqrt(2.0)
     gl, gr = g * torch.cos(theta), g * torch.sin(theta)
     a, b = 0.5 * (1.0 + width), 0.5 * (1.0 - width)
     left, right = x[:, 0], x[:, 1]
@@ -174,8 +175,8 @@ def master(x: torch.Tensor, rate_hz: float, params: torch.Tensor, tail: int = TA
     h = h * response(biquad_coefficients(HIGHSHELF, f_hi, mastering.TILT_Q, 0.5 * tilt,
                                          rate_hz), n_fft, x.dtype)
     y = apply_response(y, h)
-    side = 10.0 ** (col["side_db"] / 20.0)
-    gain = 10.0 ** (col["gain_db"] / 20.0)
+    side = db_to_gain_array(col["side_db"])
+    gain = db_to_gain_array(col["gain_db"])
     mid = 0.5 * (y[:, 0] + y[:, 1])
     s = 0.5 * (y[:, 0] - y[:, 1]) * side[:, None]
     return torch.stack([mid + s, mid - s], dim=1) * gain[:, None, None]

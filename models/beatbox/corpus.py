@@ -24,6 +24,7 @@ import soundfile as sf
 from scipy import signal
 
 from dsp.io.atomic import atomic_path
+from dsp.units import db_to_gain, db_to_gain_array, power_to_db
 from models.beatbox import sounds
 
 CLASSES: tuple[str, ...] = ("kick", "snare", "hat_closed", "hat_open", "other")
@@ -94,7 +95,7 @@ def _biquad(kind: str, f_hz: float, gain_db: float, q: float, sr: int) -> tuple:
 
 def _augment(dry: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
     """Gain, EQ, small room and polarity; causal, so index 0 stays the onset."""
-    x = dry.astype(np.float64) * 10 ** (rng.uniform(-24.0, 0.0) / 20)
+    x = dry.astype(np.float64) * db_to_gain(rng.uniform(-24.0, 0.0))
     x = signal.lfilter(*_biquad("shelf", rng.uniform(1000.0, 4000.0), rng.uniform(-6, 6), 0.7, sr),
                        x)
     f_peak = np.exp(rng.uniform(np.log(200.0), np.log(min(8000.0, 0.4 * sr))))
@@ -103,7 +104,7 @@ def _augment(dry: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
     if rt60 > 0.01:
         n = int(1.2 * rt60 * sr)
         t = np.arange(n) / sr
-        tail = rng.standard_normal(n) * 10 ** (-3 * t / rt60)  # -60 dB at rt60
+        tail = rng.standard_normal(n) * db_to_gain_array(-60.0 * t / rt60)  # -60 dB at rt60
         tail[: int(rng.uniform(0.001, 0.006) * sr)] = 0.0  # the first reflection's delay
         ir = rng.uniform(0.05, 0.6) * tail / np.sqrt(np.sum(tail**2) + 1e-20)
         ir[0] += 1.0
@@ -115,7 +116,7 @@ def _ref_db(x: np.ndarray, sr: int) -> float:
     """The loudest 10 ms RMS, dBFS: the SNR reference."""
     win = min(len(x), max(1, int(0.01 * sr)))
     power = np.convolve(x**2, np.ones(win) / win, mode="valid")
-    return float(10 * np.log10(np.max(power) + 1e-20))
+    return power_to_db(np.max(power) + 1e-20)
 
 
 def _render(n_hits: int, seed: int, split: str, sr: int) -> tuple[list[_Hit], np.random.Generator]:
@@ -163,7 +164,7 @@ def make_hits(n_hits: int, seed: int, split: str = "train",
     for hit in hits:
         audio = np.zeros(pre + len(hit.wet))
         audio[pre:] = hit.wet
-        audio += 10 ** (hit.noise_db / 20) * _noise(layout, len(audio), hit.pink)
+        audio += db_to_gain(hit.noise_db) * _noise(layout, len(audio), hit.pink)
         out.append((audio.astype(np.float32), hit.label))
     return out
 
@@ -189,7 +190,7 @@ def make_corpus(n_hits: int, seed: int, split: str = "train",
     for onset, hit in zip(onsets, hits, strict=True):
         audio[onset: onset + len(hit.wet)] += hit.wet
     t = np.arange(len(audio))
-    level = 10 ** (np.interp(t, onsets, [h.noise_db for h in hits]) / 20)
+    level = db_to_gain_array(np.interp(t, onsets, [h.noise_db for h in hits]))
     w = np.interp(t, onsets, [float(h.pink) for h in hits])
     white, pink = _noise(layout, len(audio), False), _noise(layout, len(audio), True)
     audio += level * ((1 - w) * white + w * pink) / np.sqrt((1 - w) ** 2 + w**2)
@@ -234,7 +235,7 @@ def write_example(path: str | os.PathLike, seconds: float = 6.0, seed: int = 0,
         like = performer if cls in sounds.VOICED else performer_uv  # one voice throughout
         recipe = sounds.EspeakRecipe(cls, recipe.text, like.voice, like.pitch,
                                      like.speed_wpm, like.amplitude, recipe.dur_s, 0.0)
-        hit = sounds.espeak_hit(recipe, rng, sr) * 10 ** (rng.uniform(-3.0, 0.0) / 20)
+        hit = sounds.espeak_hit(recipe, rng, sr) * db_to_gain(rng.uniform(-3.0, 0.0))
         onset = int((lead + i * step) * sr)
         n = min(len(hit), len(audio) - onset)
         audio[onset: onset + n] += hit[:n]

@@ -30,6 +30,8 @@ import soundfile as sf
 import soxr
 from scipy import signal
 
+from dsp.units import db_to_gain, db_to_gain_array
+
 ESPEAK_RATE_HZ = 22050
 FLOOR_DB = -40.0  # hit boundaries, dB re the hit's peak
 
@@ -209,7 +211,7 @@ def _from_attack(x: np.ndarray, sr: int, attack_db: float) -> np.ndarray:
     if n == 0:
         return x
     rms = np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1))
-    first = int(np.argmax(rms >= rms.max() * 10 ** (-attack_db / 20)))
+    first = int(np.argmax(rms >= rms.max() * db_to_gain(-attack_db)))
     out = x[max(0, (first - 1) * hop):].copy()
     fade = min(len(out), hop)
     out[:fade] *= np.sin(np.linspace(0, np.pi / 2, fade)) ** 2
@@ -221,7 +223,7 @@ def shape(x: np.ndarray, sr: int, dur_s: float, hold_fraction: float) -> np.ndar
     n = min(len(x), max(1, round(dur_s * sr)))
     t = np.arange(n) / sr
     hold = hold_fraction * n / sr
-    env = 10 ** (FLOOR_DB / 20 * np.clip((t - hold) / max(n / sr - hold, 1e-4), 0, None))
+    env = db_to_gain_array(FLOOR_DB * np.clip((t - hold) / max(n / sr - hold, 1e-4), 0, None))
     return x[:n] * env
 
 
@@ -231,7 +233,7 @@ def finish(x: np.ndarray) -> np.ndarray:
     peak = float(mag.max()) if len(mag) else 0.0
     if peak <= 0:
         raise ValueError("silent hit")
-    above = np.flatnonzero(mag > peak * 10 ** (FLOOR_DB / 20))
+    above = np.flatnonzero(mag > peak * db_to_gain(FLOOR_DB))
     return (x[above[0]: above[-1] + 1] / peak).astype(np.float32)
 
 

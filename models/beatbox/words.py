@@ -25,6 +25,7 @@ import soxr
 from scipy import fft as sfft
 from scipy import signal
 
+from dsp.units import db_to_gain_array
 from models.beatbox import corpus, sounds
 from models.beatbox.corpus import CLASSES
 
@@ -303,7 +304,7 @@ def make_phrases(utterances: list[Utterance], seed: int, sample_rate_hz: int = 4
             w_txt.append(txt)
             w_voice.append(voice)
     t = np.arange(len(audio))
-    level = 10 ** (np.interp(t, offsets, [it[4] for it in items]) / 20)
+    level = db_to_gain_array(np.interp(t, offsets, [it[4] for it in items]))
     w = np.interp(t, offsets, [float(it[5]) for it in items])
     white, pink = _noise(rng, len(audio), False), _noise(rng, len(audio), True)
     audio += level * ((1 - w) * white + w * pink) / np.sqrt((1 - w) ** 2 + w**2)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
+from dsp.units import db_to_gain, db_to_gain_array, gain_to_db
 from models.continuo.notes import Note
 
 SAMPLE_RATE_HZ = 48000
@@ -101,7 +102,7 @@ def phrase(seed: int, split: str = "dev", n_notes: int = 12,
         dur = int(rate * rng.uniform(0.18, 0.7))
         # a re-sung note keeps its tuning; a new one is detuned afresh
         target = notes[-1].pitch if join == "repeat" else pitch + rng.uniform(-0.2, 0.2)
-        level = 10 ** (rng.uniform(-32, -8) / 20)
+        level = db_to_gain(rng.uniform(-32, -8))
         vib_hz, vib_st = rng.uniform(4.5, 6.5), rng.uniform(0.0, 0.4)
         tt = np.arange(dur) / rate
         vib = vib_st * np.sin(2 * np.pi * vib_hz * tt) * np.clip((tt - 0.15) / 0.2, 0, 1)
@@ -112,8 +113,8 @@ def phrase(seed: int, split: str = "dev", n_notes: int = 12,
         # vibrato comes with a tremolo of up to +-2 dB, and the level wanders a little
         trem_db = rng.uniform(0.0, 2.0) * np.sin(2 * np.pi * vib_hz * tt + rng.uniform(0, 6.3))
         wander_db = 2.0 * np.sin(2 * np.pi * rng.uniform(0.3, 1.5) * tt + rng.uniform(0, 6.3))
-        amp = level * _envelope(dur, attack, release) * 10 ** (
-            (trem_db * np.clip((tt - 0.15) / 0.2, 0, 1) + wander_db) / 20)
+        amp = level * _envelope(dur, attack, release) * db_to_gain_array(
+            trem_db * np.clip((tt - 0.15) / 0.2, 0, 1) + wander_db)
         start_s = t / rate
         if join == "legato":
             glide = int(rate * rng.uniform(0.03, 0.08))
@@ -123,7 +124,7 @@ def phrase(seed: int, split: str = "dev", n_notes: int = 12,
             start_s = (t + glide // 2) / rate
         elif join == "repeat":  # re-sung: a consonant-like dip between the vowels
             dip = int(rate * rng.uniform(0.04, 0.08))
-            depth = level * 10 ** (rng.uniform(-24, -12) / 20)
+            depth = level * db_to_gain(rng.uniform(-24, -12))
             amp[:dip] = np.concatenate([np.linspace(notes[-1].velocity, depth, dip // 2),
                                         np.linspace(depth, level, dip - dip // 2)])
             start_s = (t + dip // 2) / rate
@@ -150,9 +151,9 @@ def phrase(seed: int, split: str = "dev", n_notes: int = 12,
     amp_parts.append(np.zeros(tail))
     f0, amp = np.concatenate(f0_parts), np.concatenate(amp_parts)
     audio = _sing(f0, amp, formants, rng, rate)
-    audio += 10 ** (FLOOR_DBFS / 20) * rng.standard_normal(audio.size)
+    audio += db_to_gain(FLOOR_DBFS) * rng.standard_normal(audio.size)
     for n in notes:  # velocity: the level in dB mapped as the transcriber maps it
-        n.velocity = float(np.clip(0.2 + 0.8 * (20 * np.log10(n.velocity) + 50) / 40, 0, 1))
+        n.velocity = float(np.clip(0.2 + 0.8 * (gain_to_db(n.velocity) + 50) / 40, 0, 1))
     return Phrase(audio.astype(np.float32), rate, notes, name)
 
 

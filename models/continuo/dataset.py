@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
+from dsp.units import db_to_gain
 from models.continuo import corpus
 from models.continuo.frontend import HOP, RATE_HZ, features
 from models.continuo.notes import Note
@@ -75,7 +76,7 @@ def render(perf: Performance, sf2: Path, rate_hz: int = RATE_HZ) -> np.ndarray:
 def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A random level, EQ, mic low cut, room and noise; one clip in five stays clean."""
     peak = np.max(np.abs(x)) + 1e-9
-    x = x / peak * 10 ** (rng.uniform(-30, -1) / 20)
+    x = x / peak * db_to_gain(rng.uniform(-30, -1))
     if rng.random() < 0.2:
         return x.astype(np.float32)
     for _ in range(int(rng.integers(0, 4))):
@@ -106,7 +107,7 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             noise = rng.standard_normal(x.size)
             if kind == "pink":
                 noise = signal.lfilter([0.05], [1, -0.95], noise)
-        noise *= rms * 10 ** (-rng.uniform(15, 45) / 20) / (np.sqrt(np.mean(noise ** 2)) + 1e-12)
+        noise *= rms * db_to_gain(-rng.uniform(15, 45)) / (np.sqrt(np.mean(noise ** 2)) + 1e-12)
         x = x + noise
     return np.clip(x, -1.0, 1.0).astype(np.float32)
 

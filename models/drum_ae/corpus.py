@@ -21,6 +21,7 @@ import numpy as np
 from scipy import signal
 
 from dsp import biquad, drums
+from dsp.units import db_to_gain, db_to_gain_array, gain_to_db
 
 SAMPLE_RATE_HZ = 48000
 HELDOUT_SEED_BASE = 10**9
@@ -69,7 +70,7 @@ def _room(x: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
     rt60 = rng.uniform(0.05, 0.5)
     n = int(rt60 * sr)
     t = np.arange(n) / sr
-    tail = rng.standard_normal(n) * 10 ** (-3 * t / rt60)
+    tail = rng.standard_normal(n) * db_to_gain_array(-60.0 * t / rt60)  # -60 dB at rt60
     tail[: int(rng.uniform(0.002, 0.012) * sr)] = 0.0
     ir = rng.uniform(0.0, 0.35) * tail / np.sqrt(np.sum(tail**2) + 1e-20)
     ir[0] += 1.0
@@ -86,9 +87,9 @@ def _augment(x: np.ndarray, rng: np.random.Generator, sr: int) -> np.ndarray:
         x = _room(x, rng, sr)
     peak = np.max(np.abs(x))
     if peak > 0:
-        x = x * (10 ** (rng.uniform(-24.0, -1.0) / 20) / peak)
-    floor_db = 20 * np.log10(np.max(np.abs(x)) + 1e-12) - rng.uniform(45.0, 75.0)
-    return x + rng.standard_normal(x.size) * 10 ** (floor_db / 20)
+        x = x * (db_to_gain(rng.uniform(-24.0, -1.0)) / peak)
+    floor_db = gain_to_db(np.max(np.abs(x)) + 1e-12) - rng.uniform(45.0, 75.0)
+    return x + rng.standard_normal(x.size) * db_to_gain(floor_db)
 
 
 def clip(seed: int, seconds: float, sr: int = SAMPLE_RATE_HZ) -> np.ndarray:

@@ -19,6 +19,7 @@ import soundfile as sf
 import torch
 
 from dsp.io.atomic import atomic_path
+from dsp.units import gain_to_db
 from models.rave import latent
 from models.rave.generate import LfoPattern, RandomWalk
 from models.rave.loader import RaveModel
@@ -39,7 +40,7 @@ class DemoFile:
 
 
 def _db(x: float) -> float:
-    return float(20.0 * np.log10(max(x, 1e-10)))
+    return gain_to_db(max(x, 1e-10))
 
 
 def encode(model: RaveModel, audio: np.ndarray) -> np.ndarray:

@@ -115,10 +115,6 @@ DEFAULT_PATTERN_S = 4.0
 _STATS_ALPHA = 0.02
 
 
-def _db(gain_db: float) -> float:
-    return float(db_to_gain(gain_db))
-
-
 def _worst_holdback(from_hz: float, to_hz: float, chunk: int, chunks: int = 330) -> float:
     """Most output frames a ``StreamResampler`` owes but has not returned, feeding it
     ``chunk`` input frames at a time (counts do not depend on the signal, so zeros do).
@@ -517,7 +513,7 @@ class RaveProcessor:
         """
         self.pull_params()
         block = np.asarray(block, dtype=np.float32)
-        gained = block * np.float32(_db(self.input_gain_db))
+        gained = block * np.float32(db_to_gain(self.input_gain_db))
         x = gained.mean(axis=0, keepdims=True) if self.model.channels == 1 else gained
         if self._to_model is not None:
             x = self._to_model.process(x.T).T
@@ -549,7 +545,7 @@ class RaveProcessor:
         if self.align_dry < 0.5:
             dry = block
         mix = self.dry_wet * wet + (1.0 - self.dry_wet) * dry
-        return (mix * _db(self.output_gain_db)).astype(np.float32)
+        return (mix * db_to_gain(self.output_gain_db)).astype(np.float32)
 
 
 def make_rave_insert(path: str, sample_rate_hz: float, latent_frames: int = 1,
