@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 # PyTorch's CPU-only wheels: PyPI's torch for Linux is the CUDA build (gigabytes the app
 # never uses). Where this index cannot be reached, pip falls back to the other indexes.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
-SYSTEM_PACKAGES := libportaudio2 jackd2 xvfb espeak-ng liblilv-0-0 lilv-utils x42-plugins \
+SYSTEM_PACKAGES := libportaudio2 jackd2 xvfb libxtst6 espeak-ng liblilv-0-0 lilv-utils x42-plugins \
                    lsp-plugins-lv2 zam-plugins
 # the transcriber's held-out takes: fluidsynth through TimGM6mb (its recommends pull Qt)
 LEAN_PACKAGES := fluidsynth timgm6mb-soundfont

@@ -22,8 +22,8 @@ WORKER_BLOCK_FRAMES = 256
 def make_insert(name: str, sample_rate_hz: float, model_path: Path | None = None,
                 backend: str = "auto", onnx_path: Path | None = None,
                 references: Sequence[Path] = (), match: Path | None = None,
-                block_frames: int | None = None, seed: int | None = None
-                ) -> Processor | None:
+                block_frames: int | None = None, seed: int | None = None,
+                force: bool = False) -> Processor | None:
     """Build the named worker insert; ``none`` means no worker path at all.
 
     ``rave`` streams the RAVE export at ``model_path`` (a .ts file is code: load only
@@ -38,21 +38,23 @@ def make_insert(name: str, sample_rate_hz: float, model_path: Path | None = None
     by the model once here (:func:`load_references`). ``block_frames``: the model
     inserts' worker block (default their model block; a hot-swap keeps the running one).
     ``seed``: the model inserts draw their randomness (posterior samples, chaos) from it, so
-    a run repeats exactly (offline work); None draws freely (live).
+    a run repeats exactly (offline work); None draws freely (live). ``force``: reference
+    files over the duration limit are read (the command's ``--force``).
     """
     processor = _build(name, sample_rate_hz, model_path, backend, onnx_path, block_frames,
                        seed)
     if references or match is not None:
-        load_references(processor, name, references, match)
+        load_references(processor, name, references, match, force)
     return processor
 
 
 def load_references(processor: Processor | None, name: str, references: Sequence[Path],
-                    match: Path | None) -> None:
+                    match: Path | None, force: bool = False) -> None:
     """Encode style references and the match reference with the insert's model.
 
     Files are read whole, downmixed or spread to the model's channels and resampled to its
-    rate; a bad file is a ``UsageError`` naming it.
+    rate; a bad file is a ``UsageError`` naming it, one over the duration limit is refused
+    unless ``force`` (the command's ``--force``).
     """
     from dsp.io.audio import read_audio
     from dsp.resample import resample
@@ -64,7 +66,7 @@ def load_references(processor: Processor | None, name: str, references: Sequence
     model = processor.model
 
     def at_model_rate(path: Path):
-        audio = read_audio(path)
+        audio = read_audio(path, force)
         y = resample(audio.samples, audio.rate_hz, model.sample_rate).T
         if y.shape[1] < model.compression_ratio:
             raise UsageError(f"{path}: too short to encode (under one latent frame, "

@@ -27,6 +27,7 @@ import numpy as np
 from gui import view_settings
 from gui.automix_view import AutomixView
 from gui.controller import Controller
+from gui.cpu_time import drawing_cpu_s
 from gui.latent_view import LatentView
 from gui.meters_view import MetersView
 from gui.notes_view import NotesView
@@ -92,6 +93,7 @@ class App:
         self.frames = 0
         self._busy_s = 0.0  # refresh + render time, the GUI's own share of a core
         self._opened_at = 0.0
+        self._cpu_at_open: float | None = None
         self.rack = RackView(controller, self._say)
         self.meters = MetersView(controller)
         self.xy = XYPad(controller, self._say)
@@ -133,6 +135,7 @@ class App:
         dpg.show_viewport()
         self._open = True
         self._opened_at = time.monotonic()
+        self._cpu_at_open = drawing_cpu_s()
         self.refresh(force=True)
 
     def set_view(self, large_text: bool, high_contrast: bool) -> None:
@@ -142,10 +145,16 @@ class App:
         dpg.bind_theme(self._themes[1] if high_contrast else self._themes[0])
 
     def stats(self) -> dict:
-        """Frames drawn, their rate, and the share of one core refresh + render took."""
+        """Frames drawn, their rate, the share of one core refresh + render took (wall time:
+        ``busy_fraction``; CPU time of this thread and the software renderer's:
+        ``cpu_fraction``, None where unknown), and the parameters the window set."""
         open_s = max(1e-9, time.monotonic() - self._opened_at)
+        cpu_s = drawing_cpu_s()
+        cpu = (None if cpu_s is None or self._cpu_at_open is None
+               else (cpu_s - self._cpu_at_open) / open_s)
         return {"frames": self.frames, "frames_per_s": self.frames / open_s,
-                "busy_fraction": self._busy_s / open_s}
+                "busy_fraction": self._busy_s / open_s, "cpu_fraction": cpu,
+                "written": sorted(self.c.written)}
 
     def running(self) -> bool:
         return self._open and dpg.is_dearpygui_running()

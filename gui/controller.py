@@ -54,8 +54,7 @@ class Controller:
         self.controls = controls
         self.engine = controls.engine
         self.snapshot = snapshot or self.engine.snapshot
-
-    # -- parameters ----------------------------------------------------------------------
+        self.written: set[str] = set()  # parameters the window has set (in its stats)
 
     # -- what the window reads from the engine (copies or drained rings, never live arrays)
     @property
@@ -75,6 +74,8 @@ class Controller:
         MIDI thread and the callback write them while the window reads."""
         return (self.engine.params.target[:count].copy(),
                 self.engine.effective[:count].copy())
+
+    # -- parameters ----------------------------------------------------------------------
     def target(self, id_: str) -> float:
         """The parameter's target (what presets, MIDI and this GUI last set)."""
         return self.controls.target(id_)
@@ -89,10 +90,12 @@ class Controller:
 
     def set_value(self, id_: str, value: float) -> str:
         """Set a target in the parameter's unit (a macro driving it lets go)."""
+        self.written.add(id_)
         return _answer(lambda: self.controls.set_and_report(id_, float(value)))
 
     def set_position(self, id_: str, u: float) -> str:
         """Set a target from a 0..1 position along the parameter's curve."""
+        self.written.add(id_)
         return _answer(lambda: self.controls.set_and_report(
             id_, from_normalized(param(id_), u)))
 

@@ -68,7 +68,7 @@ class MetersView:
 
     def build(self) -> None:
         """The drawing; the health counts go in a ``meters:detail`` text the caller places
-        (a tooltip of the header's numbers: a drawing takes none)."""
+        (a tooltip of the header's numbers: DearPyGui gives a drawing none)."""
         with dpg.drawlist(WIDTH, HEIGHT, tag="meters:draw"):
             for side, x, y in _SIDES:
                 dpg.draw_text((x - 34, y + 2), side.upper(), size=14, color=WHITE)

@@ -13,6 +13,7 @@ from gui.controller import Controller
 from presets.registry import REGISTRY, param, to_normalized
 
 SIZE = 180
+PAD_FILL = (30, 34, 44, 255)  # also how `musicmill bench window` finds the pad on screen
 DEFAULT_X, DEFAULT_Y = "macro_energy", "macro_chaos"
 _CHOICES = [p.id for p in REGISTRY if not p.discrete]
 
@@ -28,7 +29,7 @@ class XYPad:
     def build(self) -> None:
         with dpg.group(horizontal=True):
             with dpg.drawlist(SIZE, SIZE, tag="xy:pad"):
-                dpg.draw_rectangle((0, 0), (SIZE, SIZE), fill=(30, 34, 44, 255),
+                dpg.draw_rectangle((0, 0), (SIZE, SIZE), fill=PAD_FILL,
                                    color=(90, 90, 110, 255))
                 dpg.draw_line((SIZE / 2, 0), (SIZE / 2, SIZE), color=(60, 60, 80, 255))
                 dpg.draw_line((0, SIZE / 2), (SIZE, SIZE / 2), color=(60, 60, 80, 255))

@@ -66,9 +66,10 @@ def measure_style(x: np.ndarray, rate_hz: int) -> Style:
     return Style(r["loudness_lufs"], r["brightness_db"], r["width_db"], "measured")
 
 
-def resolve_style(name_or_path: str) -> dict[str, float]:
+def resolve_style(name_or_path: str, force: bool = False) -> dict[str, float]:
     """The parameter values of a named style, or of the style measured from an audio file;
-    StyleError naming the styles when it is neither."""
+    StyleError naming the styles when it is neither. ``force``: read a file over the
+    duration limit (the command's ``--force``)."""
     style = STYLES.get(name_or_path.lower())
     if style is not None:
         return style.params()
@@ -79,7 +80,7 @@ def resolve_style(name_or_path: str) -> dict[str, float]:
     from dsp.analysis.mix_readings import as_stereo
     from dsp.io.audio import read_audio
 
-    audio = read_audio(path)
+    audio = read_audio(path, force)
     rate = audio.rate_hz
     try:
         stereo = as_stereo(audio.samples)

@@ -86,21 +86,23 @@ def _unreadable(path: Path, reason: str) -> AudioFileError:
     return AudioFileError(f"{path}: not a readable audio file ({reason})")
 
 
-def _check_length(path: Path, frames: int, rate_hz: int, force: bool) -> None:
+def _check_length(path: Path, frames: int, rate_hz: int, force: bool,
+                  force_option: str = "--force") -> None:
     """The duration policy, applied from the header before the file is decoded."""
     if frames <= 0 or frames > MAX_FRAMES or rate_hz <= 0:
         raise AudioFileError(f"{path}: contains no audio frames")
     minutes = frames / rate_hz / 60.0
     if minutes > REFUSE_MINUTES and not force:
         raise AudioFileError(f"{path}: {minutes:.1f} min is over the {REFUSE_MINUTES:g} min "
-                             "limit; pass --force to use it anyway")
+                             f"limit; pass {force_option} to use it anyway")
     if minutes > WARN_MINUTES:
         print(f"musicmill: warning: {path} is {minutes:.1f} min long", file=sys.stderr)
 
 
-def read_audio(path: str | Path, force: bool = False) -> Audio:
+def read_audio(path: str | Path, force: bool = False, force_option: str = "--force") -> Audio:
     """Decode a whole file; :class:`AudioFileError` (one line naming the file) for a missing,
-    folder, empty, non-audio, truncated, frameless or (without ``force``) too long file."""
+    folder, empty, non-audio, truncated, frameless or (without ``force``) too long file.
+    ``force_option``: the command's option that passes ``force``, named in the refusal."""
     path = Path(path)
     if not path.exists():
         raise AudioFileError(f"{path}: no such file")
@@ -110,7 +112,7 @@ def read_audio(path: str | Path, force: bool = False) -> Audio:
         raise AudioFileError(f"{path}: file is empty (0 bytes)")
     try:
         with _quiet_stderr(), sf.SoundFile(path) as f:
-            _check_length(path, f.frames, f.samplerate, force)
+            _check_length(path, f.frames, f.samplerate, force, force_option)
             declared, log, rate = f.frames, f.extra_info, int(f.samplerate)
             data = f.read(dtype="float32", always_2d=True)
     except sf.LibsndfileError as exc:

@@ -18,12 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     det.add_argument("--rise-db", type=float, default=None,
                      help="how far a hit must rise over the sound before it, dB (default: "
                           "the engine's beatbox_sensitivity_db default)")
-    det.add_argument("--json", action="store_true")
+    det.add_argument("--json", action="store_true",
+                     help="print the sample rate and the hits as JSON")
+    det.add_argument("--force", action="store_true", help="read a file over 30 minutes")
     det.set_defaults(func=run_detect)
     tr = bsub.add_parser("train", help="generate the corpus and train the classifier")
     tr.add_argument("--hits", type=int, default=3000, help="training hits (default 3000)")
     tr.add_argument("--heldout", type=int, default=600, help="held-out hits (default 600)")
-    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--seed", type=int, default=0,
+                    help="seed of the generated corpus and of the fit (default 0)")
     tr.add_argument("--phrases", type=int, default=1000,
                     help='spoken training utterances ("boots and cats" and other words; '
                          "0: isolated hits only; default 1000)")
@@ -45,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="weights file (default: the shipped models/beatbox/classifier.npz)")
     tr.set_defaults(func=run_train)
     info = bsub.add_parser("info", help="the shipped classifier's training record")
-    info.add_argument("--json", action="store_true")
+    info.add_argument("--json", action="store_true", help="print the whole record as JSON")
     info.set_defaults(func=run_info)
 
 
@@ -56,9 +59,8 @@ def run_detect(args: argparse.Namespace) -> int:
     from models.beatbox.train import default_rise_db
 
     rise_db = default_rise_db() if args.rise_db is None else args.rise_db
-    decoded = read_audio(args.input)  # an Audio object (a (samples, rate) pair before)
-    x, rate = ((decoded.samples, decoded.rate_hz) if hasattr(decoded, "samples")
-               else decoded)
+    decoded = read_audio(args.input, args.force)
+    x, rate = decoded.samples, decoded.rate_hz
     events, _ = beatbox.detect(x, rate, load_weights(), threshold_db=args.threshold_db,
                                ratio_db=rise_db)
     hits = []
@@ -71,7 +73,8 @@ def run_detect(args: argparse.Namespace) -> int:
             hit["length_s"] = round((released - e[beatbox.EV_ONSET]) / rate, 4)
         hits.append(hit)
     if args.json:
-        print(json.dumps({"sample_rate_hz": rate, "hits": hits}, indent=2))
+        print(json.dumps({"sample_rate_hz": rate, "hits": hits,
+                          "nonfinite_replaced": decoded.nonfinite}, indent=2))
         return 0
     for h in hits:
         print(f"{h['onset_s']:9.3f} s  {h['class']:<10}  velocity {h['velocity']:.2f}")

@@ -15,15 +15,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks against peers")
     kinds = p.add_subparsers(dest="bench", required=True, metavar="BENCH")
     e = kinds.add_parser("engine", help="cfunc callback vs Python callback under GIL load (JACK)")
-    e.add_argument("--seconds", type=float, default=60.0)
-    e.add_argument("--samplerate", type=int, default=48000)
-    e.add_argument("--blocksize", type=int, default=128)
-    e.add_argument("--json", action="store_true")
+    e.add_argument("--seconds", type=float, default=60.0,
+                   help="how long each callback runs under the load, s (default 60)")
+    e.add_argument("--samplerate", type=int, default=48000,
+                   help="sample rate of the JACK dummy server, Hz (default 48000)")
+    e.add_argument("--blocksize", type=int, default=128,
+                   help="JACK period (block length), frames (default 128)")
+    e.add_argument("--json", action="store_true", help="print the results as JSON")
     e.set_defaults(func=run_engine)
     d = kinds.add_parser("dsp", help="channel strips + master vs pedalboard; loudness vs pyebur128")
     d.add_argument("--seconds", type=float, default=10.0, help="audio for the chain test")
-    d.add_argument("--loudness-seconds", type=float, default=60.0)
-    d.add_argument("--json", action="store_true")
+    d.add_argument("--loudness-seconds", type=float, default=60.0,
+                   help="stereo audio both loudness meters measure, s (default 60)")
+    d.add_argument("--json", action="store_true", help="print the results as JSON")
     d.set_defaults(func=run_dsp)
     r = kinds.add_parser("rave", help="RAVE encode+decode: TorchScript vs ONNX Runtime, 1 thread")
     r.add_argument("model", nargs="?", type=Path, default=None, metavar="MODEL",
@@ -35,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--rounds", type=int, default=5,
                    help="turns each runtime takes over the audio; the median is reported "
                    "(not with --full-size)")
-    r.add_argument("--json", action="store_true")
+    r.add_argument("--json", action="store_true", help="print the results as JSON")
     r.set_defaults(func=run_rave)
     dm = kinds.add_parser("drums", help="neural drum model encode+decode: TorchScript vs ONNX "
                           "Runtime, 1 thread, one latent frame (256 samples) per call")
@@ -44,13 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     dm.add_argument("--seconds", type=float, default=10.0, help="audio to process per runtime")
     dm.add_argument("--rounds", type=int, default=5,
                     help="turns each runtime takes over the audio; the median is reported")
-    dm.add_argument("--json", action="store_true")
+    dm.add_argument("--json", action="store_true", help="print the results as JSON")
     dm.set_defaults(func=run_drums)
     c = kinds.add_parser("cli", help="wall time and peak memory of everyday commands (--help, "
                          "loudness, render, run) beside a bare interpreter and pyebur128")
     c.add_argument("--runs", type=int, default=5, help="starts of each command (median)")
     c.add_argument("--no-run", action="store_true", help="leave out `run` (it needs JACK)")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true", help="print the results as JSON")
     c.set_defaults(func=run_cli)
     tl = kinds.add_parser("trigger-latency", help="beatbox hit to drum latency of `musicmill "
                           "run`, live under JACK (probe client, calibrated loop)")
@@ -58,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="beatbox recording to cut the hits from, 48 kHz "
                          "(default: docs/examples/beatbox.wav)")
     tl.add_argument("--repeats", type=int, default=2, help="times the hits are played")
-    tl.add_argument("--json", action="store_true")
+    tl.add_argument("--json", action="store_true", help="print the results as JSON")
     tl.set_defaults(func=run_trigger_latency)
     dn = kinds.add_parser("denoise", help="mic noise reducer on noisy espeak-ng speech vs "
                           "noisereduce (SI-SDR improvement), and its cost per block")
@@ -67,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "'tuning')")
     dn.add_argument("--no-nonstationary", action="store_true",
                     help="leave out noisereduce's non-stationary mode")
-    dn.add_argument("--json", action="store_true")
+    dn.add_argument("--json", action="store_true", help="print the results as JSON")
     dn.set_defaults(func=run_denoise)
     pl = kinds.add_parser("plugins", help="an LV2 chain hosted in our callback vs lv2bench "
                           "(lilv's benchmark) on the same plugins, and live under JACK")
@@ -77,14 +81,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     pl.add_argument("--blocks", type=int, default=20000, help="128-frame blocks timed")
     pl.add_argument("--live-seconds", type=float, default=10.0,
                     help="the live run under JACK (0 leaves it out)")
-    pl.add_argument("--json", action="store_true")
+    pl.add_argument("--json", action="store_true", help="print the results as JSON")
     pl.set_defaults(func=run_plugins)
     mx = kinds.add_parser("mix", help="the styled mix vs today's rule-based mix on held-out "
                           "stems: style errors, speed, memory")
     mx.add_argument("--songs", type=int, default=3, help="held-out songs (default 3)")
-    mx.add_argument("--json", action="store_true")
+    mx.add_argument("--json", action="store_true", help="print the results as JSON")
     mx.set_defaults(func=run_mix)
     _register_continuo(kinds)
+    _register_window(kinds)
+
+
+def _register_window(kinds: argparse._SubParsersAction) -> None:
+    w = kinds.add_parser("window", help="`musicmill run` with its window on $DISPLAY, "
+                         "untouched and worked by a mouse (XTest): drawing cost and the "
+                         "real-time counters (JACK, 128 frames / 48 kHz)")
+    w.add_argument("--seconds", type=float, default=14.0, help="length of each run (default 14)")
+    w.add_argument("--json", action="store_true", help="print the results as JSON")
+    w.set_defaults(func=run_window)
 
 
 def _register_continuo(kinds: argparse._SubParsersAction) -> None:
@@ -94,7 +108,7 @@ def _register_continuo(kinds: argparse._SubParsersAction) -> None:
                     help="comma-separated (default all five)")
     co.add_argument("--clips", type=int, default=2, help="held-out takes each (default 2)")
     co.add_argument("--no-peer", action="store_true", help="leave out Basic Pitch")
-    co.add_argument("--json", action="store_true")
+    co.add_argument("--json", action="store_true", help="print the results as JSON")
     co.set_defaults(func=run_continuo)
 
 
@@ -153,8 +167,11 @@ def run_rave(args: argparse.Namespace) -> int:
     if not Path(model).is_file():
         raise UsageError(f"{model}: no such file")
     _check_rounds(args)
-    return _print_model_bench(model, bench_rave_full(model, args.seconds, rounds=args.rounds),
-                              args)
+    from engine.commands.rave_onnx import model_errors
+
+    with model_errors(Path(model), "benchmark"):  # junk, non-RAVE or discrete: one line
+        result = bench_rave_full(model, args.seconds, rounds=args.rounds)
+    return _print_model_bench(model, result, args)
 
 
 def _check_rounds(args: argparse.Namespace) -> None:
@@ -195,8 +212,11 @@ def run_drums(args: argparse.Namespace) -> int:
     if args.seconds <= 0:
         raise UsageError("--seconds must be positive")
     _check_rounds(args)
-    result = bench_rave_full(model, args.seconds, onnx_path=drum_onnx_graphs(model),
-                             rounds=args.rounds)
+    from engine.commands.rave_onnx import model_errors
+
+    with model_errors(Path(model), "benchmark"):
+        result = bench_rave_full(model, args.seconds, onnx_path=drum_onnx_graphs(model),
+                                 rounds=args.rounds)
     return _print_model_bench(model, result, args)
 
 
@@ -358,4 +378,31 @@ def run_continuo(args: argparse.Namespace) -> int:
     if "peer_core_share" in r:
         print(f"  Basic Pitch (whole file): {100 * r['peer_core_share']:.1f} % of one core; "
               f"ratio ours/peer {r['ratio']:.2f}")
+    return 0
+
+
+def run_window(args: argparse.Namespace) -> int:
+    from engine.bench.window import bench_window
+    from engine.errors import UsageError
+
+    if args.seconds < 3:
+        raise UsageError("--seconds must be at least 3")
+    try:
+        r = bench_window(args.seconds)
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(r, indent=2))
+        return 0
+    print(f"`musicmill run` with the window on {r['display']}, {r['seconds']:g} s each, "
+          "JACK 128 frames / 48 kHz, the shipped drum model")
+    keys = ("frames_per_s", "cpu_fraction", "busy_fraction", "over_budget_cpu_blocks",
+            "over_budget_blocks", "late_blocks", "worker_underruns")
+    print(f"{'':24}{'untouched':>12}{'worked':>12}")
+    for key in keys:
+        cells = [r[k][key] for k in ("untouched", "worked")]
+        print(f"{key:24}" + "".join(f"{'-' if c is None else f'{c:.3g}':>12}" for c in cells))
+    hand = r["worked"]["hand"]
+    print(f"worked: {hand['drags']} drags on the XY pad and a stage fader; the window set "
+          f"{', '.join(r['worked']['written']) or 'nothing'}")
     return 0

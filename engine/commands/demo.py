@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, default=8.0,
                    help=f"use at most this much of the input (default 8, up to {MAX_INPUT_S:g})")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--force", action="store_true", help="read an input over 30 minutes")
     p.set_defaults(func=run)
 
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if model.discrete:
         raise UsageError(f"{model_path}: a discrete export (its latents are codebook "
                          "indices); the demos sweep and scale continuous latents")
-    decoded = read_audio(args.input)
+    decoded = read_audio(args.input, args.force)
     x, rate = decoded.samples, decoded.rate_hz
     x = resample(x[: int(args.seconds * rate)], rate, model.sample_rate)
     audio = x.mean(axis=1, keepdims=True).T.repeat(model.channels, axis=0)

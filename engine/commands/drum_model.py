@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("model", type=Path, nargs="?", help="drum-model .ts (default: shipped)")
     ev.add_argument("--loops", type=int, default=8, help="held-out loops (default 8)")
     ev.add_argument("--write", type=Path, metavar="DIR", help="also write inputs and outputs")
-    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--json", action="store_true", help="print the results as JSON")
     ev.set_defaults(func=run_evaluate)
     ex = dsub.add_parser("export-onnx", help="explicit-state ONNX graphs of a drum model")
     ex.add_argument("model", type=Path, nargs="?", help="drum-model .ts (default: shipped)")

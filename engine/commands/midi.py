@@ -7,6 +7,7 @@ import json
 import time
 from pathlib import Path
 
+from dsp.errors import InputError
 from engine.errors import UsageError
 
 BACKEND_CHOICES = ("auto", "jack", "alsa")
@@ -37,20 +38,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="mapping file to add to (created if missing)")
     learn.add_argument("--port", metavar="NAME", help="input to listen to (default: virtual)")
     learn.add_argument("--timeout", type=float, default=30.0, help="seconds to wait")
-    learn.add_argument("--takeover", choices=("none", "pickup", "scale"), default="none")
+    learn.add_argument("--takeover", choices=("none", "pickup", "scale"), default="none",
+                       help="when the parameter moved elsewhere: none (the control jumps it, "
+                            "the default), pickup (ignored until it reaches the parameter), "
+                            "scale (meets it at the end of travel)")
     learn.add_argument("--relative", default="absolute",
                        help="endless encoder mode: absolute, twos_complement, binary_offset, "
                             "signed_bit, signed_bit_2")
     learn.set_defaults(func=run)
 
     unlearn = midi_sub.add_parser("unlearn", help="remove every mapping to a parameter")
-    unlearn.add_argument("target")
-    unlearn.add_argument("--map", type=Path, required=True, dest="map_path")
+    unlearn.add_argument("target", help="parameter or macro id whose mappings go")
+    unlearn.add_argument("--map", type=Path, required=True, dest="map_path",
+                         help="mapping file to remove them from")
     unlearn.set_defaults(func=run, backend="auto")
 
     table = midi_sub.add_parser("mappings", help="show a mapping file as a table")
-    table.add_argument("--map", type=Path, required=True, dest="map_path")
-    table.add_argument("--json", action="store_true")
+    table.add_argument("--map", type=Path, required=True, dest="map_path",
+                       help="mapping file to show")
+    table.add_argument("--json", action="store_true", help="print the mappings as JSON")
     table.set_defaults(func=run, backend="auto")
 
 
@@ -138,6 +144,8 @@ def _load_table(path: Path, missing_ok: bool):
         return MappingTable()
     try:
         return MappingTable.load(path)
+    except InputError:
+        raise  # MappingError and JsonFileError name the file already
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: {exc}") from None
 

@@ -98,6 +98,7 @@ def _styled(args: argparse.Namespace, style) -> int:
             raise UsageError(f"--test-stems: 1 to {len(synth_stems.PARTS)}")
         named = synth_stems.band(args.test_stems)
         names, stems, rate = [n for n, _ in named], [x for _, x in named], 48000
+        nonfinite = [0] * len(stems)
     else:
         if not args.stems:
             raise UsageError("no stems: give stem files or --test-stems N")
@@ -105,9 +106,11 @@ def _styled(args: argparse.Namespace, style) -> int:
             raise UsageError("-o OUT is required with stem files")
         from engine.offline.mix import load_stems
 
-        stems, rate, _ = load_stems(args.stems, args.force)
+        stems, rate, nonfinite = load_stems(args.stems, args.force)
         names = [str(p) for p in args.stems]
     result = mix_styled(stems, rate, style, names)
+    for row, bad in zip(result.report["stems"], nonfinite, strict=True):
+        row["nonfinite_replaced"] = bad
     if args.output is not None:
         write_audio(args.output, result.audio.T, rate, subtype)
     if args.export is not None:
@@ -164,7 +167,7 @@ def _live_bus(args: argparse.Namespace) -> int:
         raise UsageError("mix needs stem files and -o OUT")
     dst = args.output
     subtype = check_output(dst, args.stems, args.float_output)
-    preset = resolve_preset(args.preset, args.assignments, args.style)
+    preset = resolve_preset(args.preset, args.assignments, args.style, args.force)
     stems, rate, nonfinite = load_stems(args.stems, args.force)
     if rate <= automix.MIN_RATE_HZ:
         raise UsageError(f"{args.stems[0]}: {rate} Hz; mix needs a rate above "

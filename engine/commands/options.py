@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from engine.inserts import DEFAULT_INSERT, INSERT_NAMES, RAVE_BACKENDS
 from presets.styles import STYLES
 
 DEFAULT_PRESET = "Balanced"  # what run and render start from
+MODEL_INSERTS = ("drums", "rave")  # the inserts --model and --rave-backend choose for
 
 
 def add_style_arg(p: argparse.ArgumentParser) -> None:
@@ -69,7 +71,8 @@ def add_training_args(p: argparse.ArgumentParser, writes: str, cache: Path, step
     p.add_argument("--steps", type=int, default=steps, help=f"training steps (default {steps})")
     p.add_argument("--batch", type=int, default=batch,
                    help=f"{batch_unit} per step (default {batch})")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the initial weights and of the batches drawn (default 0)")
     p.add_argument("--threads", type=int, default=2, help="torch threads")
     p.add_argument("--resume", action="store_true", help="continue the run's checkpoint")
 
@@ -81,6 +84,24 @@ def check_at_least_one(args: argparse.Namespace, *names: str) -> None:
     for name in names:
         if getattr(args, name) < 1:
             raise UsageError(f"--{name} must be at least 1")
+
+
+def refuse_without(needed: str, given: Sequence[tuple[str, bool]]) -> None:
+    """UsageError "FLAG needs NEEDED" for the first ``(flag, was given)`` pair given: the
+    caller has found ``needed`` missing, and an option acting through it would do nothing."""
+    from engine.errors import UsageError
+
+    for flag, was_given in given:
+        if was_given:
+            raise UsageError(f"{flag} needs {needed}")
+
+
+def check_insert_args(args: argparse.Namespace) -> None:
+    """``--model`` and ``--rave-backend`` act on a model insert only (run and render)."""
+    if args.insert not in MODEL_INSERTS:
+        refuse_without("a model insert (--insert drums or rave)",
+                       [("--model", args.model is not None),
+                        ("--rave-backend", args.rave_backend != "auto")])
 
 
 def write_training_record(args: argparse.Namespace, record: dict, made: str) -> int:

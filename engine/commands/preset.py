@@ -39,12 +39,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     a.set_defaults(func=run_list)
 
     a = actions.add_parser("show", help="every setting of a preset")
-    a.add_argument("name", metavar="NAME")
+    a.add_argument("name", metavar="NAME", help="a factory or user preset")
     a.add_argument("--json", action="store_true", help="print the preset document")
     a.set_defaults(func=run_show)
 
     a = actions.add_parser("save", help="save a user preset (replaces one of that name)")
-    a.add_argument("name", metavar="NAME")
+    a.add_argument("name", metavar="NAME", help="the user preset to write")
     source = a.add_mutually_exclusive_group()
     source.add_argument("--from-file", type=Path, metavar="F.json",
                         help="start from a preset file")
@@ -56,22 +56,22 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     a.set_defaults(func=run_save)
 
     a = actions.add_parser("delete", help="delete a user preset")
-    a.add_argument("name", metavar="NAME")
+    a.add_argument("name", metavar="NAME", help="a user preset (factory ones are read-only)")
     a.set_defaults(func=run_delete)
 
     a = actions.add_parser("rename", help="rename a user preset")
-    a.add_argument("old", metavar="OLD")
-    a.add_argument("new", metavar="NEW")
+    a.add_argument("old", metavar="OLD", help="the user preset's name now")
+    a.add_argument("new", metavar="NEW", help="its new name")
     a.set_defaults(func=run_rename)
 
     a = actions.add_parser("export", help="write a preset to a file")
-    a.add_argument("name", metavar="NAME")
+    a.add_argument("name", metavar="NAME", help="a factory or user preset")
     a.add_argument("path", type=Path, metavar="PATH", help="a .json file or a folder")
     a.add_argument("--force", action="store_true", help="replace an existing file")
     a.set_defaults(func=run_export)
 
     a = actions.add_parser("import", help="validate a preset file and add it as a user preset")
-    a.add_argument("path", type=Path, metavar="PATH")
+    a.add_argument("path", type=Path, metavar="PATH", help="a preset .json file")
     a.add_argument("--name", help="store it under this name (default: the name in the file)")
     a.add_argument("--force", action="store_true", help="replace a user preset of that name")
     a.add_argument("--lenient", action="store_true",

@@ -8,7 +8,9 @@ streaming cache as an explicit ``state_in_*`` / ``state_out_*`` pair; see
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 from engine.errors import UsageError
@@ -44,12 +46,33 @@ def _load_error(model: Path) -> str | None:
     return None
 
 
-def run_export(args: argparse.Namespace) -> int:
-    """Export, optionally verify, and report the written paths."""
+@contextlib.contextmanager
+def model_errors(model: Path, action: str = "convert") -> Iterator[None]:
+    """Check ``model`` first, then turn what loading or converting it raises into one
+    UsageError naming it (``export-onnx`` and ``bench rave|drums`` read exports alike)."""
     import torch
 
-    from models.rave.onnx_export import export_onnx, verify
     from models.rave.ts_convert import UnsupportedModelError
+
+    error = _load_error(model)
+    if error:
+        raise UsageError(error)
+    try:
+        yield
+    except UnsupportedModelError as exc:  # a discrete export, a missing method
+        raise UsageError(f"cannot {action} {model.name}: {exc}") from None
+    except (RuntimeError, torch.jit.Error) as exc:  # corrupt or non-RAVE TorchScript
+        # torch follows what broke with lines (or sentences) of advice: keep the first
+        text = str(exc).strip()
+        first = text.splitlines()[0].split(". ")[0] if text else type(exc).__name__
+        raise UsageError(f"cannot load {model.name}: {first}") from None
+    except AttributeError as exc:  # TorchScript, but not a RAVE export
+        raise UsageError(f"{model.name} is not a RAVE export ({exc})") from None
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Export, optionally verify, and report the written paths."""
+    from models.rave.onnx_export import export_onnx, verify
 
     model: Path = args.model
     error = _load_error(model)
@@ -58,15 +81,8 @@ def run_export(args: argparse.Namespace) -> int:
     out_dir = args.output.parent if str(args.output.parent) else Path(".")
     if not out_dir.is_dir():
         raise UsageError(f"output folder does not exist: {out_dir}")
-    try:
+    with model_errors(model):
         paths = export_onnx(model, args.output)
-    except UnsupportedModelError as exc:
-        raise UsageError(f"cannot convert {model.name}: {exc}") from None
-    except (RuntimeError, torch.jit.Error) as exc:  # corrupt or non-RAVE TorchScript
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"cannot load {model.name}: {first}") from None
-    except AttributeError as exc:  # TorchScript, but not a RAVE export
-        raise UsageError(f"{model.name} is not a RAVE export ({exc})") from None
     result: dict[str, object] = {"encode": str(paths[0]), "decode": str(paths[1])}
     if args.verify:
         result.update(verify(model, args.output))

@@ -12,6 +12,7 @@ from engine.commands.options import (
     add_plugin_args,
     add_set_arg,
     add_style_arg,
+    check_insert_args,
 )
 
 
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.offline.render import render_file
     from engine.session.setup import resolve_preset
 
-    preset = resolve_preset(args.preset, args.assignments, args.style)
+    check_insert_args(args)
+    preset = resolve_preset(args.preset, args.assignments, args.style, args.force)
     render_file(args.input, args.output, preset, args.blocksize, args.float_output,
                 args.force, args.insert, args.model, args.rave_backend,
                 references=args.reference, match=args.match, seed=args.seed,

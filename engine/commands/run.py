@@ -14,6 +14,8 @@ from engine.commands.options import (
     add_plugin_args,
     add_set_arg,
     add_style_arg,
+    check_insert_args,
+    refuse_without,
 )
 from engine.errors import UsageError
 
@@ -26,8 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, help="stop after this many seconds")
     p.add_argument("--input", help="input device name or index")
     p.add_argument("--output", help="output device name or index")
-    p.add_argument("--samplerate", type=int, default=48000)
-    p.add_argument("--blocksize", type=int, default=128)
+    p.add_argument("--samplerate", type=int, default=48000,
+                   help="sample rate of the audio stream, Hz (default 48000)")
+    p.add_argument("--blocksize", type=int, default=128,
+                   help="audio block length, frames (default 128)")
     p.add_argument("--preset", default=DEFAULT_PRESET,
                    help=f"factory or user preset (default {DEFAULT_PRESET})")
     add_set_arg(p)
@@ -43,7 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="record the raw input here (beside --record, or alone)")
     p.add_argument("--midi-in", metavar="PORT",
                    help="MIDI input port name, or 'virtual' to create one")
-    p.add_argument("--midi-backend", choices=("auto", "jack", "alsa"), default="auto")
+    p.add_argument("--midi-backend", choices=("auto", "jack", "alsa"), default="auto",
+                   help="MIDI ports of jack, alsa, or auto (default: jack when a JACK "
+                        "server runs, else alsa)")
     p.add_argument("--midi-map", type=Path, help="MIDI mapping file (JSON) to load (with "
                    "--midi-in)")
     p.add_argument("--midi-wait", action="store_true",
@@ -72,6 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="leave the JACK connections to you (default: the system ports)")
     p.add_argument("--no-jack-autostart", action="store_true",
                    help="fail instead of starting a JACK dummy server when there is no device")
+    p.add_argument("--force", action="store_true",
+                   help="read style and reference files over 30 minutes")
     p.set_defaults(func=run)
 
 
@@ -127,18 +135,19 @@ def open_window(controls, snapshot: Callable[[], dict]):
 
 def _check_dependent_options(args: argparse.Namespace) -> None:
     """Options that act through another one are refused without it, with what is needed."""
-    for flag, given in (("--clock-out", args.clock_out), ("--send-notes", args.send_notes)):
-        if given and args.midi_out is None:
-            raise UsageError(f"{flag} needs --midi-out PORT (or --midi-out virtual)")
-    for flag, given in (("--midi-map", args.midi_map is not None),
-                        ("--midi-wait", args.midi_wait)):
-        if given and args.midi_in is None:
-            raise UsageError(f"{flag} needs --midi-in PORT (or --midi-in virtual)")
-    if args.instrument is not None and not args.send_notes:
-        raise UsageError("--instrument needs --send-notes (and --midi-out)")
+    if args.midi_out is None:
+        refuse_without("--midi-out PORT (or --midi-out virtual)",
+                       [("--clock-out", args.clock_out), ("--send-notes", args.send_notes)])
+    if args.midi_in is None:
+        refuse_without("--midi-in PORT (or --midi-in virtual)",
+                       [("--midi-map", args.midi_map is not None),
+                        ("--midi-wait", args.midi_wait)])
+    if not args.send_notes:
+        refuse_without("--send-notes (and --midi-out)",
+                       [("--instrument", args.instrument is not None),
+                        ("--record-notes", args.record_notes is not None)])
+    check_insert_args(args)
     if args.record_notes is not None:
-        if not args.send_notes:
-            raise UsageError("--record-notes needs --send-notes (and --midi-out)")
         from dsp.io.atomic import check_target
 
         check_target(args.record_notes, [], (".cont",))
@@ -162,11 +171,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--notes-channel {args.notes_channel}: must be 1-16")
     window = open_window if not args.headless and _window_possible() else None
     opts = LiveOptions(window=window,
-        preset=resolve_preset(args.preset, args.assignments, args.style),
+        preset=resolve_preset(args.preset, args.assignments, args.style, args.force),
         seconds=args.seconds,
         input_device=args.input, output_device=args.output, samplerate=args.samplerate,
         blocksize=args.blocksize, insert=args.insert, model=args.model,
         rave_backend=args.rave_backend, references=args.reference, match=args.match,
+        force=args.force,
         bank=args.bank, stats_json=args.stats_json,
         record=args.record, record_input=args.record_input,
         jack_autostart=not args.no_jack_autostart, midi_in=args.midi_in,

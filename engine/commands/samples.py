@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="one class per input (tonal, kick, snare, hat), instead of the "
                    "estimated ones: e.g. a drum kit for the beatbox and MIDI drum hits")
     b.add_argument("--json", action="store_true", help="print the index instead of a summary")
+    b.add_argument("--allow-long", action="store_true",
+                   help="slice inputs over 30 minutes (--force only replaces a bank)")
     b.set_defaults(func=run_build)
 
 
@@ -54,10 +56,12 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"musicmill: warning: {message}", file=sys.stderr)
 
     classes = None if args.classes is None else [c.strip() for c in args.classes.split(",")]
+    nonfinite: dict[str, int] = {}
     index = build_bank(args.inputs, args.output, args.min_ms, args.max_ms, args.force, warn,
-                       classes)
+                       classes, allow_long=args.allow_long, nonfinite=nonfinite)
     if args.json:
-        print(json.dumps(index_to_json(index), indent=2))
+        print(json.dumps({**index_to_json(index),
+                          "nonfinite_replaced": sum(nonfinite.values())}, indent=2))
         return 0
     total_s = sum(s.duration_s for s in index.slices)
     print(f"wrote {args.output}: {len(index.slices)} slices, {total_s:.2f} s")

@@ -8,10 +8,14 @@ import json
 import math
 from pathlib import Path
 
+from engine.commands.options import refuse_without
 from engine.errors import UsageError
 
 INSTRUMENTS = ("voice", "piano", "guitar", "violin", "flute", "auto")
 EVAL_INSTRUMENTS = INSTRUMENTS[:-1]
+# what an option left out means; None in the parsed arguments tells it was not given
+DEFAULTS = {"floor_db": -45.0, "retrigger_db": 6.0, "bend_range": 2.0,
+            "instruments": ",".join(EVAL_INSTRUMENTS), "clips": 8, "phrases": 0}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,22 +33,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default); yin: the zero-latency voice-only kernel the callback runs")
     p.add_argument("--instrument", default="auto", metavar="NAME",
                    help=f"what plays: {', '.join(INSTRUMENTS)} (default auto)")
-    p.add_argument("--floor-db", type=float, default=-45.0,
+    p.add_argument("--floor-db", type=float, default=None,
                    help="yin: level (dBFS RMS) a note must reach (default -45)")
-    p.add_argument("--retrigger-db", type=float, default=6.0,
+    p.add_argument("--retrigger-db", type=float, default=None,
                    help="yin: level rise that re-articulates a held pitch (default 6)")
-    p.add_argument("--bend-range", type=float, default=2.0, metavar="SEMITONES",
+    p.add_argument("--bend-range", type=float, default=None, metavar="SEMITONES",
                    help="pitch-bend range written to the MIDI file (default 2)")
     p.add_argument("--json", action="store_true", help="print the notes (or metrics) as JSON")
     p.add_argument("--evaluate", action="store_true",
                    help="score the transcribers on generated held-out performances instead")
-    p.add_argument("--instruments", default=",".join(EVAL_INSTRUMENTS),
+    p.add_argument("--instruments", default=None,
                    help="--evaluate: which, comma-separated (default all five)")
-    p.add_argument("--clips", type=int, default=8,
+    p.add_argument("--clips", type=int, default=None,
                    help="--evaluate: held-out takes per instrument (default 8)")
     p.add_argument("--no-peer", action="store_true",
                    help="--evaluate: leave out Basic Pitch (the peer)")
-    p.add_argument("--phrases", type=int, default=0,
+    p.add_argument("--phrases", type=int, default=None,
                    help="--evaluate: only the yin transcriber on this many sung phrases "
                    "(its own evaluation)")
     p.add_argument("--force", action="store_true", help="transcribe a file over 30 minutes")
@@ -52,6 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
+    _check_dependent(args)
+    for name, value in DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if not (math.isfinite(args.floor_db) and -100.0 <= args.floor_db <= 0.0):
         raise UsageError(f"--floor-db {args.floor_db}: must be -100..0 dBFS")
     if not (math.isfinite(args.retrigger_db) and 1.0 <= args.retrigger_db <= 40.0):
@@ -62,6 +70,33 @@ def _check(args: argparse.Namespace) -> None:
     if args.transcriber == "yin" and args.instrument not in ("auto", "voice"):
         raise UsageError(f"--instrument {args.instrument}: the yin transcriber hears one "
                          "voice only (use --transcriber continuo)")
+
+
+def _check_dependent(args: argparse.Namespace) -> None:
+    """Options that act through another one are refused without it (before the defaults
+    fill in what was not given)."""
+    if not args.evaluate:
+        refuse_without("--evaluate", [("--instruments", args.instruments is not None),
+                                      ("--clips", args.clips is not None),
+                                      ("--no-peer", args.no_peer),
+                                      ("--phrases", args.phrases is not None)])
+        if args.transcriber != "yin":  # --evaluate scores yin whichever is chosen
+            refuse_without("--transcriber yin (or --evaluate)",
+                           [("--floor-db", args.floor_db is not None),
+                            ("--retrigger-db", args.retrigger_db is not None)])
+    elif args.phrases is not None and (args.no_peer or args.instruments is not None
+                                       or args.clips is not None):
+        raise UsageError("--phrases scores yin on sung phrases alone: leave out "
+                         "--instruments, --clips and --no-peer")
+    if args.bend_range is None:
+        return
+    midi = args.out is not None and args.out.suffix.lower() in (".mid", ".midi")
+    if args.evaluate or not midi:
+        refuse_without("-o NOTES.mid (it is the MIDI file's pitch-bend range)",
+                       [("--bend-range", True)])
+    if args.transcriber != "yin" or (args.input or Path()).suffix.lower() == ".cont":
+        refuse_without("--transcriber yin on a recording (MPE files, from continuo or a "
+                       ".cont, bend 48 semitones)", [("--bend-range", True)])
 
 
 def run(args: argparse.Namespace) -> int:

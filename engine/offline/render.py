@@ -29,12 +29,13 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
                  transcribe: bool = False, references: Sequence[Path] = (),
                  match: Path | None = None, seed: int | None = DEFAULT_SEED,
                  denoise: bool = False, align: bool = False, plugins: Sequence[str] = (),
-                 lenient: bool = False) -> tuple[np.ndarray, Engine]:
+                 lenient: bool = False, force: bool = False) -> tuple[np.ndarray, Engine]:
     """Render ``x (frames, channels)`` through the engine; returns the output and engine.
 
     ``preset`` brings its macro assignments and LFO routes too; ``params`` override values.
     ``transcribe`` runs the note transcriber (``engine.read_voice_notes()`` after).
-    ``references``/``match``: audio for the model insert's style blend and match.
+    ``references``/``match``: audio for the model insert's style blend and match (``force``
+    reads them over the duration limit, as ``--force`` does the input).
     ``seed``: the model insert's randomness (None: unseeded, as live). ``align``: the output
     lines up with the input (the delay every path shares, the master limiter's lookahead and
     the noise reduction's window, is run out past the end and removed from the start);
@@ -50,7 +51,7 @@ def render_array(x: np.ndarray, sample_rate_hz: int, params: dict[str, float] | 
     engine = build_engine(sample_rate_hz, channels, channels,
                           make_insert(insert_for(insert, preset), sample_rate_hz, model_path,
                                       rave_backend, references=references, match=match,
-                                      seed=seed),
+                                      seed=seed, force=force),
                           preset, params, denoise=denoise, lenient=lenient)
     engine.enable_transcription(transcribe)
     delay = (engine.chain_latency_frames + engine.denoise_latency_frames
@@ -82,6 +83,6 @@ def render_file(src: Path, dst: Path, preset: Preset | None, blocksize: int = 12
     y, engine = render_array(audio.samples, audio.rate_hz, None, blocksize, insert, preset,
                              model_path, rave_backend, references=references, match=match,
                              seed=seed, denoise=denoise, align=True, plugins=plugins,
-                             lenient=lenient)
+                             lenient=lenient, force=force)
     write_audio(dst, y, audio.rate_hz, subtype)
     return engine, audio

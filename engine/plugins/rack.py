@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -67,6 +68,42 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return slot, name
 
 
+def check(slot: str, name: str, has_worker: bool):
+    """Whether ``name`` can go in ``slot``, without building it: its LV2 description, or
+    None for a VST3 file; InputError (PluginLoadError) saying why not otherwise. ``run``
+    asks this of every plugin before it opens the audio device."""
+    if slot not in rk.SLOT_NAMES:
+        raise InputError(f"unknown plugin slot {slot!r}; choose one of "
+                         f"{', '.join(rk.SLOT_NAMES)}")
+    if is_vst3_path(name):
+        if slot != "worker":
+            raise PluginLoadError(f"{name}: VST3 plugins run in the worker slot "
+                                  "(pedalboard is not real-time safe)")
+        if not Path(name).exists():
+            raise PluginLoadError(f"{name}: no such VST3 plugin")
+        return None
+    info = catalog.find(name)
+    if not info.realtime and slot != "worker":
+        raise PluginLoadError(f"{info.uri}: not hard real-time capable (no "
+                              "lv2:hardRTCapable), so it cannot run in the audio "
+                              "callback; put it in the worker slot")
+    if slot == "worker" and not has_worker:
+        raise PluginLoadError("the worker slot needs a worker path (not --insert none)")
+    return info
+
+
+def check_chains(chains: dict[str, list[dict]], has_worker: bool, lenient: bool) -> None:
+    """:func:`check` on every plugin of a preset's ``plugins`` (``lenient``: the ones that
+    would be dropped are left for the rack to drop and name)."""
+    for slot, chain in chains.items():
+        for item in chain:
+            try:
+                check(slot, item.get("uri") or item.get("path") or "", has_worker)
+            except InputError:
+                if not lenient:
+                    raise
+
+
 def param_ids(slot: str, position: int, plugin) -> list[str]:
     """The registry ids of a plugin at 1-based ``position`` of ``slot``: bypass first."""
     prefix = f"fx_{slot}{position}_"
@@ -110,21 +147,9 @@ class Rack:
     # -- building ----------------------------------------------------------------------
     def load(self, slot: str, name: str):
         """Instantiate and activate ``name`` for ``slot`` (nothing changes in the rack)."""
-        if slot not in rk.SLOT_NAMES:
-            raise InputError(f"unknown plugin slot {slot!r}; choose one of "
-                             f"{', '.join(rk.SLOT_NAMES)}")
-        if is_vst3_path(name):
-            if slot != "worker":
-                raise PluginLoadError(f"{name}: VST3 plugins run in the worker slot "
-                                      "(pedalboard is not real-time safe)")
+        info = check(slot, name, self.engine.worker is not None)
+        if info is None:
             return Vst3Plugin(name, self.engine.sample_rate_hz)
-        info = catalog.find(name)
-        if not info.realtime and slot != "worker":
-            raise PluginLoadError(f"{info.uri}: not hard real-time capable (no "
-                                  "lv2:hardRTCapable), so it cannot run in the audio "
-                                  "callback; put it in the worker slot")
-        if slot == "worker" and self.engine.worker is None:
-            raise PluginLoadError("the worker slot needs a worker path (not --insert none)")
         return Lv2Plugin(info, self.features, CONTROL_FRAMES)
 
     def _hold(self, plugin, values: dict[str, float] | None, bypass: bool) -> Loaded:

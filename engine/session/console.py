@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from dsp.errors import InputError
+from dsp.errors import InputError, did_you_mean
 from engine.session.controls import Controls
 
 HELP = """commands:
@@ -70,13 +70,17 @@ class Console:
         if not words:
             return ""
         command, args = words[0].lower(), words[1:]
-        action = {"model": self._model, "set": self._set, "capture": self._capture,
-                  "latent": self._latent, "preset": self._preset, "denoise": self._denoise,
-                  "plugin": self._plugin, "plugins": lambda _: self.controls.plugin_list(),
-                  "help": lambda _: HELP,
-                  "quit": self._quit}.get(command)
+        actions = {"model": self._model, "set": self._set, "capture": self._capture,
+                   "latent": self._latent, "preset": self._preset, "denoise": self._denoise,
+                   "plugin": self._plugin, "plugins": lambda _: self.controls.plugin_list(),
+                   "help": lambda _: HELP,
+                   "quit": self._quit}
+        action = actions.get(command)
         if action is None:
-            return f"error: unknown command {command!r} (try help)"
+            # a performer mid-set mistypes: name the likely command rather than only
+            # pointing at the whole list
+            return (f"error: unknown command {command!r}{did_you_mean(command, actions)} "
+                    "(try help)")
         try:
             return action(args)
         except (InputError, ValueError, KeyError) as exc:

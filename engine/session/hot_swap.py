@@ -37,14 +37,18 @@ def swap_model(engine: Engine, insert: str, model_path: Path, backend: str = "au
         raise UsageError("there is no worker insert to swap")
     block = engine.worker.processor.block_frames
     try:
+        # force: the references passed the duration policy when the run started, and a
+        # swap mid-set must not refuse them now
         new = make_insert(insert, engine.sample_rate_hz, Path(model_path), backend,
-                          references=references, match=match, block_frames=block)
+                          references=references, match=match, block_frames=block,
+                          force=True)
         added = engine.swap_processor(new)
     except Exception as exc:  # noqa: BLE001 -- a bad file of any kind must not stop the show
         text = str(exc).strip().splitlines()
         reason = text[0] if text else type(exc).__name__
-        raise ModelSwapError(f"{model_path}: {reason} (still playing the previous model)"
-                             ) from None
+        if not reason.startswith(f"{model_path}:"):  # most loaders name the file already
+            reason = f"{model_path}: {reason}"
+        raise ModelSwapError(f"{reason} (still playing the previous model)") from None
     ms = 1e3 * engine.worker_latency_frames / engine.sample_rate_hz
     grown = f", worker path +{added} frames" if added else ""
     return f"playing {Path(model_path).name} (worker path {ms:.1f} ms{grown})"

@@ -59,6 +59,7 @@ class LiveOptions:
     rave_backend: str = "auto"
     references: list[Path] = field(default_factory=list)  # style references for the model
     match: Path | None = None  # the model's match reference
+    force: bool = False  # read reference files over the duration limit (--force)
     stats_json: Path | None = None
     record: Path | None = None
     record_input: Path | None = None
@@ -137,12 +138,22 @@ def _meter_line(snap: dict, meters) -> str:
 
 def run_live(opts: LiveOptions) -> dict:
     """Run the live engine until ``opts.seconds`` pass or SIGINT/SIGTERM; return final stats."""
+    _check_plugins(opts)
     jack_proc = ensure_audio_device(opts.jack_autostart, opts.samplerate, opts.blocksize)
     try:
         return _run(opts)
     finally:
         if jack_proc is not None:
             jack.stop_server(jack_proc)
+
+
+def _check_plugins(opts: LiveOptions) -> None:
+    """A plugin that cannot be hosted is refused before any device or server is opened."""
+    preset = with_plugins(opts.preset, opts.plugins)
+    if preset is not None and preset.plugins:
+        from engine.plugins.rack import check_chains
+
+        check_chains(preset.plugins, insert_for(opts.insert, preset) != "none", opts.lenient)
 
 
 def _open_engine(opts: LiveOptions) -> tuple[Engine, Controls, str | int | None,
@@ -158,7 +169,8 @@ def _open_engine(opts: LiveOptions) -> tuple[Engine, Controls, str | int | None,
         in_ch = 0  # no input device at all: run output-only rather than refuse
     preset = with_plugins(opts.preset, opts.plugins)
     processor = make_insert(insert_for(opts.insert, preset), opts.samplerate, opts.model,
-                            opts.rave_backend, references=opts.references, match=opts.match)
+                            opts.rave_backend, references=opts.references, match=opts.match,
+                            force=opts.force)
     bank = kit = None
     if opts.bank is not None:
         from models.samplebank.pack import kit_map, load_for_engine

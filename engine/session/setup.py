@@ -12,22 +12,23 @@ from presets.assignments import parse_assignments
 from presets.schema import Preset
 
 
-def style_assignments(style: str | None) -> list[str]:
-    """``--style`` as ``--set`` assignments, to go before the user's own."""
+def style_assignments(style: str | None, force: bool = False) -> list[str]:
+    """``--style`` as ``--set`` assignments, to go before the user's own (``force``: a style
+    file over the duration limit is read)."""
     if style is None:
         return []
     from presets.styles import resolve_style
 
-    return [f"{k}={v!r}" for k, v in resolve_style(style).items()]
+    return [f"{k}={v!r}" for k, v in resolve_style(style, force).items()]
 
 
 def resolve_preset(name: str | None, assignments: list[str] | None,
-                   style: str | None = None) -> Preset | None:
+                   style: str | None = None, force: bool = False) -> Preset | None:
     """The named preset (factory or user) with ``--style`` and then ``--set`` overrides, or
-    None for none of them."""
+    None for none of them. ``force``: the command's ``--force`` (a long style file)."""
     from presets.store import PresetStore
 
-    overrides = parse_assignments(style_assignments(style) + (assignments or []))
+    overrides = parse_assignments(style_assignments(style, force) + (assignments or []))
     if name is None:
         if not overrides:
             return None

@@ -18,7 +18,7 @@ from dsp.analysis.features import spectral_centroid_hz
 from dsp.io.audio import read_audio
 from dsp.io.jsonfile import json_number
 from dsp.resample import resample
-from dsp.units import db_to_gain
+from dsp.units import db_to_gain, gain_to_db, power_to_db
 from models.samplebank.index import (
     CLASSES,
     SAMPLE_RATE_HZ,
@@ -63,20 +63,18 @@ def _frames(ms: float) -> int:
     return int(round(ms * 1e-3 * SAMPLE_RATE_HZ))
 
 
-def _db_to_amp(db: float) -> float:
-    return db_to_gain(db)
-
-
-def load_mono(path: str | Path) -> np.ndarray:
-    """Read an audio file as mono float32 at :data:`SAMPLE_RATE_HZ` (mean of the channels)."""
-    decoded = read_audio(path)
+def load_mono(path: str | Path, allow_long: bool = False) -> tuple[np.ndarray, int]:
+    """Read an audio file as mono float32 at :data:`SAMPLE_RATE_HZ` (mean of the channels),
+    with how many non-finite samples the read replaced. ``allow_long``: a file over the
+    duration limit is read (``samples build --allow-long``: its ``--force`` replaces a
+    bank)."""
+    decoded = read_audio(path, allow_long, force_option="--allow-long")
     audio, rate = decoded.samples, decoded.rate_hz
-    # a float file may hold NaN/inf; one would poison every measurement of its slice
-    mono = np.nan_to_num(audio.mean(axis=1, dtype=np.float64), nan=0.0, posinf=0.0,
-                         neginf=0.0).astype(np.float32)
+    # read_audio replaced NaN and infinity (counted), so the mean is finite
+    mono = audio.mean(axis=1, dtype=np.float64).astype(np.float32)
     if rate != SAMPLE_RATE_HZ:
         mono = resample(mono, rate, SAMPLE_RATE_HZ)
-    return np.ascontiguousarray(mono, dtype=np.float32)
+    return np.ascontiguousarray(mono, dtype=np.float32), decoded.nonfinite
 
 
 def detect_onsets(x: np.ndarray) -> np.ndarray:
@@ -114,7 +112,7 @@ def _first_sound(x: np.ndarray, power: _Power) -> int | None:
     grid, ms = power.windows(0, x.shape[0])
     if ms.size == 0:
         return None
-    threshold = max(_db_to_amp(SILENCE_DBFS) ** 2, ms.max() * _db_to_amp(-FIRST_SOUND_DB) ** 2)
+    threshold = max(db_to_gain(SILENCE_DBFS) ** 2, ms.max() * db_to_gain(-FIRST_SOUND_DB) ** 2)
     above = np.nonzero(ms > threshold)[0]
     return int(grid[above[0]]) if above.size else None
 
@@ -129,11 +127,11 @@ def _trimmed_start(x: np.ndarray, position: int, stop: int) -> int | None:
         return None
     mag = np.abs(x[lo:stop])
     peak = float(mag.max())
-    if peak < _db_to_amp(SILENCE_DBFS):
+    if peak < db_to_gain(SILENCE_DBFS):
         return None
     before = x[max(lo - _frames(RMS_WINDOW_MS), 0):lo]
     background = float(np.abs(before).max()) if before.size else 0.0
-    threshold = max(peak * _db_to_amp(-TRIM_DB), 2.0 * background, _db_to_amp(SILENCE_DBFS))
+    threshold = max(peak * db_to_gain(-TRIM_DB), 2.0 * background, db_to_gain(SILENCE_DBFS))
     # never above half the peak, so the attack is always found
     above = np.nonzero(mag >= min(threshold, 0.5 * peak))[0]
     return max(lo + int(above[0]) - _frames(PRE_ROLL_MS), lo)
@@ -144,7 +142,7 @@ def _decay_end(power: _Power, start: int, limit: int) -> int:
     fade-out, which then runs over the quiet part), or ``limit``."""
     grid, ms = power.windows(start, limit)
     peak = int(np.argmax(ms))
-    quiet = np.nonzero(ms[peak:] < ms[peak] * _db_to_amp(-DECAY_DB) ** 2)[0]
+    quiet = np.nonzero(ms[peak:] < ms[peak] * db_to_gain(-DECAY_DB) ** 2)[0]
     if not quiet.size:
         return limit
     return min(int(grid[peak + quiet[0]]) + _frames(FADE_OUT_MS), limit)
@@ -242,14 +240,6 @@ def classify(pitch_hz: float | None, centroid_hz: float) -> str:
     return "hat"
 
 
-def _db(amplitude: float) -> float:
-    return 20.0 * math.log10(amplitude) if amplitude > 0 else -math.inf
-
-
-def _power_db(mean_square: float) -> float:
-    return 10.0 * math.log10(mean_square) if mean_square > 0 else -math.inf
-
-
 def analyse(audio: np.ndarray, file: str, source: str, start: int) -> Slice:
     """Measure one (faded) slice and describe it as an index entry."""
     x = np.asarray(audio, dtype=np.float32)
@@ -267,8 +257,8 @@ def analyse(audio: np.ndarray, file: str, source: str, start: int) -> Slice:
         duration_s=round(x.shape[0] / SAMPLE_RATE_HZ, 6),
         pitch_hz=None if f0 is None else round(f0, 2),
         midi_note=None if f0 is None else round(69.0 + 12.0 * math.log2(f0 / 440.0), 3),
-        peak_dbfs=round(_db(float(np.max(np.abs(x64)))), 2),
-        rms_db=round(_power_db(float(np.mean(x64 * x64))), 2),
+        peak_dbfs=round(gain_to_db(float(np.max(np.abs(x64)))), 2),
+        rms_db=round(power_to_db(float(np.mean(x64 * x64))), 2),
         loudness_lufs=lufs,
         centroid_hz=round(centroid, 1),
         class_=classify(f0, centroid),
@@ -276,15 +266,16 @@ def analyse(audio: np.ndarray, file: str, source: str, start: int) -> Slice:
 
 
 def slice_file(source: str | Path, min_ms: float = 30.0, max_ms: float = 2000.0,
-               ) -> tuple[list[tuple[int, np.ndarray]], float]:
-    """Read and cut one input: ([(start sample, faded audio)], the file's peak in dBFS)."""
-    x = load_mono(source)
+               allow_long: bool = False) -> tuple[list[tuple[int, np.ndarray]], float, int]:
+    """Read and cut one input: ([(start sample, faded audio)], the file's peak in dBFS,
+    the non-finite samples replaced when it was read)."""
+    x, nonfinite = load_mono(source, allow_long)
     out = []
     for start, end in find_slices(x, min_ms, max_ms):
         audio = cut(x, start, end)
-        if _db(float(np.max(np.abs(audio)))) >= SILENCE_DBFS:
+        if gain_to_db(float(np.max(np.abs(audio)))) >= SILENCE_DBFS:
             out.append((start, audio))
-    return out, _db(float(np.max(np.abs(x)))) if x.size else -math.inf
+    return out, gain_to_db(float(np.max(np.abs(x)))) if x.size else -math.inf, nonfinite
 
 
 def _why_empty(source: str, peak_dbfs: float, min_ms: float) -> str:
@@ -298,14 +289,17 @@ def _why_empty(source: str, peak_dbfs: float, min_ms: float) -> str:
 def build_bank(inputs: Sequence[str | Path], bank_dir: str | Path, min_ms: float = 30.0,
                max_ms: float = 2000.0, force: bool = False,
                warn: Callable[[str], None] | None = None,
-               classes: Sequence[str] | None = None) -> BankIndex:
+               classes: Sequence[str] | None = None, allow_long: bool = False,
+               nonfinite: dict[str, int] | None = None) -> BankIndex:
     """Slice and analyse ``inputs``, write the bank to ``bank_dir``, return its index.
 
     ``classes``: one class per input, given to every slice of that input instead of the
     estimated one (a drum kit: ``kick``, ``snare``, ``hat``). Raises :class:`BankError`
     (one line) for an unusable input or class list, a BANK_DIR that may not be written, or
     when no input gives a slice; nothing is left behind then. An input without slices
-    among others that have some is reported through ``warn`` and skipped.
+    among others that have some is reported through ``warn`` and skipped. ``allow_long``
+    reads inputs over the duration limit; ``nonfinite``, when given, is filled with each
+    input's count of non-finite samples replaced with silence.
     """
     if classes is not None:
         if len(classes) != len(inputs):
@@ -326,7 +320,9 @@ def build_bank(inputs: Sequence[str | Path], bank_dir: str | Path, min_ms: float
     found: list[tuple[str, int, np.ndarray]] = []
     empty: list[str] = []
     for source in sources:
-        slices, peak_dbfs = slice_file(source, min_ms, max_ms)
+        slices, peak_dbfs, replaced = slice_file(source, min_ms, max_ms, allow_long)
+        if nonfinite is not None:
+            nonfinite[source] = replaced
         if not slices:
             empty.append(_why_empty(source, peak_dbfs, min_ms))
         found += [(source, start, audio) for start, audio in slices]

@@ -79,7 +79,7 @@ def _audio_commands(bad: Path, good: Path, out: Path) -> list[list[str]]:
     ]
 
 
-def _check(argv: list[str], capsys, written: Path) -> None:
+def _check(argv: list[str], capsys, written: Path) -> str:
     code = main(argv)
     err = capsys.readouterr().err
     assert code == 2, (argv, err)
@@ -87,6 +87,7 @@ def _check(argv: list[str], capsys, written: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("musicmill: error: "), (argv, err)
     assert "Traceback" not in err
     assert not written.exists(), argv  # nothing half written
+    return lines[0]
 
 
 def test_every_audio_command_refuses_every_bad_file_in_one_line(tmp_path, capsys):
@@ -100,7 +101,21 @@ def test_every_audio_command_refuses_every_bad_file_in_one_line(tmp_path, capsys
 def test_json_readers_refuse_bad_files_in_one_line(tmp_path, capsys):
     for bad in _bad_json(tmp_path).values():
         _check(["preset", "import", str(bad)], capsys, tmp_path / "never")
-        _check(["midi", "mappings", "--map", str(bad)], capsys, tmp_path / "never")
+        line = _check(["midi", "mappings", "--map", str(bad)], capsys, tmp_path / "never")
+        assert line.count(str(bad)) == 1, line  # the file named once, not "F: F: ..."
+
+
+def test_bench_refuses_unusable_model_files_in_one_line(tmp_path, capsys):
+    """A discrete export (no ONNX graph to race), random bytes and a broken zip under .ts."""
+    discrete = Path(__file__).resolve().parents[1] / "fixtures/rave/rave_discrete_tiny_streaming.ts"
+    junk = tmp_path / "junk.ts"
+    junk.write_bytes(np.random.default_rng(5).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    broken_zip = tmp_path / "broken.ts"
+    broken_zip.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    for model in (discrete, junk, broken_zip):
+        for bench in ("rave", "drums"):
+            _check(["bench", bench, str(model), "--seconds", "0.1", "--rounds", "1"], capsys,
+                   tmp_path / "never")
 
 
 @pytest.mark.parametrize("argv", [
@@ -173,7 +188,63 @@ def test_every_command_applies_the_duration_policy(tmp_path, capsys):
     for argv in _audio_commands(long, good, out):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
-        assert "31.0 min is over the 30 min limit; pass --force" in err, (argv, err)
+        flag = "--allow-long" if argv[0] == "samples" else "--force"  # its --force replaces
+        assert f"31.0 min is over the 30 min limit; pass {flag}" in err, (argv, err)
+
+
+def _bursts(path: Path, nan: int = 0) -> Path:
+    """One second of three decaying tones (hits, notes and slices for every command), with
+    ``nan`` samples NaN."""
+    t = np.arange(SR) / SR
+    x = np.zeros(SR, np.float32)
+    for k, start in enumerate((0.05, 0.4, 0.7)):
+        n = t[int(start * SR):] - start
+        x[int(start * SR):] += 0.5 * np.sin(2 * np.pi * (220 + 110 * k) * n) * np.exp(-12 * n)
+    x[SR - nan:] = np.nan
+    sf.write(path, x, SR, subtype="FLOAT")
+    return path
+
+
+def test_the_duration_policy_warns_and_its_option_lets_a_long_file_through(
+        tmp_path, capsys, monkeypatch):
+    """With the limits shrunk to a fraction of a second, every reader of audio (inputs,
+    style files, references) refuses a 1 s file naming its option, and with that option
+    reads it with the warning: the policy and its way past are the same everywhere."""
+    import dsp.io.audio
+
+    monkeypatch.setattr(dsp.io.audio, "WARN_MINUTES", 0.001)
+    monkeypatch.setattr(dsp.io.audio, "REFUSE_MINUTES", 0.005)
+    long, good = _bursts(tmp_path / "long.wav"), _good(tmp_path)
+    out = str(tmp_path / "out.wav")
+    cases = [(["render", str(long), out, "--insert", "none"], "--force"),
+             (["mix", str(good), str(long), "-o", out], "--force"),
+             (["loudness", str(long)], "--force"),
+             (["compare", str(good), str(long)], "--force"),
+             (["transcribe", str(long)], "--force"),
+             (["beatbox", "detect", str(long)], "--force"),
+             (["samples", "build", str(long), "-o", str(tmp_path / "bank")], "--allow-long"),
+             (["demo", "--input", str(long), "-o", str(tmp_path / "demo")], "--force"),
+             (["render", str(good), out, "--insert", "none", "--style", str(long)], "--force"),
+             (["mix", str(good), "-o", out, "--style", str(long)], "--force"),
+             (["render", str(good), out, "--reference", str(long)], "--force")]
+    for argv, flag in cases:
+        line = _check(argv, capsys, tmp_path / "never")
+        assert f"over the 0.005 min limit; pass {flag} to use it anyway" in line, argv
+        assert main([*argv, flag]) == 0, argv
+        assert f"warning: {long} is 0.0 min long" in capsys.readouterr().err, argv
+    # run reads style and reference files before it starts: refused the same way
+    line = _check(["run", "--headless", "--style", str(long)], capsys, tmp_path / "never")
+    assert "pass --force" in line
+
+
+def test_json_reports_count_the_non_finite_samples_replaced(tmp_path, capsys):
+    bad = _bursts(tmp_path / "nan.wav", nan=3)
+    for argv in (["beatbox", "detect", str(bad), "--json"],
+                 ["samples", "build", str(bad), "-o", str(tmp_path / "bank"), "--json"]):
+        assert main(argv) == 0, argv
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["nonfinite_replaced"] == 3, argv
+        assert "3 non-finite samples (NaN or infinity) replaced" in captured.err
 
 
 @pytest.mark.parametrize("argv, needs", [
@@ -183,8 +254,28 @@ def test_every_command_applies_the_duration_policy(tmp_path, capsys):
     (["run", "--send-notes"], "--send-notes needs --midi-out"),
     (["run", "--midi-in", "virtual", "--midi-map", "missing.json"], "no such mapping file"),
     (["run", "--record", "take.mp3"], "output must be .wav or .flac"),
+    (["run", "--insert", "reverb", "--rave-backend", "onnx"], "--rave-backend needs a model "
+     "insert"),
+    (["render", "in.wav", "out.wav", "--insert", "none", "--rave-backend", "onnx"],
+     "--rave-backend needs a model insert (--insert drums or rave)"),
+    (["render", "in.wav", "out.wav", "--insert", "none", "--model", "m.ts"],
+     "--model needs a model insert"),
+    (["transcribe", "in.wav", "--floor-db", "-40"], "--floor-db needs --transcriber yin"),
+    (["transcribe", "in.wav", "--retrigger-db", "3"], "--retrigger-db needs --transcriber yin"),
+    (["transcribe", "in.wav", "--clips", "2"], "--clips needs --evaluate"),
+    (["transcribe", "in.wav", "--instruments", "voice"], "--instruments needs --evaluate"),
+    (["transcribe", "in.wav", "--no-peer"], "--no-peer needs --evaluate"),
+    (["transcribe", "in.wav", "--phrases", "3"], "--phrases needs --evaluate"),
+    (["transcribe", "--evaluate", "--phrases", "3", "--clips", "2"], "leave out --instruments"),
+    (["transcribe", "in.wav", "--transcriber", "yin", "--bend-range", "12"],
+     "--bend-range needs -o NOTES.mid"),
+    (["transcribe", "in.wav", "-o", "notes.mid", "--bend-range", "12"],
+     "--bend-range needs --transcriber yin"),
 ])
-def test_run_refuses_options_that_need_another_before_starting(argv, needs, capsys):
+def test_options_that_need_another_are_refused_before_any_work(argv, needs, tmp_path,
+                                                                monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # relative names: nothing there, nothing may be written
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert needs in err and len(err.splitlines()) == 1, err
+    assert not any(tmp_path.iterdir())

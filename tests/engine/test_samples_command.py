@@ -58,6 +58,8 @@ def test_json_prints_the_index(clicks, tmp_path, capsys):
     assert cli.main(["samples", "build", str(clicks), "-o", str(tmp_path / "kit"),
                      "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
+    # the index as written, and how many NaN or infinite samples the inputs held
+    assert printed.pop("nonfinite_replaced") == 0
     assert printed == json.loads((tmp_path / "kit" / "index.json").read_text())
 
 

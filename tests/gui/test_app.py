@@ -240,6 +240,45 @@ def test_the_xy_pad_moves_its_two_parameters_and_follows_them(app):
     assert dpg.get_item_configuration("xy:dot")["center"][1] == pytest.approx(0.0, abs=0.5)
 
 
+def test_a_drag_on_the_xy_pad_moves_its_parameters_and_its_dot(app, x_display):
+    """The real pointer (XTest, as a hand would) pressed on the pad: both parameters go
+    where it was pressed, and the dot is drawn there (its pixels, read back)."""
+    from engine.bench.xmouse import XMouse
+    from gui.xy_pad import SIZE
+    from presets.registry import from_normalized
+
+    _show("Perform")
+    for _ in range(3):
+        app.frame()
+    vx, vy = dpg.get_viewport_pos()[:2]
+    left, top = dpg.get_item_rect_min("xy:pad")
+    mouse = XMouse(x_display)
+    try:
+        mouse.move(vx + left + 0.25 * SIZE, vy + top + 0.6 * SIZE)
+        app.frame()
+        mouse.press(True)
+        for _ in range(3):
+            app.frame()
+        mouse.press(False)
+        mouse.move(vx + left + SIZE + 300, vy + top)  # away, so the pad is not hovered
+        app.frame()
+    finally:
+        mouse.close()
+    assert app.c.target("macro_energy") == pytest.approx(
+        from_normalized(param("macro_energy"), 0.25), abs=0.02)
+    assert app.c.target("macro_chaos") == pytest.approx(0.4, abs=0.02)
+    engine = app.c.engine
+    block = np.zeros((engine.blocksize, 2), np.float32)
+    for _ in range(int(0.1 * SR / engine.blocksize)):  # past the macros' 30 ms glide
+        engine.process(block, np.zeros_like(block))
+    app.refresh()
+    pad = np.round(_region(app, "xy:pad") * 255.0)  # the frame buffer reads 0..1
+    dot = np.argwhere(np.abs(pad - (240, 180, 60)).sum(axis=2) < 30)  # the dot's orange
+    assert len(dot) > 50, len(dot)
+    y, x = dot.mean(axis=0)
+    assert (x, y) == pytest.approx((0.25 * SIZE, 0.6 * SIZE), abs=3.0)
+
+
 def test_stage_faders_set_the_macros_and_follow_them(app):
     from gui.stage_macros import FADER_W, fader_tag
 
@@ -269,9 +308,25 @@ def test_the_preset_shown_is_the_preset_playing(app):
     app.c.tap(0.0)  # a press is not an edit
     app.refresh()
     assert dpg.get_value("preset:playing") == "playing Calm"
+    calm = _text_extent_px(app)
     app.c.set_value("master_width", 1.7)
     app.refresh()
     assert dpg.get_value("preset:playing") == "playing Calm (modified)"
+    # on screen too: the line now ends further right, by the width of " (modified)"
+    assert _text_extent_px(app) - calm > 60
+
+
+def _text_extent_px(app: App) -> int:
+    """How far right of its start the "playing ..." line has lit pixels."""
+    for _ in range(3):
+        app.frame()
+    rgba = _frame_pixels(app).reshape(app.height, app.width, 4)
+    (x0, y0), (_, y1) = dpg.get_item_rect_min("preset:playing"), dpg.get_item_rect_max(
+        "preset:playing")
+    strip = rgba[int(y0): int(y1), int(x0): int(x0) + 400, :3].mean(axis=2)
+    lit = np.flatnonzero((strip > 0.6).any(axis=0))
+    assert lit.size, "the line drew nothing"
+    return int(lit[-1])
 
 
 def test_presets_from_the_header(app):

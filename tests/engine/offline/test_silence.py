@@ -3,7 +3,10 @@ reset and a model swap (the model's start state must never reach the speakers)."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 import soundfile as sf
 
 from engine.cli import main
@@ -13,6 +16,7 @@ from engine.session.setup import build_engine, resolve_preset
 
 SR = 48000
 SILENT = 10 ** (-80 / 20)  # -80 dBFS
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures/rave"
 
 
 def _engine():
@@ -43,6 +47,20 @@ def test_silent_after_a_reset_and_after_a_model_swap():
     engine.swap_processor(make_insert("drums", SR, block_frames=engine.worker.processor
                                       .block_frames))
     assert np.abs(_play_silence(engine, 0.5)).max() <= SILENT  # a fresh model
+
+
+@pytest.mark.parametrize("backend", ["torchscript", "onnx"])
+def test_silent_after_a_swap_to_a_users_rave_export(backend):
+    """A user's own RAVE export (a genuine one, the tests' fixture) swapped in live: its
+    start state never reaches the speakers on either runtime."""
+    engine = _engine()
+    _play_silence(engine, 0.25)
+    rave = make_insert("rave", SR, FIXTURES / "rave_v2_tiny_causal_streaming.ts", backend,
+                       block_frames=engine.worker.processor.block_frames)
+    engine.swap_processor(rave)
+    assert np.abs(_play_silence(engine, 1.0)).max() <= SILENT
+    engine.worker.processor.reset()
+    assert np.abs(_play_silence(engine, 0.5)).max() <= SILENT
 
 
 def test_the_voice_still_plays_the_model_after_silence():

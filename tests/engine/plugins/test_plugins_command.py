@@ -45,3 +45,17 @@ def test_info_of_something_not_installed_is_one_line_and_exit_2(capsys):
     assert main(["plugins", "info", "/nowhere/nothing.vst3"]) == 2
     assert capsys.readouterr().err.strip() == \
         "musicmill: error: /nowhere/nothing.vst3: no such VST3 plugin"
+
+
+def test_run_with_a_plugin_it_cannot_host_is_one_line_exit_2_and_writes_nothing(tmp_path,
+                                                                                 capsys):
+    """Refused before any audio starts (no JACK needed): nothing recorded, no stats."""
+    take, stats = tmp_path / "take.wav", tmp_path / "stats.json"
+    for spec, words in ((f"master:{BALANCE}x", "did you mean"),
+                        (f"voice:{ZAMVERB}", "worker slot"),
+                        ("worker:/nonexistent/thing.vst3", "no such VST3")):
+        assert main(["run", "--headless", "--seconds", "1", "--insert", "none",
+                     "--plugin", spec, "--record", str(take), "--stats-json", str(stats)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and words in err, err
+        assert not take.exists() and not stats.exists()

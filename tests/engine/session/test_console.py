@@ -31,6 +31,10 @@ def test_set_validates_against_the_registry():
     assert c.handle("set no_such 1").startswith("error: unknown parameter 'no_such'")
     assert c.handle("set rave_energy") == "error: usage: set PARAM VALUE"
     assert c.handle("frobnicate") == "error: unknown command 'frobnicate' (try help)"
+    assert c.handle("captur 2") == ("error: unknown command 'captur' (did you mean "
+                                    "'capture'?) (try help)")
+    assert c.handle("Presets load x") == ("error: unknown command 'presets' (did you mean "
+                                          "'preset'?) (try help)")
     assert c.handle('set "unclosed') .startswith("error: ")
     assert c.handle("   ") == ""
 

@@ -55,8 +55,9 @@ def test_a_bad_file_keeps_the_previous_model_playing(tmp_path, content):
     bad = tmp_path / "bad.ts"
     if content is not None:
         bad.write_bytes(content)
-    with pytest.raises(ModelSwapError, match="bad.ts: .*still playing the previous model"):
+    with pytest.raises(ModelSwapError, match="bad.ts: .*still playing the previous model") as e:
         swap_model(engine, "rave", bad, "torchscript")
+    assert str(e.value).count(str(bad)) == 1  # named once, whoever named it
     y = _play(engine, 0.5, seed=1)
     assert engine.worker.processor is old and engine.worker.swaps == 0
     assert np.sqrt(np.mean(y ** 2)) > 1e-4  # still sounding
