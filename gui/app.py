@@ -27,7 +27,7 @@ import numpy as np
 from gui import view_settings
 from gui.automix_view import AutomixView
 from gui.controller import Controller
-from gui.cpu_time import drawing_cpu_s
+from gui.cpu_time import CpuPerBusy, drawing_cpu_s
 from gui.latent_view import LatentView
 from gui.meters_view import MetersView
 from gui.notes_view import NotesView
@@ -88,6 +88,7 @@ class App:
         self._next_refresh = 0.0
         self._frame_due = 0.0
         self.pacer = FramePacer()
+        self._cpu_per_busy = CpuPerBusy()
         self._mouse_pos: list[float] | None = None
         self._open = self._context = False
         self.frames = 0
@@ -170,7 +171,7 @@ class App:
         self.frames += 1
         cost = time.monotonic() - now
         self._busy_s += cost
-        self.pacer.note_frame(cost)
+        self.pacer.note_frame(cost * self._cpu_per_busy.update(now, self._busy_s))
         rate_hz = self.pacer.rate_hz(time.monotonic(), self._input_seen())
         self._frame_due = max(self._frame_due + 1.0 / rate_hz, time.monotonic())
         pause = self._frame_due - time.monotonic()

@@ -33,3 +33,27 @@ def drawing_cpu_s() -> float | None:
             continue
         total += int(fields[11]) + int(fields[12])
     return total * _TICK_S
+
+
+class CpuPerBusy:
+    """CPU seconds the drawing costs per second the main thread is busy drawing (wall),
+    re-read once a second: the renderer's threads add to it, the host's preemption takes
+    from it. The pacer budgets frames in CPU with it (1.0 where /proc is not there)."""
+
+    def __init__(self, period_s: float = 1.0) -> None:
+        self.period_s = period_s
+        self.ratio = 1.0
+        self._at_s: float | None = None
+        self._cpu_s: float | None = None
+        self._busy_s = 0.0
+
+    def update(self, now_s: float, busy_s: float) -> float:
+        """``busy_s``: the main thread's drawing wall time so far; the ratio to use now."""
+        if self._at_s is not None and now_s - self._at_s < self.period_s:
+            return self.ratio
+        cpu_s = drawing_cpu_s()
+        if cpu_s is not None and self._cpu_s is not None and busy_s - self._busy_s > 1e-3:
+            measured = (cpu_s - self._cpu_s) / (busy_s - self._busy_s)
+            self.ratio = min(4.0, max(0.25, measured))
+        self._at_s, self._cpu_s, self._busy_s = now_s, cpu_s, busy_s
+        return self.ratio
