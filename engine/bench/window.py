@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.bench.xmouse import XMouse
+from engine.bench.xmouse import XMouse, write_png
 
 PAD_RGB = (30, 34, 44)  # the XY pad's fill, as gui/xy_pad.py draws it (PAD_FILL)
 PAD_MIN_PX = 100  # a region of that colour at least this wide and tall is the pad
@@ -31,6 +31,8 @@ FADER_PITCH_PX = 66  # stage faders are 58 px wide, 8 apart; the last one ends 8
 FADER_HEIGHT_PX = 170  # ... the pad, with its top level with the pad's (gui/stage_macros.py)
 MOVE_PERIOD_S = 0.016  # a pointer event about every frame of a 60 Hz mouse
 WINDOW_WAIT_S = 120.0  # start-up (imports, the model, the window) on a loaded machine
+# where a window with no remembered settings opens (gui/view_settings.py): left, top, w, h
+WINDOW_RECT = (40, 40, 1180, 780)
 
 
 def find_pad(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -49,8 +51,10 @@ def find_pad(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
 class Hand:
     """Works the window on ``display`` from a thread until ``stop`` is set."""
 
-    def __init__(self, display: str, stop: threading.Event) -> None:
-        self.display, self.stop = display, stop
+    def __init__(self, display: str, stop: threading.Event, screenshot: Path | None = None
+                 ) -> None:
+        """``screenshot``: a PNG of the window written after the first round of gestures."""
+        self.display, self.stop, self.screenshot = display, stop, screenshot
         self.pad: tuple[int, int, int, int] | None = None
         self.drags = 0
         self.error: str | None = None
@@ -68,6 +72,10 @@ class Hand:
             self._wait_for_pad(mouse)
             while self.pad is not None and not self.stop.is_set():
                 self._gestures(mouse, *self.pad)
+                if self.screenshot is not None and not self.stop.is_set():
+                    left, top, w, h = WINDOW_RECT
+                    write_png(self.screenshot, mouse.screenshot()[top: top + h, left: left + w])
+                    self.screenshot = None
         except Exception as exc:  # noqa: BLE001 -- reported in the result, not a crash
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -109,28 +117,65 @@ class Hand:
             time.sleep(MOVE_PERIOD_S)
 
 
-def window_run(seconds: float, worked: bool, display: str, out_dir: Path) -> dict:
+class _Clicks:
+    """For the screenshot: ``jack_metro`` clicks (the beatbox trigger hears them as hits)
+    into the run's inputs once its ports are up, so the meters and drum lights show."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.name = f"mm_shot_{os.getpid()}"
+        self.proc = subprocess.Popen(["jack_metro", "-n", self.name, "-b", "240", "-f", "220",
+                                      "-D", "40"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self._thread = threading.Thread(target=self._connect, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _connect(self) -> None:
+        from engine import jack
+
+        ours = [f"musicmill:in_{k}" for k in range(2)]
+        while not self.stop.is_set() and not all(p in jack.connections() for p in ours):
+            time.sleep(0.2)
+        for port in ours:
+            subprocess.run(["jack_connect", f"{self.name}:240_bpm", port], capture_output=True)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self._thread.join(timeout=5)
+
+
+def window_run(seconds: float, worked: bool, display: str, out_dir: Path,
+               screenshot: Path | None = None) -> dict:
     """One ``musicmill run`` of ``seconds`` with its window on ``display`` (the JACK server
-    the environment names), worked or not: its stats, plus what the hand did."""
+    the environment names), worked or not: its stats, plus what the hand did (and, worked,
+    a PNG of the window at ``screenshot``)."""
     stats_path = out_dir / ("worked.json" if worked else "untouched.json")
     data_dir = out_dir / ("data-worked" if worked else "data-untouched")
     # a fresh data folder: the window opens at its default size and place, so the hand
     # finds it whole on the screen, and no remembered setting of the user's is changed
     env = {**os.environ, "DISPLAY": display, "MUSICMILL_DATA_DIR": str(data_dir)}
     stop = threading.Event()
-    hand = Hand(display, stop) if worked else None
+    hand = Hand(display, stop, screenshot) if worked else None
+    clicks = _Clicks(stop) if screenshot is not None and worked else None
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "run", "--seconds", f"{seconds:g}",
          "--stats-json", str(stats_path)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     if hand is not None:
         hand.start()
+    if clicks is not None:
+        clicks.start()
     try:
         _, err = proc.communicate(timeout=seconds + 300)
     finally:
         stop.set()
         if hand is not None:
             hand.join()
+        if clicks is not None:
+            clicks.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -154,9 +199,10 @@ def summary(stats: dict) -> dict:
             "written": gui.get("written", []), "hand": stats.get("hand")}
 
 
-def bench_window(seconds: float = 14.0) -> dict:
+def bench_window(seconds: float = 14.0, screenshot: Path | None = None) -> dict:
     """An untouched and a worked run on ``$DISPLAY`` under JACK at 128 frames / 48 kHz (the
-    running server, else a dummy one of ours)."""
+    running server, else a dummy one of ours); ``screenshot``: a PNG of the worked window
+    (the screen must hold the whole window: 1220 x 820 pixels or more)."""
     from engine import jack
 
     display = os.environ.get("DISPLAY")
@@ -165,4 +211,4 @@ def bench_window(seconds: float = 14.0) -> dict:
     with jack.dummy_server(48000, 128), tempfile.TemporaryDirectory() as tmp:
         return {"seconds": seconds, "display": display,
                 "untouched": summary(window_run(seconds, False, display, Path(tmp))),
-                "worked": summary(window_run(seconds, True, display, Path(tmp)))}
+                "worked": summary(window_run(seconds, True, display, Path(tmp), screenshot))}

@@ -97,6 +97,9 @@ def _register_window(kinds: argparse._SubParsersAction) -> None:
                          "untouched and worked by a mouse (XTest): drawing cost and the "
                          "real-time counters (JACK, 128 frames / 48 kHz)")
     w.add_argument("--seconds", type=float, default=14.0, help="length of each run (default 14)")
+    w.add_argument("--screenshot", type=Path, default=None, metavar="PNG",
+                   help="also save the worked window as a PNG (the docs' picture; the "
+                   "screen must be at least 1220 x 820)")
     w.add_argument("--json", action="store_true", help="print the results as JSON")
     w.set_defaults(func=run_window)
 
@@ -388,7 +391,7 @@ def run_window(args: argparse.Namespace) -> int:
     if args.seconds < 3:
         raise UsageError("--seconds must be at least 3")
     try:
-        r = bench_window(args.seconds)
+        r = bench_window(args.seconds, args.screenshot)
     except RuntimeError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:

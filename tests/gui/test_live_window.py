@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.bench.window import PAD_RGB, find_pad, window_run
+from engine.bench.window import PAD_RGB, WINDOW_RECT, find_pad, window_run
+from engine.bench.xmouse import write_png
 
 SECONDS = 12
 
@@ -53,6 +54,28 @@ def test_the_bench_finds_the_pad_by_the_colour_the_window_draws():
     screen[50 + SIZE // 2, 120:120 + SIZE] = (60, 60, 80)  # the pad's cross hairs
     assert find_pad(screen) == (120, 50, 120 + SIZE - 1, 50 + SIZE - 1)
     assert find_pad(np.zeros_like(screen)) is None
+
+
+def test_the_bench_looks_for_the_window_where_it_opens():
+    from gui.view_settings import ViewSettings
+
+    v = ViewSettings()
+    assert WINDOW_RECT == (v.x, v.y, v.width, v.height)
+
+
+def test_the_screenshot_is_a_png_of_the_pixels(tmp_path):
+    import struct
+    import zlib
+
+    rgb = np.random.default_rng(0).integers(0, 256, (7, 5, 3), dtype=np.uint8)
+    write_png(tmp_path / "shot.png", rgb)
+    data = (tmp_path / "shot.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (5, 7)
+    start = data.index(b"IDAT") + 4
+    raw = np.frombuffer(zlib.decompress(data[start: data.index(b"IEND") - 8]), np.uint8)
+    rows = raw.reshape(7, 1 + 5 * 3)
+    assert (rows[:, 0] == 0).all() and np.array_equal(rows[:, 1:].reshape(7, 5, 3), rgb)
 
 
 def _fresh(tmp_path: Path, n: int) -> Path:
