@@ -382,20 +382,20 @@ def _offline_delays(train: HitTrain, sample_rate_hz: int, blocksize_frames: int)
 
 
 def measure(hits_path: Path = EXAMPLE_HITS, repeats: int = 2, sample_rate_hz: int = 48000,
-            blocksize_frames: int = 128, max_passes: int = 8) -> dict:
+            blocksize_frames: int = 128, max_passes: int = 8, force: bool = False) -> dict:
     """Play the hits in ``hits_path`` through ``musicmill run`` under JACK; JSON-ready result.
 
     Starts a JACK dummy server when none runs. Per hit, ``engine_latency_frames`` is the
     engine loop minus the calibrated probe loop (None where no drum sounded) and
     ``offline_latency_frames`` the same hit through the offline render. Each hit is taken
     from the first pass in which JACK signalled no xrun near it (:func:`play_passes`), in
-    at most ``max_passes`` passes.
+    at most ``max_passes`` passes. ``force``: a hits file over the duration limit is read.
     """
     from dsp.io.audio import read_audio
 
     if max_passes < 1:
         raise ValueError("max_passes must be at least 1")
-    decoded = read_audio(hits_path)
+    decoded = read_audio(hits_path, force)
     audio, rate = decoded.samples, decoded.rate_hz
     if rate != sample_rate_hz:
         raise ValueError(f"{hits_path}: {rate} Hz, the measurement runs at {sample_rate_hz} Hz")

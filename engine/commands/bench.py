@@ -56,14 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--no-run", action="store_true", help="leave out `run` (it needs JACK)")
     c.add_argument("--json", action="store_true", help="print the results as JSON")
     c.set_defaults(func=run_cli)
-    tl = kinds.add_parser("trigger-latency", help="beatbox hit to drum latency of `musicmill "
-                          "run`, live under JACK (probe client, calibrated loop)")
-    tl.add_argument("--hits", type=Path, default=None, metavar="FILE",
-                    help="beatbox recording to cut the hits from, 48 kHz "
-                         "(default: docs/examples/beatbox.wav)")
-    tl.add_argument("--repeats", type=int, default=2, help="times the hits are played")
-    tl.add_argument("--json", action="store_true", help="print the results as JSON")
-    tl.set_defaults(func=run_trigger_latency)
+    _register_trigger_latency(kinds)
     dn = kinds.add_parser("denoise", help="mic noise reducer on noisy espeak-ng speech vs "
                           "noisereduce (SI-SDR improvement), and its cost per block")
     dn.add_argument("--split", choices=("heldout", "tuning"), default="heldout",
@@ -90,6 +83,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     mx.set_defaults(func=run_mix)
     _register_continuo(kinds)
     _register_window(kinds)
+
+
+def _register_trigger_latency(kinds: argparse._SubParsersAction) -> None:
+    tl = kinds.add_parser("trigger-latency", help="beatbox hit to drum latency of `musicmill "
+                          "run`, live under JACK (probe client, calibrated loop)")
+    tl.add_argument("--hits", type=Path, default=None, metavar="FILE",
+                    help="beatbox recording to cut the hits from, 48 kHz "
+                         "(default: docs/examples/beatbox.wav)")
+    tl.add_argument("--repeats", type=int, default=2, help="times the hits are played")
+    tl.add_argument("--force", action="store_true",
+                    help="read a hits file over the 30-minute limit")
+    tl.add_argument("--json", action="store_true", help="print the results as JSON")
+    tl.set_defaults(func=run_trigger_latency)
 
 
 def _register_window(kinds: argparse._SubParsersAction) -> None:
@@ -247,7 +253,7 @@ def run_trigger_latency(args: argparse.Namespace) -> int:
     if args.repeats < 1:
         raise UsageError("--repeats must be at least 1")
     try:
-        result = measure(args.hits or EXAMPLE_HITS, args.repeats)
+        result = measure(args.hits or EXAMPLE_HITS, args.repeats, force=args.force)
     except (ValueError, RuntimeError) as exc:  # wrong rate, no JACK, run failed to start
         raise UsageError(str(exc)) from None
     if args.json:

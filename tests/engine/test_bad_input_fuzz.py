@@ -232,8 +232,12 @@ def test_the_duration_policy_warns_and_its_option_lets_a_long_file_through(
         assert f"over the 0.005 min limit; pass {flag} to use it anyway" in line, argv
         assert main([*argv, flag]) == 0, argv
         assert f"warning: {long} is 0.0 min long" in capsys.readouterr().err, argv
-    # run reads style and reference files before it starts: refused the same way
+    # run reads style and reference files before it starts, and the trigger-latency bench
+    # its hits before it starts JACK: refused the same way
     line = _check(["run", "--headless", "--style", str(long)], capsys, tmp_path / "never")
+    assert "pass --force" in line
+    line = _check(["bench", "trigger-latency", "--hits", str(long)], capsys,
+                  tmp_path / "never")
     assert "pass --force" in line
 
 
