@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dsp.io.user_cache import user_cache_dir
+from dsp.io.user_cache import prune, touch, user_cache_dir
 from models.errors import ModelError
 from models.rave.meta import (
     META_FILE,
@@ -96,9 +96,12 @@ def onnx_graphs(ts_path: Path | str, onnx_path: Path | str | None = None,
 
 def _exported(ts_path: Path, folder: Path, exporter: Callable[[Path, Path], Any]) -> Path:
     base = folder / "model.onnx"
-    if not all(p.is_file() for p in onnx_paths(base)):
-        folder.mkdir(parents=True, exist_ok=True)
-        exporter(ts_path, base)
+    if all(p.is_file() for p in onnx_paths(base)):
+        touch(folder)
+        return base
+    folder.mkdir(parents=True, exist_ok=True)
+    exporter(ts_path, base)
+    prune(folder.parent, keep=folder)
     return base
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from dsp.io.atomic import atomic_path
-from dsp.io.user_cache import user_cache_dir
+from dsp.io.user_cache import prune, touch, user_cache_dir
 
 STATE_IN = "state_in_"
 STATE_OUT = "state_out_"
@@ -130,7 +130,9 @@ def stateless_graph(path: Path) -> tuple[bytes, dict[str, np.ndarray]]:
     try:
         with np.load(states_file) as states:
             initial = {name: states[name] for name in states.files}
-        return graph_file.read_bytes(), initial
+        graph = graph_file.read_bytes()
+        touch(folder)
+        return graph, initial
     except (OSError, ValueError):
         pass
     graph, initial = _split_states(data)
@@ -142,6 +144,7 @@ def stateless_graph(path: Path) -> tuple[bytes, dict[str, np.ndarray]]:
             np.savez(f, **initial)  # written last: its presence says both are whole
     except OSError:
         pass
+    prune(folder.parent, keep=folder)
     return graph, initial
 
 

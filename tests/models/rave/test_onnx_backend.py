@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +164,30 @@ def test_a_cached_export_plays_without_torch_or_onnx_and_the_same(tmp_path, monk
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), expected)
+
+
+def test_the_graph_cache_drops_the_least_recently_used_model_over_its_budget(tmp_path,
+                                                                              monkeypatch):
+    """Every model file exported adds an entry; past the budget the oldest unused goes."""
+    import dsp.io.user_cache
+
+    monkeypatch.setattr(dsp.io.user_cache, "CACHE_BUDGET_BYTES", 2500)
+
+    def exporter(ts: Path, base: Path) -> None:  # 1000 bytes of graphs a model
+        from models.rave.onnx_graphs import onnx_paths
+
+        for p in onnx_paths(base):
+            p.write_bytes(b"g" * 500)
+
+    cache = tmp_path / "cache"
+    models = []
+    for k in range(3):
+        models.append(tmp_path / f"m{k}.ts")
+        models[-1].write_bytes(f"model {k}".encode())
+    first = onnx_graphs(models[0], cache=cache, exporter=exporter)
+    onnx_graphs(models[1], cache=cache, exporter=exporter)
+    os.utime(first.parent, (time.time() - 100, time.time() - 100))
+    second = onnx_graphs(models[1], cache=cache, exporter=exporter)  # used again: newest
+    third = onnx_graphs(models[2], cache=cache, exporter=exporter)  # 3000 bytes: over
+    assert not first.parent.exists()
+    assert second.parent.exists() and third.parent.exists()
