@@ -101,7 +101,7 @@ class Hand:
         self._trace(mouse, lambda t: (cx + r * math.cos(t), cy + r * math.sin(2 * t)), 2.0)
         mouse.press(False)
         # the stage fader beside the pad dragged down and up
-        fx = left - FADER_PITCH_PX + FADER_PITCH_PX / 2 - 4
+        fx = left - FADER_PITCH_PX / 2 - 4  # the middle of the last fader, 8 px + 58 px left
         span = FADER_HEIGHT_PX - 20
         mouse.move(fx, top + 10)
         mouse.press(True)
