@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -159,7 +160,9 @@ def window_run(seconds: float, worked: bool, display: str, out_dir: Path,
     env = {**os.environ, "DISPLAY": display, "MUSICMILL_DATA_DIR": str(data_dir)}
     stop = threading.Event()
     hand = Hand(display, stop, screenshot) if worked else None
-    clicks = _Clicks(stop) if screenshot is not None and worked else None
+    # clicks need jack_metro (jackd2's example clients); without it the picture is silent
+    clicks = (_Clicks(stop) if screenshot is not None and worked and shutil.which("jack_metro")
+              else None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "run", "--seconds", f"{seconds:g}",
          "--stats-json", str(stats_path)],
