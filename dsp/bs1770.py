@@ -143,5 +143,6 @@ def integrated_lufs(blocks: np.ndarray) -> float:
 
 
 def linear_to_db(value: float) -> float:
-    """20*log10 of a linear amplitude; -inf for 0."""
+    """20*log10 of a linear amplitude; -inf for 0. ``dsp.units.gain_to_db`` without Numba,
+    for the whole-file meter (``musicmill loudness`` starts no compiler)."""
     return 20.0 * math.log10(value) if value > 0.0 else -math.inf

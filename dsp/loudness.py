@@ -39,7 +39,7 @@ from dsp.bs1770 import (
     energy_to_lufs,
     k_weighting_coefficients,
 )
-from dsp.units import db_to_power
+from dsp.units import db_to_power, gain_to_db
 
 # Histogram of block loudness: 0.01 LU bins from the absolute gate up to +50 LUFS; louder
 # blocks go into the last bin (their energy is still summed exactly).
@@ -371,7 +371,7 @@ def sample_peak_per_channel_dbfs(state: np.ndarray) -> np.ndarray:
     """Maximum absolute sample value so far per channel (dBFS), shape (n_channels,)."""
     n_ch = int(state[_H_NCH])
     osp = int(state[_H_OFF_SP])
-    return np.array([true_peak.linear_to_db(v) for v in state[osp : osp + n_ch]])
+    return np.array([gain_to_db(v) for v in state[osp : osp + n_ch]])
 
 
 def sample_peak_dbfs(state: np.ndarray) -> float:

@@ -20,7 +20,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from dsp.bs1770 import linear_to_db, polyphase_filter
+from dsp.bs1770 import polyphase_filter
+from dsp.units import gain_to_db
 
 _H_NCH = 0
 _H_PHASES = 1
@@ -126,7 +127,7 @@ def peak_linear(state: np.ndarray) -> np.ndarray:
 
 def peak_dbtp(state: np.ndarray) -> np.ndarray:
     """Maximum true peak so far per channel in dBTP (-inf for silence), shape (n_channels,)."""
-    return np.array([linear_to_db(v) for v in peak_linear(state)])
+    return np.array([gain_to_db(v) for v in peak_linear(state)])
 
 
 def peak_of(x: np.ndarray, sample_rate_hz: float) -> float:
