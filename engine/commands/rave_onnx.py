@@ -75,13 +75,10 @@ def run_export(args: argparse.Namespace) -> int:
     from models.rave.onnx_export import export_onnx, verify
 
     model: Path = args.model
-    error = _load_error(model)
-    if error:
-        raise UsageError(error)
-    out_dir = args.output.parent if str(args.output.parent) else Path(".")
-    if not out_dir.is_dir():
-        raise UsageError(f"output folder does not exist: {out_dir}")
-    with model_errors(model):
+    with model_errors(model):  # the model is checked on entry, before the folder
+        out_dir = args.output.parent if str(args.output.parent) else Path(".")
+        if not out_dir.is_dir():
+            raise UsageError(f"output folder does not exist: {out_dir}")
         paths = export_onnx(model, args.output)
     result: dict[str, object] = {"encode": str(paths[0]), "decode": str(paths[1])}
     if args.verify:
