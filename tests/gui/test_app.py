@@ -113,14 +113,16 @@ def test_value_labels_show_the_engine_value_after_audio_ran(app):
     assert dpg.get_value(value_tag("macro_chaos")) == "0.75"
 
 
-def _region(app: App, tag: str) -> np.ndarray:
+def _region(app: App, tag: str, width_px: int | None = None) -> np.ndarray:
     """The pixels of an item's rectangle as drawn now, ``(h, w, rgb)`` (the frame buffer
-    read back is a frame behind: a few are drawn first)."""
+    read back is a frame behind: a few are drawn first); ``width_px`` from its left edge
+    instead of its own width (a text item is as wide as its text)."""
     for _ in range(3):
         app.frame()
     rgba = _frame_pixels(app).reshape(app.height, app.width, 4)
     (x0, y0), (x1, y1) = dpg.get_item_rect_min(tag), dpg.get_item_rect_max(tag)
-    return rgba[int(y0): int(y1), int(x0): int(x1), :3]
+    right = int(x1) if width_px is None else int(x0) + width_px
+    return rgba[int(y0): int(y1), int(x0): right, :3]
 
 
 def test_meters_stay_dark_in_silence_and_light_with_signal(app):
@@ -318,12 +320,7 @@ def test_the_preset_shown_is_the_preset_playing(app):
 
 def _text_extent_px(app: App) -> int:
     """How far right of its start the "playing ..." line has lit pixels."""
-    for _ in range(3):
-        app.frame()
-    rgba = _frame_pixels(app).reshape(app.height, app.width, 4)
-    (x0, y0), (_, y1) = dpg.get_item_rect_min("preset:playing"), dpg.get_item_rect_max(
-        "preset:playing")
-    strip = rgba[int(y0): int(y1), int(x0): int(x0) + 400, :3].mean(axis=2)
+    strip = _region(app, "preset:playing", width_px=400).mean(axis=2)
     lit = np.flatnonzero((strip > 0.6).any(axis=0))
     assert lit.size, "the line drew nothing"
     return int(lit[-1])
