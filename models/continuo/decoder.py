@@ -9,7 +9,11 @@ the sounding note first. A sounding note
 follows its pitch: the key plus the fine offset, moving to a neighbouring key when that one
 takes over (a slide) and no other note holds it; a pitch change over 3 cents becomes a bend
 point. It ends after ``release_frames`` frames below ``release_threshold``; one that ends
-within ``MIN_NOTE_FRAMES`` was an attack's flicker and is not kept. Times are the
+within ``MIN_NOTE_FRAMES`` was an attack's flicker and is not kept. An onset on a frame
+whose level (:func:`models.continuo.frontend.level_db`, when the stream gives it) fell
+``FALL_DB`` below the last ``FALL_FRAMES`` frames' loudest is a note's end, not an attack:
+the head fires now and then as a tone stops (measured on a bare sine: every attack rose
+15-41 dB, the onsets at its ends fell 24-28 dB), and it starts nothing. Times are the
 middle of the hop where the note was decided (the network was taught to fire within 43 ms
 of the attack), and every note-on also records when it was decided: the input time of the
 block that completed the frame when a stream sets ``clock_s``.
@@ -28,6 +32,8 @@ from models.continuo.notes import Note
 HOP_S = HOP / RATE_HZ
 BEND_STEP_ST = 0.03
 MIN_NOTE_FRAMES = 3  # 32 ms: a note ended sooner is sent (it was live) but not kept
+FALL_DB = 12.0
+FALL_FRAMES = 3
 
 
 @dataclass
@@ -78,18 +84,27 @@ class StreamingDecoder:
         self.finished: list[Note] = []
         self.decided_s: list[float] = []  # per finished note: when its note-on was decided
         self.next_id = 0
+        self.recent_db: list[float] = []
+
+    def _falling(self, level_db: float | None) -> bool:
+        """Whether this frame's level fell ``FALL_DB`` below the last few frames'."""
+        if level_db is None:
+            return False
+        falling = bool(self.recent_db) and level_db < max(self.recent_db) - FALL_DB
+        self.recent_db = [*self.recent_db[1 - FALL_FRAMES:], float(level_db)]
+        return falling
 
     def _t(self, frame: float) -> float:
         return frame * HOP_S
 
-    def step(self, heads: np.ndarray) -> list[Event]:
-        """Decide on one frame of activated heads ``(4 * 88,)``."""
+    def step(self, heads: np.ndarray, level_db: float | None = None) -> list[Event]:
+        """Decide on one frame of activated heads ``(4 * 88,)`` (and its level)."""
         onset, active, offset, velocity = heads.reshape(4, N_KEYS)
         t = self.frame
         events: list[Event] = []
         events += self._follow(active, offset, onset, t)
         self.armed |= onset < 0.6 * self.onset_threshold
-        struck = (onset >= self.onset_threshold) & self.armed
+        struck = (onset >= self.onset_threshold) & self.armed & (not self._falling(level_db))
         rising = (active >= self.frame_threshold) & (self.previous < self.frame_threshold)
         self.previous = active.copy()
         for k in np.flatnonzero(struck | rising):
@@ -200,12 +215,13 @@ class MonoDecoder(StreamingDecoder):
         self.candidate_from = 0
         self.quiet = 0
 
-    def step(self, heads: np.ndarray) -> list[Event]:
+    def step(self, heads: np.ndarray, level_db: float | None = None) -> list[Event]:
         onset, active, offset, velocity = heads.reshape(4, N_KEYS)
         t = self.frame
         k = int(np.argmax(active))
+        falling = self._falling(level_db)  # every frame: it keeps the recent levels
         self.armed |= onset < 0.6 * self.onset_threshold
-        fired = bool(onset[k] >= self.onset_threshold and self.armed[k])
+        fired = bool(onset[k] >= self.onset_threshold and self.armed[k] and not falling)
         if fired:
             self.armed[k] = False
         s = next(iter(self.sounding.values()), None)

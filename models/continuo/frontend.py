@@ -69,6 +69,13 @@ def frames_of(history: np.ndarray) -> np.ndarray:
     return np.log(out + FLOOR).astype(np.float32)
 
 
+def level_db(frames: np.ndarray) -> np.ndarray:
+    """Each frame's level (frames,) in dB from its short spectrum: what the last 21 ms
+    held, so an attack rises within a hop and a note's end falls."""
+    power = np.sum(np.exp(2.0 * frames[:, N_FINE:].astype(np.float64)), axis=1)
+    return 10.0 * np.log10(power)
+
+
 def features(x: np.ndarray) -> np.ndarray:
     """Frames (n // HOP, N_FEATURES) of ``x`` (n,) at RATE_HZ: frame t ends at sample
     (t + 1) * HOP, with silence before the start."""

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from models.continuo.decoder import Event, decoder_for
-from models.continuo.frontend import FLOOR, N_FEATURES, RATE_HZ, StreamingFrontEnd
+from models.continuo.frontend import FLOOR, N_FEATURES, RATE_HZ, StreamingFrontEnd, level_db
 from models.continuo.layout import INSTRUMENT_NAMES, SHIPPED
 
 CHUNK = 64
@@ -118,10 +118,12 @@ class NeuralStream:
         if self.resampler is not None:
             x = self.resampler(x, last)
         frames = self.frontend.push(x)
+        levels = level_db(frames)
         events: list[Event] = []
         for s in range(0, frames.shape[0], CHUNK):
-            for row in self.heads(frames[s: s + CHUNK]):
-                events += self.decoder.step(row)
+            for row, db in zip(self.heads(frames[s: s + CHUNK]), levels[s: s + CHUNK],
+                               strict=True):
+                events += self.decoder.step(row, db)
         if last:
             events += self.decoder.flush()
         return events

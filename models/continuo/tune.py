@@ -37,10 +37,11 @@ def dev_clips(instrument: str, count: int) -> list:
     return clean_takes(instrument, range(DEV_SEED, DEV_SEED + count), TRAIN_SOUNDFONT)
 
 
-def _decode(heads: np.ndarray, instrument: str, params: dict) -> tuple[list, list]:
+def _decode(heads: np.ndarray, levels_db: np.ndarray, instrument: str, params: dict
+            ) -> tuple[list, list]:
     d = decoder_for(instrument, **params)
-    for row in heads:
-        d.step(row)
+    for row, db in zip(heads, levels_db, strict=True):
+        d.step(row, db)
     d.flush()
     return d.notes()
 
@@ -49,7 +50,7 @@ def tune(model: Path, clips: int = 4, log=print) -> dict[str, dict]:
     """Best thresholds per instrument (and ``auto``: the best over all material)."""
     import soxr
 
-    from models.continuo.frontend import RATE_HZ, features
+    from models.continuo.frontend import RATE_HZ, features, level_db
     from models.continuo.neural import NeuralStream
 
     material: dict[str, list] = {"auto": []}
@@ -59,13 +60,14 @@ def tune(model: Path, clips: int = 4, log=print) -> dict[str, dict]:
             f = features(soxr.resample(c.audio, c.rate_hz, RATE_HZ).astype(np.float32))
             for name in (inst, "auto"):  # told the instrument, and not
                 heads = NeuralStream(c.rate_hz, name, model=model).heads(f)
-                material[name].append((c.notes, heads))
+                material[name].append((c.notes, heads, level_db(f)))
     best: dict[str, dict] = {}
     for name, takes in material.items():
         results = []
         for combo in itertools.product(*GRID.values()):
             params = dict(zip(GRID, combo, strict=True))
-            f = score([(ref, _decode(h, name, params)) for ref, h in takes])["onset_f_measure"]
+            f = score([(ref, _decode(h, db, name, params))
+                       for ref, h, db in takes])["onset_f_measure"]
             results.append((f, combo))
         f, combo = max(results)
         best[name] = {**dict(zip(GRID, combo, strict=True)), "dev_note_f": round(f, 4)}

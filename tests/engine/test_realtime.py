@@ -474,9 +474,14 @@ def test_the_neural_transcriber_sends_notes_live_from_the_worker(jack_server, tm
     msgs = _notes_from_beeps(tmp_path, "--instrument", "flute", "--insert", "passthrough")
     ons = [m for m in msgs if m.type == "note_on" and m.velocity > 0]
     a4 = [m for m in ons if m.note == 69]
-    # 2 beeps a second for 3.5 s; a bare sine's 4 ms click of an attack is not a flute's,
-    # and now and then reads as another note first (measured: one E4 in nine notes)
-    assert len(a4) >= 5 and len(a4) >= 0.75 * len(ons), [m.note for m in ons]
+    # 2 beeps a second for 3.5 s. The first note-on can come from the connection landing
+    # mid-beep, a step rather than an attack (under load one first note read F4); after
+    # it, the beeps' ends no
+    # longer send notes (they sent an E4 in one beep in four: the decoder's level rule,
+    # tests/models/continuo/test_neural.py), and a beep the JACK dummy driver cuts under
+    # load may still read wrong
+    later = [m.note for m in ons[1:]]
+    assert len(a4) >= 5 and later.count(69) >= 0.75 * len(later), [m.note for m in ons]
     stats = json.loads((tmp_path / "stats.json").read_text())
     assert stats["midi_out"]["voice_notes_sent"] >= len(ons)  # the run goes on after 3.5 s
     assert stats["worker"]["errors"] == 0, stats["worker"]["last_error"]

@@ -122,6 +122,24 @@ def test_one_note_at_a_time_follows_the_leading_key_and_settles_its_attack():
     assert notes[0].end_s == pytest.approx(notes[1].start_s)
 
 
+@pytest.mark.parametrize("cls", [StreamingDecoder, MonoDecoder])
+def test_an_onset_where_the_level_falls_is_a_note_end_and_starts_nothing(cls):
+    """The onset head fires now and then as a tone stops: 12 dB down on the loudest of the
+    last three frames, it starts no note; the same onset on a rising level does."""
+    d = cls(frame_threshold=1.1)
+    events = [d.step(frame(), db) for db in (-20.0, -20.0, -20.0)]
+    events.append(d.step(frame(onset=[64], active=[64]), -20.0 - 12.5))
+    assert [e for ev in events for e in ev] == []
+    for _ in range(3):
+        d.step(frame(), -60.0)
+    events = [d.step(frame(onset=[64], active=[64]), -45.0)]  # rising again: an attack
+    assert [(e.kind, e.pitch) for ev in events for e in ev] == [("on", 64.0)]
+    d = cls(frame_threshold=1.1)  # 11.5 dB down is still an attack (and no level at all)
+    assert [len(d.step(f, db)) for f, db in ((frame(), -20.0),
+                                              (frame(onset=[64], active=[64]), -31.5))] == [0, 1]
+    assert len(cls(frame_threshold=1.1).step(frame(onset=[64], active=[64]))) == 1
+
+
 def test_the_profile_picks_the_decoder():
     assert isinstance(decoder_for("violin"), MonoDecoder)
     assert type(decoder_for("piano")) is StreamingDecoder

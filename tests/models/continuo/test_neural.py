@@ -4,6 +4,8 @@ no notes out, and held-out accuracy."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -80,6 +82,24 @@ def test_block_sizes_do_not_change_the_notes():
     b = transcribe_file(x, 48000, "flute", block=4099).notes
     assert [(n.start_s, n.end_s, n.pitch) for n in a] == [(n.start_s, n.end_s, n.pitch)
                                                           for n in b]
+
+
+def test_every_note_sent_for_strip_shaped_a4_beeps_is_an_a4():
+    """The worker's input in a live run (jack_metro's 440 Hz beeps, 250 ms every 500 ms,
+    after the input strip's compressor; 16-bit): the onset head also fired as two beeps
+    stopped, and an E4 went out live for each (a flicker, never kept, but sent). Every
+    note-on is an A4 now, one per beep, 500 ms apart."""
+    import soundfile as sf
+
+    path = Path(__file__).parents[2] / "fixtures" / "continuo" / "a4_beeps_after_strip.flac"
+    x, rate_hz = sf.read(path, dtype="float32")
+    stream = NeuralStream(rate_hz, "flute")
+    ons = []
+    for s in range(0, x.size, 128):
+        ons += [(stream.input_frames, e.pitch) for e in stream.push(x[s: s + 128])
+                if e.kind == "on"]
+    assert len(ons) == 9 and all(abs(p - 69.0) < 0.1 for _, p in ons), ons
+    assert np.allclose(np.diff([f for f, _ in ons]) / rate_hz, 0.5, atol=0.011), ons
 
 
 def test_an_unknown_instrument_is_refused_by_name():
