@@ -70,3 +70,19 @@ def test_overlapping_notes_each_get_their_own_channel_and_bend_alone():
     value = bends[-1][1] | (bends[-1][2] << 7)
     assert (value - 8192) / 4096 == pytest.approx(0.25, abs=1e-3)  # 2-semitone range
     assert len([m for m in sent if m[0] & 0xF0 == 0x80]) == 3 and out.sent == 3
+
+
+def test_a_note_that_settles_beyond_the_bend_range_is_sent_again_at_its_key():
+    """A one-note decoder keeps a note whose attack was misheard (an E4 settling to the A4
+    it is) and bends it; a 2-semitone bend cannot reach 5 semitones, so the note is ended
+    and sent again at A4 with its velocity, then bends from there."""
+    sent: list[list[int]] = []
+    queue = [[Event("on", 0, 64.0, 0.5), Event("bend", 0, 65.9), Event("bend", 0, 69.02),
+              Event("bend", 0, 69.3), Event("off", 0, 69.3)]]
+    out = NeuralToMidi(NoteOutput(sent.append), lambda: queue.pop() if queue else [])
+    out.pump()
+    kinds = [(m[0] & 0xF0, m[1]) for m in sent if m[0] & 0xF0 in (0x80, 0x90)]
+    assert kinds == [(0x90, 64), (0x80, 64), (0x90, 69), (0x80, 69)] and out.sent == 2
+    assert [m[2] for m in sent if m[0] & 0xF0 == 0x90] == [64, 64]  # round(127 * 0.5)
+    bends = [((m[1] | m[2] << 7) - 8192) / 4096 for m in sent if m[0] & 0xF0 == 0xE0]
+    assert bends == pytest.approx([0.0, 1.9, 0.02, 0.3], abs=1e-3)
