@@ -182,6 +182,11 @@ def _run_until_ports(client: str, *flags: str) -> tuple[subprocess.Popen, dict]:
 
 def test_the_jack_client_is_named_and_connects_to_the_system_ports(jack_server):
     proc, ours = _run_until_ports("musicmill")
+    deadline = time.monotonic() + 30  # under load the connections follow the ports late
+    while not (ours.get("musicmill:out_0") and ours.get("musicmill:in_1")) and \
+            time.monotonic() < deadline:
+        time.sleep(0.2)
+        ours = {p: peers for p, peers in _connections().items() if p.startswith("musicmill")}
     try:
         assert set(ours) == {"musicmill:in_0", "musicmill:in_1", "musicmill:out_0",
                              "musicmill:out_1"}
