@@ -62,11 +62,20 @@ def bus_compress(x: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:
     return y
 
 
-def tilt_coefficients(rate_hz: float, tilt_db: float) -> np.ndarray:
-    """(b0, b1, b2, a1, a2) of the low and high shelves, in signal order."""
-    out = np.zeros((2, 5))
-    biquad.design(biquad.LOWSHELF, TILT_LOW_HZ, TILT_Q, -0.5 * tilt_db, float(rate_hz), out[0])
-    biquad.design(biquad.HIGHSHELF, TILT_HIGH_HZ, TILT_Q, 0.5 * tilt_db, float(rate_hz), out[1])
+def tone_filters(rate_hz: int, params: np.ndarray) -> list[tuple[int, float, float, float]]:
+    """The tone stage's biquads in signal order, each (kind, freq_hz, q, gain_db): the tilt's
+    shelves unless flat, then whichever cut is on."""
+    p = clamp(params)
+    out = []
+    tilt = p[INDEX["tilt_db"]]
+    if tilt != 0.0:
+        out += [(biquad.LOWSHELF, TILT_LOW_HZ, TILT_Q, -0.5 * tilt),
+                (biquad.HIGHSHELF, TILT_HIGH_HZ, TILT_Q, 0.5 * tilt)]
+    low_cut, high_cut = p[INDEX["low_cut_hz"]], p[INDEX["high_cut_hz"]]
+    if low_cut > LOW_CUT_OFF_HZ:
+        out.append((biquad.HIGHPASS, low_cut, CUT_Q, 0.0))
+    if high_cut < min(HIGH_CUT_OFF_HZ, 0.45 * rate_hz):
+        out.append((biquad.LOWPASS, high_cut, CUT_Q, 0.0))
     return out
 
 
@@ -74,16 +83,8 @@ def tone(x: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:
     """Tilt, side gain and gain (the linear stages after the bus compressor), on a copy."""
     p = clamp(params)
     y = np.array(x, dtype=np.float32)
-    tilt = p[INDEX["tilt_db"]]
-    if tilt != 0.0:
-        for kind, f, g in ((biquad.LOWSHELF, TILT_LOW_HZ, -0.5 * tilt),
-                           (biquad.HIGHSHELF, TILT_HIGH_HZ, 0.5 * tilt)):
-            biquad.run(biquad.prepare(2, rate_hz, kind, f, TILT_Q, g), y, y)
-    low_cut, high_cut = p[INDEX["low_cut_hz"]], p[INDEX["high_cut_hz"]]
-    if low_cut > LOW_CUT_OFF_HZ:
-        biquad.run(biquad.prepare(2, rate_hz, biquad.HIGHPASS, low_cut, CUT_Q), y, y)
-    if high_cut < min(HIGH_CUT_OFF_HZ, 0.45 * rate_hz):
-        biquad.run(biquad.prepare(2, rate_hz, biquad.LOWPASS, high_cut, CUT_Q), y, y)
+    for kind, f, q, g in tone_filters(rate_hz, p):
+        biquad.run(biquad.prepare(2, rate_hz, kind, f, q, g), y, y)
     side = np.float32(db_to_gain(p[INDEX["side_db"]]))
     gain = np.float32(db_to_gain(p[INDEX["gain_db"]]))
     mid = (y[0] + y[1]) * np.float32(0.5)
@@ -91,6 +92,17 @@ def tone(x: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:
     y[0] = (mid + s) * gain
     y[1] = (mid - s) * gain
     return y
+
+
+def tone_response(freqs_hz: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:
+    """|H| of the tone stage's filters at ``freqs_hz`` (the side gain and gain aside): what
+    :func:`tone` does to the spectrum of the mid and of the side alike."""
+    z = np.exp(-2j * np.pi * np.asarray(freqs_hz, np.float64) / rate_hz)
+    h = np.ones(z.shape, np.complex128)
+    for kind, f, q, g in tone_filters(rate_hz, params):
+        b, a = biquad.coefficients(kind, f, q, g, rate_hz)
+        h *= (b[0] + b[1] * z + b[2] * z * z) / (1.0 + a[1] * z + a[2] * z * z)
+    return np.abs(h)
 
 
 def pre_limiter(x: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:

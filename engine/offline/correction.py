@@ -6,12 +6,13 @@ a model: the M/S ratio scales exactly with the side gain, the centroid moves mon
 with the tilt (and, past the tilt's end, with a high-cut or low-cut's frequency) and the
 loudness with the gain (until the limiter takes nearly all of what more gain adds: then
 the gain goes back one step and the limiter's release is halved, down to 25 ms, before the
-loudness target is reported missed rather than forced). First
-the linear chain before the limiter is
-brought to the centroid and M/S targets (cheap: no limiter); then rounds through the
-limiter read all three figures on the output and move each parameter by a secant step on
-its own figure (the limiter gives back less loudness than the gain adds, and at loud
-targets it darkens a little), until every figure is within half its tolerance.
+loudness target is reported missed rather than forced). First the linear chain before
+the limiter is brought to the centroid and M/S targets on estimates (:class:`_ToneFigures`:
+no pass over the audio); then rounds through the limiter read all three figures on the
+output, move side gain and gain by a secant step on their own figures (the limiter gives
+back less loudness than the gain adds) and aim the tone's centroid again, past what the
+limiter did to it last round (at loud targets it darkens), until every figure is within
+half its tolerance.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ import numpy as np
 
 from dsp import mastering
 from dsp.analysis import mix_figures
-from dsp.units import gain_to_db
+from dsp.units import db_to_gain, gain_to_db
 from presets.mix_styles import MixStyle
 
-TONE_STEPS = 4
+TONE_STEPS = 8  # estimates: cheap
+ENERGY_BINS = 8193  # 2.9 Hz bands at 48 kHz for the M/S estimate
+AIM_SHARE = 0.25  # of the tolerance: what the tone is aimed within, on estimates
 OUTPUT_STEPS = 8
 TILT_DB_PER_OCTAVE = 8.0  # first guess of how far the tilt must move per octave of centroid
 GAIN_SPENT_LU_PER_DB = 0.05  # below this the limiter takes what more gain would add
@@ -82,10 +85,12 @@ def _set(p: np.ndarray, name: str, value: float) -> None:
 
 
 class _Controls:
-    """The three secant controls and one round of moves from a set of figures."""
+    """The three secant controls and one round of moves from a set of figures (towards
+    ``centroid_hz`` if given, else the style's centroid)."""
 
-    def __init__(self, style: MixStyle) -> None:
+    def __init__(self, style: MixStyle, centroid_hz: float | None = None) -> None:
         self.style = style
+        self.centroid_hz = style.centroid_hz if centroid_hz is None else centroid_hz
         self.tilt = _Secant(1.0 / TILT_DB_PER_OCTAVE)  # octaves of centroid per dB
         self.high_cut = _Secant(0.5)  # octaves of centroid per octave of cut-off
         self.low_cut = _Secant(0.3)
@@ -94,18 +99,20 @@ class _Controls:
 
     def within(self, fig: dict[str, float], share: float, loudness: bool) -> bool:
         s, tol = self.style, self.style.tolerance
-        ok = (_near(fig["centroid_hz"], s.centroid_hz, share * tol["centroid_hz"])
+        ok = (_near(fig["centroid_hz"], self.centroid_hz, share * tol["centroid_hz"])
               and (_near(fig["ms_ratio"], s.ms_ratio, share * tol["ms_ratio"])
                    or not fig["ms_ratio"] > 1e-4))
         return ok and (not loudness or _near(fig["lufs"], s.lufs, share * tol["lufs_db"]))
 
-    def move(self, p: np.ndarray, fig: dict[str, float], loudness: bool) -> None:
+    def move(self, p: np.ndarray, fig: dict[str, float], loudness: bool,
+             centroid: bool = True) -> None:
+        """Side gain, then (``centroid``) tilt or cuts, then (``loudness``) gain."""
         s = self.style
-        ms, centroid = fig["ms_ratio"], fig["centroid_hz"]
+        ms, now = fig["ms_ratio"], fig["centroid_hz"]
         if ms > 1e-4:
             _set(p, "side_db", p[mastering.INDEX["side_db"]] + gain_to_db(s.ms_ratio / ms))
-        if math.isfinite(centroid) and centroid > 0.0:
-            self._move_centroid(p, math.log2(centroid), math.log2(s.centroid_hz))
+        if centroid and math.isfinite(now) and now > 0.0:
+            self._move_centroid(p, math.log2(now), math.log2(self.centroid_hz))
         if loudness and math.isfinite(fig["lufs"]) and not self.gain_spent:
             gain = p[mastering.INDEX["gain_db"]]
             last = self.gain.last
@@ -151,9 +158,52 @@ def _near(value: float, target: float, tolerance: float) -> bool:
     return math.isfinite(value) and abs(value - target) <= tolerance
 
 
-def _tone_figures(bused: np.ndarray, rate: int, p: np.ndarray) -> dict[str, float]:
-    y = mastering.tone(bused, rate, p)
-    return {"centroid_hz": mix_figures.centroid_hz(y, rate), "ms_ratio": mix_figures.ms_ratio(y)}
+class _ToneFigures:
+    """The centroid and M/S ratio the tone stage would give ``bused``, read without running
+    it: the mid's frame spectra, and the mid's and side's energy per frequency, once; then
+    per setting each weighted by the filters' |H| (:func:`dsp.mastering.tone_response`) and
+    the side by its gain. The centroid's filters ring for far less than its 43 ms frames, so
+    it reads the measured figure to within a few hertz; the energies come from one
+    whole-signal FFT each (windowed frames would weigh a burst by where it falls in them).
+    It aims the tone before each pass through the limiter; the figures that decide are
+    measured on the output."""
+
+    def __init__(self, bused: np.ndarray, rate: int) -> None:
+        from scipy.fft import next_fast_len, rfft
+
+        self.rate = rate
+        self.mid, self.freqs = mix_figures.mono_power_spectra(bused, rate)
+        x = np.asarray(bused, np.float32)
+        n = next_fast_len(x.shape[1], real=True)
+        # float32 (a 2e-7 relative error on energies) and one channel at a time: memory
+        power = np.stack([np.abs(rfft(x[0] + x[1], n)) ** 2, np.abs(rfft(x[0] - x[1], n)) ** 2])
+        # summed into ENERGY_BINS bands (|H| read at their centres: a steady tone sits
+        # within 1.5 Hz of one, where the shelves' slopes move |H| by far under 0.1 dB)
+        self.fine_hz = np.linspace(0.0, 0.5 * rate, ENERGY_BINS)
+        half_band = 0.5 * self.fine_hz[1]
+        starts = np.searchsorted(np.arange(power.shape[1]) * rate / n, self.fine_hz - half_band)
+        self.mid_power, self.side_power = np.add.reduceat(power, starts, axis=1)
+
+    def __call__(self, p: np.ndarray) -> dict[str, float]:
+        h = mastering.tone_response(self.freqs, self.rate, p)
+        centroid = mix_figures.centroid_from_spectra(self.mid * h, self.freqs)
+        h2 = mastering.tone_response(self.fine_hz, self.rate, p) ** 2
+        mid, side = float(self.mid_power @ h2), float(self.side_power @ h2)
+        gain = db_to_gain(p[mastering.INDEX["side_db"]])
+        ms = gain * math.sqrt(side / mid) if mid > 0.0 else math.nan
+        return {"centroid_hz": centroid, "ms_ratio": ms}
+
+
+def _aim_tone(p: np.ndarray, tone_figures: _ToneFigures, style: MixStyle, centroid_hz: float
+              ) -> None:
+    """Move the tilt (or cuts) and side gain until the tone stage alone gives
+    ``centroid_hz`` and the style's M/S ratio, on estimates (no pass over the audio)."""
+    tone = _Controls(style, centroid_hz)
+    for _ in range(TONE_STEPS):
+        fig = tone_figures(p)
+        if tone.within(fig, AIM_SHARE, False) or not math.isfinite(fig["centroid_hz"]):
+            break
+        tone.move(p, fig, False)
 
 
 def limited(bused: np.ndarray, rate: int, p: np.ndarray) -> np.ndarray:
@@ -167,19 +217,20 @@ def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
     """``bused``: the stems' sum after the bus compressor; ``params``: the master's values
     from the predictor. Returns the output and the correction made."""
     p = mastering.clamp(np.array(params, dtype=np.float64))
-    tone = _Controls(style)
-    for _ in range(TONE_STEPS):
-        fig = _tone_figures(bused, rate, p)
-        if tone.within(fig, 0.5, False) or not math.isfinite(fig["centroid_hz"]):
-            break
-        tone.move(p, fig, False)
-    out = _Controls(style)  # the limiter changes the slopes: learn them afresh
+    tone_figures = _ToneFigures(bused, rate)
+    _aim_tone(p, tone_figures, style, style.centroid_hz)
+    out = _Controls(style)  # the limiter changes the gain's slope: learn it afresh
     y = limited(bused, rate, p)
     fig = mix_figures.figures(y, rate)
     steps = 1
     while steps < OUTPUT_STEPS and not out.within(fig, 0.5, True) and math.isfinite(fig["lufs"]):
         before = p.copy()
-        out.move(p, fig, True)
+        alone = tone_figures(p)["centroid_hz"]  # before the limiter, at these settings
+        out.move(p, fig, True, centroid=False)
+        shift = fig["centroid_hz"] / alone  # what the limiter did to the centroid
+        if math.isfinite(shift) and shift > 0.0 and not _near(
+                fig["centroid_hz"], style.centroid_hz, 0.5 * style.tolerance["centroid_hz"]):
+            _aim_tone(p, tone_figures, style, style.centroid_hz / shift)
         if np.array_equal(before, p):  # every control at its end: nothing more to gain
             break
         y = limited(bused, rate, p)
