@@ -80,13 +80,14 @@ def features(x: np.ndarray, rate_hz: int) -> np.ndarray:
     return np.asarray(f[:N_FEATURES] + [0.0] * (N_FEATURES - len(f)), np.float32)
 
 
-def features_at(x: np.ndarray, rate_hz: int) -> np.ndarray:
-    """``features`` of ``x`` resampled (soxr) to ``FEATURE_RATE_HZ``, as in training."""
+def at_feature_rate(x: np.ndarray, rate_hz: int) -> np.ndarray:
+    """``x (2, n)`` resampled (soxr, HQ) to ``FEATURE_RATE_HZ``, as in training; soxr
+    releases the GIL, so stems can be resampled on several threads."""
     from dsp.resample import resample
 
     if rate_hz == FEATURE_RATE_HZ:
-        return features(x, rate_hz)
+        return np.asarray(x)
     # channel by channel: soxr's result is the same, and no interleaved copy is made
-    y = np.stack([resample(np.ascontiguousarray(c), rate_hz, FEATURE_RATE_HZ, "HQ")
-                  for c in np.asarray(x)])
-    return features(y, FEATURE_RATE_HZ)
+    return np.stack([resample(np.ascontiguousarray(c), rate_hz, FEATURE_RATE_HZ, "HQ")
+                     for c in np.asarray(x)])
+

@@ -22,7 +22,7 @@ import numpy as np
 
 from dsp import channel_strip, mastering
 from dsp.analysis import mix_figures
-from dsp.analysis.stem_features import features_at
+from dsp.analysis.stem_features import FEATURE_RATE_HZ, at_feature_rate, features
 from dsp.io.jsonfile import json_number
 from dsp.units import db_to_gain, gain_to_db
 from engine.errors import UsageError
@@ -98,13 +98,15 @@ def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
     names = list(names or [f"stem {i + 1}" for i in range(len(stems))])
     check_stems(stems, names)
     stems = _pad(stems)
-    # features one after another: they are numpy work that holds the GIL (two threads
-    # were slower than one here); the strips are Numba kernels that release it
-    feats = np.stack([features_at(s, rate_hz) for s in stems])
     style_in = style_vector(style.lufs, style.centroid_hz, style.ms_ratio, style.shares)
-    strips, master_out = split(_shared_predictor().predict(feats, style_in), len(stems))
-    strips = channel_strip.clamp(strips)
     with _pool() as pool:
+        # the resampling (soxr) and the strips (Numba) release the GIL and share the
+        # threads; the features themselves are numpy work that holds it (two threads were
+        # no faster than one), so they are read one after another
+        at_rate = list(pool.map(lambda s: at_feature_rate(s, rate_hz), stems))
+        feats = np.stack([features(s, FEATURE_RATE_HZ) for s in at_rate])
+        strips, master_out = split(_shared_predictor().predict(feats, style_in), len(stems))
+        strips = channel_strip.clamp(strips)
         unplaced = list(pool.map(lambda a: channel_strip.process(a[0], rate_hz, a[1], False),
                                  zip(stems, strips, strict=True)))
     way = spread.directions(2.0 ** (3.0 * feats[:, CENTROID_FEATURE]) * 1000.0,

@@ -66,3 +66,17 @@ def test_band_shares_sum_to_one_and_split_at_the_edges():
     shares = (fig["low_share"], fig["mid_share"], fig["high_share"])
     assert abs(sum(shares) - 1.0) < 1e-9
     assert all(abs(v - 1 / 3) < 0.01 for v in shares)
+
+
+def test_the_frame_spectra_taken_in_chunks_equal_one_whole_transform():
+    """``mono_power_spectra`` windows and transforms ``SPECTRA_CHUNK`` frames at a time (in
+    cache); the numbers are exactly those of windowing and transforming every frame at once."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 48000 * 3 + 777)).astype(np.float32)
+    mag, freqs = mf.mono_power_spectra(x, 48000)
+    n = mf.frame_size(48000)
+    mono = 0.5 * (x[0].astype(np.float64) + x[1].astype(np.float64))
+    frames = np.lib.stride_tricks.sliding_window_view(mono, n)[:: n // 2]
+    whole = np.abs(np.fft.rfft(frames * np.hanning(n + 1)[:n], axis=1))
+    assert mag.shape == whole.shape and mag.shape[0] > 2 * mf.SPECTRA_CHUNK
+    assert np.array_equal(mag, whole) and freqs[-1] == 24000.0
