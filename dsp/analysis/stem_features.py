@@ -90,4 +90,3 @@ def at_feature_rate(x: np.ndarray, rate_hz: int) -> np.ndarray:
     # channel by channel: soxr's result is the same, and no interleaved copy is made
     return np.stack([resample(np.ascontiguousarray(c), rate_hz, FEATURE_RATE_HZ, "HQ")
                      for c in np.asarray(x)])
-

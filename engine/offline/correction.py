@@ -225,11 +225,13 @@ def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
     steps = 1
     while steps < OUTPUT_STEPS and not out.within(fig, 0.5, True) and math.isfinite(fig["lufs"]):
         before = p.copy()
-        alone = tone_figures(p)["centroid_hz"]  # before the limiter, at these settings
+        # what the limiter did to the centroid: measured over the tone alone at the
+        # settings just measured (read before this round moves them)
+        shift = (math.nan if _near(fig["centroid_hz"], style.centroid_hz,
+                                   0.5 * style.tolerance["centroid_hz"])
+                 else fig["centroid_hz"] / tone_figures(p)["centroid_hz"])
         out.move(p, fig, True, centroid=False)
-        shift = fig["centroid_hz"] / alone  # what the limiter did to the centroid
-        if math.isfinite(shift) and shift > 0.0 and not _near(
-                fig["centroid_hz"], style.centroid_hz, 0.5 * style.tolerance["centroid_hz"]):
+        if math.isfinite(shift) and shift > 0.0:
             _aim_tone(p, tone_figures, style, style.centroid_hz / shift)
         if np.array_equal(before, p):  # every control at its end: nothing more to gain
             break

@@ -58,9 +58,10 @@ def tune(model: Path, clips: int = 4, log=print) -> dict[str, dict]:
         material[inst] = []
         for c in dev_clips(inst, clips):
             f = features(soxr.resample(c.audio, c.rate_hz, RATE_HZ).astype(np.float32))
+            levels = level_db(f)
             for name in (inst, "auto"):  # told the instrument, and not
                 heads = NeuralStream(c.rate_hz, name, model=model).heads(f)
-                material[name].append((c.notes, heads, level_db(f)))
+                material[name].append((c.notes, heads, levels))
     best: dict[str, dict] = {}
     for name, takes in material.items():
         results = []
