@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from engine.worker import Processor
 
 INSERT_NAMES = ("none", "passthrough", "reverb", "rave", "drums")
+# the inserts that load a model: --model, --rave-backend and a live model swap act on these
+MODEL_INSERTS = ("rave", "drums")
 # "auto": ONNX Runtime for the drum model (its graphs are ours and several times faster),
 # TorchScript for a user's RAVE export (the ONNX conversion takes a while on big models).
 RAVE_BACKENDS = ("auto", "torchscript", "onnx")

@@ -137,7 +137,7 @@ class _Clicks:
         from engine import jack
 
         ours = [f"musicmill:in_{k}" for k in range(2)]
-        while not self.stop.is_set() and not all(p in jack.connections() for p in ours):
+        while not self.stop.is_set() and not set(ours) <= jack.connections().keys():
             time.sleep(0.2)
         for port in ours:
             subprocess.run(["jack_connect", f"{self.name}:240_bpm", port], capture_output=True)

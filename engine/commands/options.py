@@ -6,11 +6,10 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.inserts import DEFAULT_INSERT, INSERT_NAMES, RAVE_BACKENDS
+from engine.inserts import DEFAULT_INSERT, INSERT_NAMES, MODEL_INSERTS, RAVE_BACKENDS
 from presets.styles import STYLES
 
 DEFAULT_PRESET = "Balanced"  # what run and render start from
-MODEL_INSERTS = ("drums", "rave")  # the inserts --model and --rave-backend choose for
 
 
 def add_style_arg(p: argparse.ArgumentParser) -> None:

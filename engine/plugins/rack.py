@@ -92,13 +92,18 @@ def check(slot: str, name: str, has_worker: bool):
     return info
 
 
+def spec_name(item: dict) -> str:
+    """The plugin a preset's chain item names: its LV2 URI or its VST3 path."""
+    return item.get("uri") or item.get("path") or ""
+
+
 def check_chains(chains: dict[str, list[dict]], has_worker: bool, lenient: bool) -> None:
     """:func:`check` on every plugin of a preset's ``plugins`` (``lenient``: the ones that
     would be dropped are left for the rack to drop and name)."""
     for slot, chain in chains.items():
         for item in chain:
             try:
-                check(slot, item.get("uri") or item.get("path") or "", has_worker)
+                check(slot, spec_name(item), has_worker)
             except InputError:
                 if not lenient:
                     raise
@@ -220,9 +225,9 @@ class Rack:
             try:
                 for slot, chain in specs.items():
                     for item in chain:
-                        name = item.get("uri") or item.get("path") or ""
                         try:
-                            loaded = self._hold(self.load(slot, name), item.get("values"),
+                            loaded = self._hold(self.load(slot, spec_name(item)),
+                                                item.get("values"),
                                                 bool(item.get("bypass", False)))
                         except InputError as exc:
                             if not lenient:

@@ -13,9 +13,7 @@ from pathlib import Path
 
 from engine.engine import Engine
 from engine.errors import UsageError
-from engine.inserts import make_insert
-
-SWAPPABLE_INSERTS = ("rave", "drums")
+from engine.inserts import MODEL_INSERTS, make_insert
 
 
 class ModelSwapError(UsageError):
@@ -30,8 +28,8 @@ def swap_model(engine: Engine, insert: str, model_path: Path, backend: str = "au
     between models). Returns a one-line report; raises :class:`ModelSwapError` naming the
     file and the reason when anything fails, with the engine untouched.
     """
-    if insert not in SWAPPABLE_INSERTS:
-        raise UsageError(f"model swap needs a model insert ({', '.join(SWAPPABLE_INSERTS)}), "
+    if insert not in MODEL_INSERTS:
+        raise UsageError(f"model swap needs a model insert ({', '.join(MODEL_INSERTS)}), "
                          f"not --insert {insert}")
     if engine.worker is None:
         raise UsageError("there is no worker insert to swap")

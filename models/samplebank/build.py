@@ -18,7 +18,7 @@ from dsp.analysis.features import spectral_centroid_hz
 from dsp.io.audio import read_audio
 from dsp.io.jsonfile import json_number
 from dsp.resample import resample
-from dsp.units import db_to_gain, gain_to_db, power_to_db
+from dsp.units import db_to_gain, db_to_power, gain_to_db, power_to_db
 from models.samplebank.index import (
     CLASSES,
     SAMPLE_RATE_HZ,
@@ -112,7 +112,7 @@ def _first_sound(x: np.ndarray, power: _Power) -> int | None:
     grid, ms = power.windows(0, x.shape[0])
     if ms.size == 0:
         return None
-    threshold = max(db_to_gain(SILENCE_DBFS) ** 2, ms.max() * db_to_gain(-FIRST_SOUND_DB) ** 2)
+    threshold = max(db_to_power(SILENCE_DBFS), ms.max() * db_to_power(-FIRST_SOUND_DB))
     above = np.nonzero(ms > threshold)[0]
     return int(grid[above[0]]) if above.size else None
 
@@ -142,7 +142,7 @@ def _decay_end(power: _Power, start: int, limit: int) -> int:
     fade-out, which then runs over the quiet part), or ``limit``."""
     grid, ms = power.windows(start, limit)
     peak = int(np.argmax(ms))
-    quiet = np.nonzero(ms[peak:] < ms[peak] * db_to_gain(-DECAY_DB) ** 2)[0]
+    quiet = np.nonzero(ms[peak:] < ms[peak] * db_to_power(-DECAY_DB))[0]
     if not quiet.size:
         return limit
     return min(int(grid[peak + quiet[0]]) + _frames(FADE_OUT_MS), limit)

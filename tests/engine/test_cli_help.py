@@ -17,21 +17,27 @@ from engine.cli import build_parser
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _undocumented(parser: argparse.ArgumentParser,
-                  prefix: tuple[str, ...] = ("musicmill",)) -> Iterator[str]:
-    """``command --option`` (or ``command ARG``) for each action without help text,
-    walking every level of subcommands."""
+def _actions(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ("musicmill",)
+             ) -> Iterator[tuple[str, argparse.Action]]:
+    """``(command, action)`` for each action, walking every level of subcommands."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
-                yield from _undocumented(sub, (*prefix, name))
-        elif isinstance(action, argparse._HelpAction):
+                yield from _actions(sub, (*prefix, name))
+        else:
+            yield " ".join(prefix), action
+
+
+def _undocumented(parser: argparse.ArgumentParser) -> Iterator[str]:
+    """``command --option`` (or ``command ARG``) for each action without help text."""
+    for command, action in _actions(parser):
+        if isinstance(action, argparse._HelpAction):
             continue  # argparse's own -h/--help
-        elif not action.help or action.help == argparse.SUPPRESS:
+        if not action.help or action.help == argparse.SUPPRESS:
             # a suppressed option is hidden on purpose, but then it is not documented either
             name = action.option_strings[-1] if action.option_strings else (
                 action.metavar or action.dest)
-            yield f"{' '.join(prefix)} {name}"
+            yield f"{command} {name}"
 
 
 def test_every_option_and_argument_has_help_text():
@@ -41,19 +47,9 @@ def test_every_option_and_argument_has_help_text():
 
 def test_the_walk_reaches_nested_subcommands():
     # the check above proves nothing if the walk stops at the first level
-    paths = {line.rsplit(" ", 1)[0] for line in _every_action(build_parser())}
+    paths = {command for command, action in _actions(build_parser()) if action.option_strings}
     assert "musicmill midi unlearn" in paths
     assert "musicmill bench engine" in paths
-
-
-def _every_action(parser: argparse.ArgumentParser,
-                  prefix: tuple[str, ...] = ("musicmill",)) -> Iterator[str]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                yield from _every_action(sub, (*prefix, name))
-        elif action.option_strings:
-            yield f"{' '.join(prefix)} {action.option_strings[-1]}"
 
 
 def _into_a_closed_pipe(args: list[str]) -> subprocess.CompletedProcess:
