@@ -43,6 +43,10 @@ window (slid along after each chunk, so no modulo indexing).
   for a whole moving-average length, deque all ones), the per-frame recursion is skipped:
   it would leave the same state and output the delayed input unchanged.
 
+The detector (:func:`peaks_of`) and the gain recursion (:func:`gains_of`) are separate
+kernels, so ``dsp.limiter_offline`` can read a whole signal's peaks on several threads and
+then run the recursion once (the filter designs are in ``dsp.limiter_detector``).
+
 Nothing of the detector was dropped or shortened for speed: the readings, and so the
 output, equal those of evaluating all three filter sets on every frame. Block-size
 invariant (bit-exact) and allocation-free. State is one float64 vector (layout in the
@@ -56,7 +60,7 @@ import math
 import numba
 import numpy as np
 
-from dsp import bs1770
+from dsp.limiter_detector import detector_phases, detector_rows
 from dsp.units import db_to_gain, gain_to_db
 
 MAX_LOOKAHEAD_MS = 5.0
@@ -67,10 +71,6 @@ SAFETY_MARGIN_DB = 0.02
 # Shortest attack ramp: a gain that jumps within a meter's filter support modulates the
 # signal enough to read up to ~0.15 dB over the ceiling.
 MIN_ATTACK_MS = 0.25
-_IDEAL_FACTOR = 8
-_IDEAL_TAPS_PER_PHASE = 16
-_IDEAL_KAISER_BETA = 6.0
-_HANN_TAPS = 49  # libebur128's interpolator length
 
 # Frames per pass (the size of the scratch arrays) and per bound test.
 _CHUNK = 128
@@ -114,55 +114,6 @@ _H_DELAY = 29  # detector interval delay in frames
 _HEADER = 30
 
 
-def _windowed_sinc_phases(factor: int, taps: int, window: np.ndarray) -> np.ndarray:
-    """Sample-aligned windowed-sinc interpolator (odd ``taps``) split into phases.
-
-    Returns (factor, ceil(taps / factor)); phase 0 reproduces the input samples.
-    """
-    per_phase = -(-taps // factor)
-    m = np.arange(taps) - (taps - 1) / 2.0
-    padded = np.zeros(factor * per_phase)
-    padded[:taps] = np.sinc(m / factor) * window
-    return padded.reshape(per_phase, factor).T
-
-
-def _detector_sets(sample_rate_hz: float) -> list[tuple[np.ndarray, int]]:
-    """Polyphase sets (phases, interval delay in frames) the detector takes the maximum of.
-
-    Interval delay d: at frame n the set's points lie in [n - d, n - d + 1).
-    """
-    sets = []
-    meter = bs1770.polyphase_filter(sample_rate_hz)  # exactly what our meter reads
-    sets.append((meter, meter.shape[1] // 2))
-    factor = bs1770.oversampling_factor(sample_rate_hz)
-    if factor > 1:
-        # libebur128's interpolator at this rate: 49-tap Hann-windowed sinc.
-        aligned = _windowed_sinc_phases(factor, _HANN_TAPS, np.hanning(_HANN_TAPS))
-        sets.append((aligned, (_HANN_TAPS - 1) // (2 * factor)))
-    # Near-ideal reconstruction, flat within 0.01 dB to 0.75 x Nyquist.
-    taps = _IDEAL_FACTOR * _IDEAL_TAPS_PER_PHASE + 1
-    ideal = _windowed_sinc_phases(_IDEAL_FACTOR, taps, np.kaiser(taps, _IDEAL_KAISER_BETA))
-    sets.append((ideal, _IDEAL_TAPS_PER_PHASE // 2))
-    return sets
-
-
-def detector_phases(sample_rate_hz: float) -> tuple[np.ndarray, int]:
-    """Detector filter for a rate (Hz): (phases (n, 2 * delay + 1), delay in frames).
-
-    All sets are padded to one history length and delayed to a common interval delay.
-    """
-    sets = _detector_sets(sample_rate_hz)
-    delay = max(d for _, d in sets)
-    taps = 2 * delay + 1
-    rows = []
-    for phases, d in sets:
-        padded = np.zeros((phases.shape[0], taps))
-        shift = delay - d
-        padded[:, shift : shift + phases.shape[1]] = phases
-        rows.append(padded)
-    return np.vstack(rows), delay
-
-
 def _geometry(sample_rate_hz: float, lookahead_ms: float) -> tuple[int, int, int, int]:
     """(latency, box, support, delay) in samples; latency = delay + support + box - 1.
 
@@ -183,19 +134,6 @@ def latency_for(sample_rate_hz: float, lookahead_ms: float) -> int:
     0.6 ms: 28 samples at 48 kHz, 48 at 96 kHz).
     """
     return _geometry(sample_rate_hz, lookahead_ms)[0]
-
-
-def _detector_rows(sample_rate_hz: float) -> tuple[np.ndarray, int]:
-    """Detector rows actually evaluated: ``detector_phases`` without its identity phases.
-
-    A phase aligned with the samples (libebur128's and the Kaiser set's phase 0) reads the
-    sample value itself, which the detector takes directly.
-    """
-    phases, delay = detector_phases(sample_rate_hz)
-    unit = np.zeros(phases.shape[1])
-    unit[delay] = 1.0
-    keep = np.abs(phases - unit).max(axis=1) > 1e-9
-    return phases[keep], delay
 
 
 def prepare(
@@ -221,7 +159,7 @@ def prepare(
         raise ValueError(f"release_ms must be positive, got {release_ms}")
     latency, box, support, _ = _geometry(sample_rate_hz, lookahead_ms)
     win = box + 2 * support
-    rows, delay = _detector_rows(sample_rate_hz)
+    rows, delay = detector_rows(sample_rate_hz)
     n_rows = rows.shape[0]
     width = rows.shape[1] + _GROUP - 1
     coef = np.zeros((n_rows, width))
@@ -320,138 +258,168 @@ def _finite(v: float) -> float:
 
 
 @numba.njit(nogil=True, cache=True)
-def _detect(state: np.ndarray, n_ch: int, i0: int, i1: int) -> None:
-    """Peaks of chunk frames [i0, i1): max over channels of |sample| and every filter row.
+def peaks_of(state: np.ndarray, src: np.ndarray, base: int, stride: int, n_ch: int, f0: int,
+           f1: int, pk: np.ndarray, out_a: np.ndarray, out_b: np.ndarray) -> bool:
+    """``pk[f0:f1]``: the peaks of frames [f0, f1), channel c's frame i having its newest
+    sample at ``src[base + c * stride + i]``; returns whether any frame was evaluated.
 
-    The frame loops are innermost (vectorised) and each frame's filter sum is accumulated
-    in tap order, so it is bit-identical however frames are grouped into chunks and runs.
+    Segments whose bound (sum of |taps| x max |sample| over the filter window) cannot
+    exceed the ceiling read 0 without filtering: every reading there is <= ceil, so r = 1
+    either way. Loud segments are evaluated in runs of up to ``out_a.size`` frames.
     """
-    hist = int(state[_H_HIST])
     width = int(state[_H_WIDTH])
-    delay = int(state[_H_DELAY])
-    n_pairs = int(state[_H_PAIRS])
-    off_buf = int(state[_H_OFF_BUF])
-    off_pairs = int(state[_H_OFF_PAIRS])
-    off_coef = int(state[_H_OFF_COEF])
-    acc = int(state[_H_OFF_ACC])
-    n = i1 - i0
-    pk = state[int(state[_H_OFF_PEAK]) + i0 : int(state[_H_OFF_PEAK]) + i1]
-    out_a = state[acc + i0 : acc + i1]
-    out_b = state[acc + _CHUNK + i0 : acc + _CHUNK + i1]
-    for i in range(n):
-        pk[i] = 0.0
-    for c in range(n_ch):
-        newest = off_buf + c * (hist + _CHUNK) + hist + i0
-        centre = newest - delay
-        for i in range(n):
-            # The newest sample, as the meter sets took it, and the one at the interval
-            # start, which the dropped identity phases read.
-            a = max(abs(state[newest + i]), abs(state[centre + i]))
-            if a > pk[i]:
-                pk[i] = a
-        oldest = newest - (width - 1)
-        for q in range(n_pairs):
-            ca = off_coef + int(state[off_pairs + 4 * q]) * width
-            cb = off_coef + int(state[off_pairs + 4 * q + 1]) * width
-            k0 = int(state[off_pairs + 4 * q + 2])
-            k1 = int(state[off_pairs + 4 * q + 3])
-            for k in range(k0, k1, _GROUP):
-                a0 = state[ca + k]
-                a1 = state[ca + k + 1]
-                a2 = state[ca + k + 2]
-                a3 = state[ca + k + 3]
-                b0 = state[cb + k]
-                b1 = state[cb + k + 1]
-                b2 = state[cb + k + 2]
-                b3 = state[cb + k + 3]
-                s = state[oldest + k : oldest + k + n + _GROUP - 1]
-                if k == k0:
-                    for i in range(n):
-                        x0 = s[i]
-                        x1 = s[i + 1]
-                        x2 = s[i + 2]
-                        x3 = s[i + 3]
-                        out_a[i] = ((a0 * x0 + a1 * x1) + a2 * x2) + a3 * x3
-                        out_b[i] = ((b0 * x0 + b1 * x1) + b2 * x2) + b3 * x3
-                else:
-                    for i in range(n):
-                        x0 = s[i]
-                        x1 = s[i + 1]
-                        x2 = s[i + 2]
-                        x3 = s[i + 3]
-                        out_a[i] = (((out_a[i] + a0 * x0) + a1 * x1) + a2 * x2) + a3 * x3
-                        out_b[i] = (((out_b[i] + b0 * x0) + b1 * x1) + b2 * x2) + b3 * x3
-            for i in range(n):
-                p = pk[i]
-                a = abs(out_a[i])
-                b = abs(out_b[i])
-                if a > p:
-                    p = a
-                if b > p:
-                    p = b
-                pk[i] = p
-
-
-# long: one pass of the per-sample loop (detector FIRs, peak hold, gain ramp, delay line);
-# split into calls it lost the registers the hot loop keeps its state in.
-@numba.njit(nogil=True, cache=True)
-def _process_chunk(state: np.ndarray, x: np.ndarray, y: np.ndarray, start: int, m: int) -> None:
-    """Limit frames [start, start + m) of the block, m <= _CHUNK."""
-    n_state_ch = int(state[_H_NCH])
-    n_ch = min(n_state_ch, x.shape[0], y.shape[0])
-    latency = int(state[_H_LATENCY])
-    hist = int(state[_H_HIST])
-    width = int(state[_H_WIDTH])
-    box = int(state[_H_BOX])
-    win = int(state[_H_WIN])
-    ceil = state[_H_CEIL]
-    rel = state[_H_REL]
-    buf_len = hist + _CHUNK
-    off_buf = int(state[_H_OFF_BUF])
-    peak = int(state[_H_OFF_PEAK])
-    off_box = int(state[_H_OFF_BOX])
-    off_val = int(state[_H_OFF_DQ_VAL])
-    off_idx = int(state[_H_OFF_DQ_IDX])
-
-    # New samples after the history; absent channels read as silence.
-    for c in range(n_ch):
-        b = off_buf + c * buf_len + hist
-        for i in range(m):
-            state[b + i] = _finite(x[c, start + i])
-    for c in range(n_ch, n_state_ch):
-        b = off_buf + c * buf_len + hist
-        for i in range(m):
-            state[b + i] = 0.0
-
-    # Detector, skipping segments whose bound (sum of |taps| x max |sample| over the
-    # filter window) cannot exceed the ceiling: there every reading is <= ceil, so r = 1.
-    limit = ceil / (state[_H_L1] * (1.0 + _BOUND_SLACK))
+    limit = state[_H_CEIL] / (state[_H_L1] * (1.0 + _BOUND_SLACK))
+    longest = out_a.shape[0]
     loud_any = False
     run = -1  # start of the pending run of segments to evaluate
-    for s0 in range(0, m, _SEGMENT):
-        s1 = min(s0 + _SEGMENT, m)
+    for s0 in range(f0, f1, _SEGMENT):
+        s1 = min(s0 + _SEGMENT, f1)
         loud = False
         for c in range(n_ch):
-            b = off_buf + c * buf_len + hist
-            for j in range(s0 - (width - _GROUP), s1):
-                if abs(state[b + j]) > limit:
-                    loud = True
-                    break
-            if loud:
+            if _segment_loud(src, base + c * stride + s0, s1 - s0, width, limit):
+                loud = True
                 break
         if loud:
             loud_any = True
+            if run >= 0 and s1 - run > longest:
+                _detect_run(state, src, base, stride, n_ch, run, s0, pk, out_a, out_b)
+                run = -1
             if run < 0:
                 run = s0
         else:
             if run >= 0:
-                _detect(state, n_ch, run, s0)
+                _detect_run(state, src, base, stride, n_ch, run, s0, pk, out_a, out_b)
                 run = -1
             for i in range(s0, s1):
-                state[peak + i] = 0.0
+                pk[i] = 0.0
     if run >= 0:
-        _detect(state, n_ch, run, m)
+        _detect_run(state, src, base, stride, n_ch, run, f1, pk, out_a, out_b)
+    return loud_any
 
+
+@numba.njit(nogil=True, cache=True)
+def _detect_run(state: np.ndarray, src: np.ndarray, base: int, stride: int, n_ch: int,
+                i0: int, i1: int, pk: np.ndarray, out_a: np.ndarray, out_b: np.ndarray
+                ) -> None:
+    """``pk[i0:i1]``: :func:`_detect_rows` over every channel."""
+    run_pk = pk[i0:i1]
+    run_pk[:] = 0.0
+    for c in range(n_ch):
+        _detect_rows(state, src, base + c * stride + i0, i1 - i0, run_pk, out_a, out_b)
+
+
+@numba.njit(nogil=True, cache=True)
+def _detect_rows(state: np.ndarray, src: np.ndarray, newest: int, n: int, pk: np.ndarray,
+                 out_a: np.ndarray, out_b: np.ndarray) -> None:
+    """Raise ``pk[:n]`` to the peaks of one channel's frames whose newest samples are
+    ``src[newest : newest + n]``: |sample|, the sample at the interval start and every
+    filter row (``out_a``, ``out_b``: ``n`` frames of scratch).
+
+    The frame loops are innermost (vectorised) and each frame's filter sum is accumulated
+    in tap order, so it is bit-identical however frames are grouped into chunks and runs.
+    """
+    width = int(state[_H_WIDTH])
+    delay = int(state[_H_DELAY])
+    n_pairs = int(state[_H_PAIRS])
+    off_pairs = int(state[_H_OFF_PAIRS])
+    off_coef = int(state[_H_OFF_COEF])
+    centre = newest - delay
+    for i in range(n):
+        # The newest sample, as the meter sets took it, and the one at the interval
+        # start, which the dropped identity phases read.
+        a = max(abs(src[newest + i]), abs(src[centre + i]))
+        if a > pk[i]:
+            pk[i] = a
+    oldest = newest - (width - 1)
+    for q in range(n_pairs):
+        ca = off_coef + int(state[off_pairs + 4 * q]) * width
+        cb = off_coef + int(state[off_pairs + 4 * q + 1]) * width
+        k0 = int(state[off_pairs + 4 * q + 2])
+        k1 = int(state[off_pairs + 4 * q + 3])
+        for k in range(k0, k1, _GROUP):
+            a0 = state[ca + k]
+            a1 = state[ca + k + 1]
+            a2 = state[ca + k + 2]
+            a3 = state[ca + k + 3]
+            b0 = state[cb + k]
+            b1 = state[cb + k + 1]
+            b2 = state[cb + k + 2]
+            b3 = state[cb + k + 3]
+            s = src[oldest + k : oldest + k + n + _GROUP - 1]
+            if k == k0:
+                for i in range(n):
+                    x0 = s[i]
+                    x1 = s[i + 1]
+                    x2 = s[i + 2]
+                    x3 = s[i + 3]
+                    out_a[i] = ((a0 * x0 + a1 * x1) + a2 * x2) + a3 * x3
+                    out_b[i] = ((b0 * x0 + b1 * x1) + b2 * x2) + b3 * x3
+            else:
+                for i in range(n):
+                    x0 = s[i]
+                    x1 = s[i + 1]
+                    x2 = s[i + 2]
+                    x3 = s[i + 3]
+                    out_a[i] = (((out_a[i] + a0 * x0) + a1 * x1) + a2 * x2) + a3 * x3
+                    out_b[i] = (((out_b[i] + b0 * x0) + b1 * x1) + b2 * x2) + b3 * x3
+        for i in range(n):
+            p = pk[i]
+            a = abs(out_a[i])
+            b = abs(out_b[i])
+            if a > p:
+                p = a
+            if b > p:
+                p = b
+            pk[i] = p
+
+
+@numba.njit(nogil=True, cache=True)
+def _segment_loud(src: np.ndarray, newest: int, n: int, width: int, limit: float) -> bool:
+    """Whether any sample a filter row reads for frames [newest, newest + n) of ``src``
+    exceeds ``limit`` (the skip bound: below it no reading can pass the ceiling)."""
+    for j in range(newest - (width - _GROUP), newest + n):
+        if abs(src[j]) > limit:
+            return True
+    return False
+
+
+@numba.njit(nogil=True, cache=True)
+def _settled(state: np.ndarray) -> bool:
+    """The gain state has settled at unity: envelope at 1 for a whole moving-average
+    length, the average full of ones and the deque's minimum 1."""
+    box = int(state[_H_BOX])
+    dq_len = int(state[_H_DQ_LEN])
+    return (state[_H_UNITY] >= box and state[_H_BOX_SUM] == box
+            and (dq_len == 0 or state[int(state[_H_OFF_DQ_VAL]) + int(state[_H_DQ_HEAD])] == 1.0))
+
+
+@numba.njit(nogil=True, cache=True)
+def _skip_settled(state: np.ndarray, m: int) -> None:
+    """Advance a settled state by ``m`` frames that need no reduction: the per-frame
+    recursion would leave one deque entry (1, last frame) and unity gain throughout."""
+    dq_head = int(state[_H_DQ_HEAD])
+    n_frame = state[_H_N]
+    state[int(state[_H_OFF_DQ_VAL]) + dq_head] = 1.0
+    state[int(state[_H_OFF_DQ_IDX]) + dq_head] = n_frame + m - 1
+    state[_H_DQ_LEN] = 1
+    state[_H_BOX_POS] = (int(state[_H_BOX_POS]) + m) % int(state[_H_BOX])
+    state[_H_GAIN] = 1.0
+    state[_H_UNITY] = min(state[_H_UNITY] + m, 1e9)
+    state[_H_N] = n_frame + m
+
+
+# long: the per-frame recursion, with its state held in locals for the whole loop
+@numba.njit(nogil=True, cache=True)
+def gains_of(state: np.ndarray, pk: np.ndarray, m: int) -> None:
+    """Turn the peaks ``pk[:m]`` of the next ``m`` frames into their gains, in place:
+    required gain, sliding minimum, attack/release envelope, moving average."""
+    box = int(state[_H_BOX])
+    win = int(state[_H_WIN])
+    ceil = state[_H_CEIL]
+    rel = state[_H_REL]
+    off_box = int(state[_H_OFF_BOX])
+    off_val = int(state[_H_OFF_DQ_VAL])
+    off_idx = int(state[_H_OFF_DQ_IDX])
     n_frame = state[_H_N]
     env = state[_H_ENV]
     box_sum = state[_H_BOX_SUM]
@@ -460,25 +428,8 @@ def _process_chunk(state: np.ndarray, x: np.ndarray, y: np.ndarray, start: int, 
     dq_len = int(state[_H_DQ_LEN])
     gain = state[_H_GAIN]
     unity = state[_H_UNITY]
-    idle = (
-        not loud_any
-        and unity >= box
-        and box_sum == box
-        and (dq_len == 0 or state[off_val + dq_head] == 1.0)
-    )
-    if idle:
-        # Every requirement in the window is 1 and the moving average is full of ones: the
-        # per-frame recursion below would leave one deque entry (1, last frame) and unity
-        # gain throughout, so jump there directly.
-        state[off_val + dq_head] = 1.0
-        state[off_idx + dq_head] = n_frame + m - 1
-        dq_len = 1
-        box_pos = (box_pos + m) % box
-        gain = 1.0
-        unity = min(unity + m, 1e9)
-        n_frame += m
-    for i in range(0 if idle else m):
-        p = state[peak + i]
+    for i in range(m):
+        p = pk[i]
         r = 1.0
         if p > ceil:
             r = ceil / p
@@ -529,7 +480,7 @@ def _process_chunk(state: np.ndarray, x: np.ndarray, y: np.ndarray, start: int, 
         gain = box_sum / box
         if gain > 1.0:
             gain = 1.0
-        state[peak + i] = gain
+        pk[i] = gain
         unity = min(unity + 1.0, 1e9) if env == 1.0 else 0.0
         n_frame += 1.0
 
@@ -541,6 +492,40 @@ def _process_chunk(state: np.ndarray, x: np.ndarray, y: np.ndarray, start: int, 
     state[_H_DQ_LEN] = dq_len
     state[_H_GAIN] = gain
     state[_H_UNITY] = unity
+
+
+
+@numba.njit(nogil=True, cache=True)
+def _process_chunk(state: np.ndarray, x: np.ndarray, y: np.ndarray, start: int, m: int) -> None:
+    """Limit frames [start, start + m) of the block, m <= _CHUNK."""
+    n_state_ch = int(state[_H_NCH])
+    n_ch = min(n_state_ch, x.shape[0], y.shape[0])
+    latency = int(state[_H_LATENCY])
+    hist = int(state[_H_HIST])
+    buf_len = hist + _CHUNK
+    off_buf = int(state[_H_OFF_BUF])
+    peak = int(state[_H_OFF_PEAK])
+
+    # New samples after the history; absent channels read as silence.
+    for c in range(n_ch):
+        b = off_buf + c * buf_len + hist
+        for i in range(m):
+            state[b + i] = _finite(x[c, start + i])
+    for c in range(n_ch, n_state_ch):
+        b = off_buf + c * buf_len + hist
+        for i in range(m):
+            state[b + i] = 0.0
+
+    acc = int(state[_H_OFF_ACC])
+    loud_any = peaks_of(state, state, off_buf + hist, buf_len, n_ch, 0, m,
+                      state[peak : peak + _CHUNK], state[acc : acc + _CHUNK],
+                      state[acc + _CHUNK : acc + 2 * _CHUNK])
+
+    idle = not loud_any and _settled(state)
+    if idle:
+        _skip_settled(state, m)
+    else:
+        gains_of(state, state[peak : peak + m], m)
 
     # Output the delayed samples, then slide the history by m.
     for c in range(n_ch):
@@ -567,6 +552,12 @@ def process(state: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
     n_frames = min(x.shape[1], y.shape[1])
     for start in range(0, n_frames, _CHUNK):
         _process_chunk(state, x, y, start, min(_CHUNK, n_frames - start))
+
+
+def window_frames(state: np.ndarray) -> int:
+    """Samples before a frame's newest that its detector reads (``peaks_of`` needs them
+    in ``src``, zeros before the signal's start)."""
+    return int(state[_H_WIDTH]) - 1
 
 
 def latency_samples(state: np.ndarray) -> int:

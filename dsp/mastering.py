@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsp import biquad, compressor, limiter
+from dsp import biquad, compressor, limiter_offline
 from dsp.param_table import Param, ParamTable
 from dsp.units import db_to_gain
 
@@ -111,10 +111,6 @@ def pre_limiter(x: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:
 
 def limit(x: np.ndarray, rate_hz: int, release_ms: float = LIMITER_RELEASE_MS) -> np.ndarray:
     """The true-peak limiter at ``CEILING_DBTP``, its lookahead run out past the end and
-    dropped from the start, so the output lines up with ``x``."""
-    state = limiter.prepare(2, rate_hz, CEILING_DBTP, release_ms)
-    delay = limiter.latency_samples(state)
-    y = np.zeros((2, x.shape[1] + delay), np.float32)
-    y[:, : x.shape[1]] = x
-    limiter.process(state, y, y)
-    return np.ascontiguousarray(y[:, delay:])
+    dropped from the start, so the output lines up with ``x`` (``dsp.limiter_offline``:
+    the streaming limiter's output, its detector read on every core)."""
+    return limiter_offline.limit(x, rate_hz, CEILING_DBTP, release_ms)

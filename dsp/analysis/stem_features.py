@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from dsp.analysis import mix_figures
 from dsp.units import gain_to_db, power_to_db
@@ -30,21 +31,55 @@ def _db(power: float) -> float:
     return power_to_db(max(power, _TINY))
 
 
+@njit(nogil=True, cache=True)
+def _sample_sums(x: np.ndarray, block: int, blocks: np.ndarray) -> np.ndarray:
+    """One pass over ``x (2, n)``: [sum L², sum R², sum LR, sum (L+R)², sum (L-R)², peak
+    |x|, sign changes of the mono sum], and ``blocks[b]``: the mean square over both
+    channels of samples [b block, (b + 1) block) (a shorter signal's one block: all of
+    it). No temporaries (numpy's, fresh pages each, kept threads from running together)
+    and the GIL released, so stems are read on several threads."""
+    n = x.shape[1]
+    ll = rr = lr = mm = ss = peak = 0.0
+    changes = 0
+    was_negative = False
+    for b in range(blocks.size + 1):  # the last pass: samples after the whole blocks
+        start = b * block
+        end = min(n, start + block) if b < blocks.size else n
+        acc = 0.0
+        for i in range(start, end):
+            left = np.float64(x[0, i])
+            right = np.float64(x[1, i])
+            acc += left * left + right * right
+            lr += left * right
+            mid = left + right
+            side = left - right
+            mm += mid * mid
+            ss += side * side
+            peak = max(peak, abs(left), abs(right))
+            negative = math.copysign(1.0, 0.5 * mid) < 0.0  # numpy's signbit of the mono
+            if negative != was_negative and i > 0:
+                changes += 1
+            was_negative = negative
+            ll += left * left
+            rr += right * right
+        if b < blocks.size:
+            blocks[b] = acc / (2.0 * max(1, end - start))
+    return np.array([ll, rr, lr, mm, ss, peak, float(changes)])
+
+
 def features(x: np.ndarray, rate_hz: int) -> np.ndarray:
     """Features of one stem ``x (2, n)`` as float32 ``(N_FEATURES,)``; feature 0 is 1
     (present), so a padded slot (all zeros) is told apart."""
-    x = np.asarray(x, np.float64)
-    left, right = x[0], x[1]
-    mono = 0.5 * (left + right)
-    power = float(np.mean(x * x))
-    peak = float(np.abs(x).max()) if x.size else 0.0
+    x = np.ascontiguousarray(x)
+    n = x.shape[1]
+    block = max(1, round(BLOCK_S * rate_hz))
+    blocks = np.empty(max(1, n // block))
+    ll, rr, lr, mm, ss, peak, changes = _sample_sums(x, block, blocks)
+    power = (ll + rr) / max(1, 2 * n)
     rms_db = _db(power)
     peak_db = gain_to_db(max(peak, 1e-6))
     loud = mix_figures.lufs(x, rate_hz)
     loud = loud if math.isfinite(loud) else -70.0
-    block = max(1, round(BLOCK_S * rate_hz))
-    n_blocks = max(1, mono.size // block)
-    blocks = np.mean(x[:, : n_blocks * block].reshape(2, n_blocks, block) ** 2, axis=(0, 2))
     blocks_db = 10.0 * np.log10(np.maximum(blocks, _TINY))
     active = blocks_db > ACTIVE_DB
     heard = blocks_db[active] if active.any() else blocks_db
@@ -61,15 +96,13 @@ def features(x: np.ndarray, rate_hz: int) -> np.ndarray:
     octaves = [float(spec[(freqs >= lo) & (freqs < hi)].sum()) / total
                for lo, hi in zip(OCTAVE_EDGES_HZ[:-1], OCTAVE_EDGES_HZ[1:], strict=True)]
     low, mid_share, high = mix_figures.band_shares(mag, freqs)
-    ms = mix_figures.ms_ratio(x)
-    ms = ms if math.isfinite(ms) else 0.0
-    balance_db = _db(float(np.mean(left * left))) - _db(float(np.mean(right * right)))
-    denom = math.sqrt(float(np.dot(left, left)) * float(np.dot(right, right)))
-    corr = float(np.dot(left, right)) / denom if denom > _TINY else 1.0
+    ms = math.sqrt(ss / mm) if mm > _TINY else 0.0  # as mix_figures.ms_ratio
+    balance_db = _db(ll / max(1, n)) - _db(rr / max(1, n))
+    denom = math.sqrt(ll * rr)
+    corr = lr / denom if denom > _TINY else 1.0
     flux = np.maximum(np.diff(mag, axis=0), 0.0).sum(axis=1)
     attack = float(flux.mean() / (mag.sum(axis=1).mean() + _TINY)) if flux.size else 0.0
-    crossings = np.diff(np.signbit(mono).astype(np.int8))
-    zcr = float(np.mean(np.abs(crossings))) if mono.size > 1 else 0.0
+    zcr = changes / (n - 1) if n > 1 else 0.0
     f = [1.0, (loud + 20.0) / 20.0, (rms_db + 20.0) / 20.0, (peak_db + 10.0) / 20.0,
          (peak_db - rms_db - 12.0) / 12.0, math.log2(max(centroid, 20.0) / 1000.0) / 3.0,
          (dyn_range - 10.0) / 10.0, float(np.std(heard)) / 10.0, float(active.mean()),

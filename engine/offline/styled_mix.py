@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from dsp import channel_strip, mastering
 from dsp.analysis import mix_figures
@@ -97,14 +98,22 @@ def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
     predictor alone reached (one more pass through the limiter)."""
     names = list(names or [f"stem {i + 1}" for i in range(len(stems))])
     check_stems(stems, names)
+    # BLAS's own threads would only split the few small products here, and after each
+    # they spin for a while on the core our threads need (the limiter's detector ran
+    # 40 % slower beside them)
+    with threadpool_limits(1, user_api="blas"):
+        return _mix_styled(stems, rate_hz, style, names, measure_predictor)
+
+
+def _mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
+                names: list[str], measure_predictor: bool) -> StyledMix:
     stems = _pad(stems)
     style_in = style_vector(style.lufs, style.centroid_hz, style.ms_ratio, style.shares)
     with _pool() as pool:
-        # the resampling (soxr) and the strips (Numba) release the GIL and share the
-        # threads; the features themselves are numpy work that holds it (two threads were
-        # no faster than one), so they are read one after another
-        at_rate = list(pool.map(lambda s: at_feature_rate(s, rate_hz), stems))
-        feats = np.stack([features(s, FEATURE_RATE_HZ) for s in at_rate])
+        # the resampling (soxr), the features' sample sums, loudness and FFTs and the
+        # strips (Numba) release the GIL, so the stems share the threads at every step
+        feats = np.stack(list(pool.map(
+            lambda s: features(at_feature_rate(s, rate_hz), FEATURE_RATE_HZ), stems)))
         strips, master_out = split(_shared_predictor().predict(feats, style_in), len(stems))
         strips = channel_strip.clamp(strips)
         unplaced = list(pool.map(lambda a: channel_strip.process(a[0], rate_hz, a[1], False),

@@ -7,7 +7,7 @@ import numpy as np
 import pyebur128
 import pytest
 
-from dsp import limiter, true_peak
+from dsp import limiter, limiter_detector, true_peak
 
 FS = 48000
 TOLERANCE_DB = 0.1
@@ -209,7 +209,7 @@ def bound_worst_case(ceiling_dbtp=-1.0, over=1.01):
     """Bursts matching the signs of the detector row with the largest sum of |taps|, at an
     amplitude where that row reads 1% over the threshold: the sample values are ~7 dB under
     it, so a detector that skips filtering on an underestimated bound misses the peak."""
-    phases, _ = limiter.detector_phases(FS)
+    phases, _ = limiter_detector.detector_phases(FS)
     row = phases[np.argmax(np.abs(phases).sum(axis=1))]  # tap j multiplies x[n - j]
     amplitude = over * 10 ** ((ceiling_dbtp - limiter.SAFETY_MARGIN_DB) / 20) / np.abs(row).sum()
     burst = np.concatenate([np.sign(row[::-1]) * amplitude, np.zeros(200)])
