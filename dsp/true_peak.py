@@ -17,6 +17,8 @@ callback can hold it as a single array.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 
@@ -136,7 +138,11 @@ def peak_of(x: np.ndarray, sample_rate_hz: float) -> float:
     (each phase's taps sweep the whole channel, which vectorises, instead of one sample's
     dot products at a time; the sums run in the meter's order, so the value is equal)."""
     x = np.ascontiguousarray(np.atleast_2d(x), dtype=np.float32)
-    return _peak_of(x, polyphase_filter(sample_rate_hz))
+    phases = polyphase_filter(sample_rate_hz)
+    if x.shape[0] == 1:
+        return _peak_of(x, phases)
+    with ThreadPoolExecutor(x.shape[0]) as pool:  # a channel per thread: no GIL held
+        return max(pool.map(lambda c: _peak_of(x[c : c + 1], phases), range(x.shape[0])))
 
 
 _TILE = 2048  # samples per tile: its sums stay in the L1 cache while the taps sweep it

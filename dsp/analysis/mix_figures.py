@@ -12,6 +12,7 @@ Also the low / mid / high energy shares of the mono sum split at ``BAND_EDGES_HZ
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -25,7 +26,7 @@ _TINY = 1e-20
 
 
 @njit(nogil=True, cache=True)
-def _k_hop_energies(x: np.ndarray, coef: np.ndarray, hop: int) -> np.ndarray:
+def k_hop_energies(x: np.ndarray, coef: np.ndarray, hop: int) -> np.ndarray:
     """K-weighted energy of each whole ``hop`` of ``x (channels, n)``, summed over channels
     (each channel's mean square), in one pass with no filtered copy."""
     n_hops = x.shape[1] // hop
@@ -47,13 +48,18 @@ def _k_hop_energies(x: np.ndarray, coef: np.ndarray, hop: int) -> np.ndarray:
     return out
 
 
+def k_coefficients(rate_hz: int) -> np.ndarray:
+    """The K-weighting's two biquads as rows (b0, b1, b2, a1, a2), for :func:`k_hop_energies`."""
+    b, a = k_weighting_coefficients(rate_hz)
+    return np.stack([b[:, 0], b[:, 1], b[:, 2], a[:, 1], a[:, 2]], axis=1)
+
+
 def lufs(x: np.ndarray, rate_hz: int) -> float:
     """BS.1770-4 integrated loudness of ``x (2, n)`` (400 ms blocks every 100 ms, -70 LUFS
     absolute and -10 LU relative gates); -inf when silent. The same figure as
     ``dsp.loudness`` (and pyebur128, tested) in one pass over the whole signal."""
-    b, a = k_weighting_coefficients(rate_hz)
-    coef = np.stack([b[:, 0], b[:, 1], b[:, 2], a[:, 1], a[:, 2]], axis=1)
-    hops = _k_hop_energies(np.ascontiguousarray(x), coef, round(0.1 * rate_hz))
+    hops = k_hop_energies(np.ascontiguousarray(x), k_coefficients(rate_hz),
+                          round(0.1 * rate_hz))
     if hops.size < 4:
         return -math.inf
     return integrated_lufs(0.25 * (hops[:-3] + hops[1:-2] + hops[2:-1] + hops[3:]))
@@ -124,7 +130,11 @@ def band_shares(mag: np.ndarray, freqs: np.ndarray) -> tuple[float, float, float
 
 def figures(x: np.ndarray, rate_hz: int) -> dict[str, float]:
     """Loudness, centroid, M/S ratio and band shares of a stereo mix ``x (2, n)``."""
-    mag, freqs = mono_power_spectra(x, rate_hz)
-    low, mid, high = band_shares(mag, freqs)
-    return {"lufs": lufs(x, rate_hz), "centroid_hz": centroid_from_spectra(mag, freqs),
-            "ms_ratio": ms_ratio(x), "low_share": low, "mid_share": mid, "high_share": high}
+    with ThreadPoolExecutor(1) as beside:
+        # the loudness (Numba) and the FFTs both release the GIL: read them at once
+        loudness = beside.submit(lufs, x, rate_hz)
+        mag, freqs = mono_power_spectra(x, rate_hz)
+        low, mid, high = band_shares(mag, freqs)
+        return {"lufs": loudness.result(), "centroid_hz": centroid_from_spectra(mag, freqs),
+                "ms_ratio": ms_ratio(x), "low_share": low, "mid_share": mid,
+                "high_share": high}

@@ -1,29 +1,36 @@
 """The offline mix's last step: measure the mastered mix and move the master's tilt, side
 gain and gain until the style's figures are met.
 
-The predictor lands near the targets; what is left is corrected by measurement, not by
-a model: the M/S ratio scales exactly with the side gain, the centroid moves monotonically
-with the tilt (and, past the tilt's end, with a high-cut or low-cut's frequency) and the
-loudness with the gain (until the limiter takes nearly all of what more gain adds: then
-the gain goes back one step and the limiter's release is halved, down to 25 ms, before the
-loudness target is reported missed rather than forced). First the linear chain before
-the limiter is brought to the centroid and M/S targets on estimates (:class:`_ToneFigures`:
-no pass over the audio); then rounds through the limiter read all three figures on the
-output, move side gain and gain by a secant step on their own figures (the limiter gives
-back less loudness than the gain adds) and aim the tone's centroid again, past what the
-limiter did to it last round (at loud targets it darkens), until every figure is within
-half its tolerance.
+The predictor lands near the targets; what is left is corrected by measurement: the M/S
+ratio scales exactly with the side gain, the centroid moves monotonically with the tilt
+(and, past the tilt's end, with a high-cut or low-cut's frequency) and the loudness with
+the gain, less what the limiter takes. First the linear chain before the limiter is brought
+to the centroid and M/S targets on estimates (:class:`_ToneFigures`: no pass over the
+audio); then rounds through the limiter read all three figures on the output and move the
+side gain, the gain and the tone again until every figure is within half its tolerance.
+
+The gain's step comes from a model of what the limiter leaves of the loudness
+(``dsp.analysis.limited_loudness``, calibrated on the pass just measured), so the
+limiter's loss is stepped over at once rather than learnt over passes. Where the model
+says no gain reaches the target, the limiter's release is halved, down to 25 ms (louder,
+at the cost of more pumping), and past that the gain stops where the limiter would take
+nearly all it adds: the loudness target is reported missed rather than forced. The
+centroid is aimed past what the limiter did to it in the last round (at loud targets it
+darkens), that shift scaled by how much more or less the model says the limiter will take
+at the new gain.
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from dsp import mastering
 from dsp.analysis import mix_figures
+from dsp.analysis.limited_loudness import LimitedLoudness
 from dsp.units import db_to_gain, gain_to_db
 from presets.mix_styles import MixStyle
 
@@ -32,8 +39,9 @@ ENERGY_BINS = 8193  # 2.9 Hz bands at 48 kHz for the M/S estimate
 AIM_SHARE = 0.25  # of the tolerance: what the tone is aimed within, on estimates
 OUTPUT_STEPS = 8
 TILT_DB_PER_OCTAVE = 8.0  # first guess of how far the tilt must move per octave of centroid
-GAIN_SPENT_LU_PER_DB = 0.05  # below this the limiter takes what more gain would add
 FASTEST_RELEASE_MS = 25.0
+MAX_SCALE = 2.0
+MODEL_TAKEN_DB = 0.1  # under this the limiter's darkening is not scaled by the model
 
 
 @dataclass
@@ -85,8 +93,8 @@ def _set(p: np.ndarray, name: str, value: float) -> None:
 
 
 class _Controls:
-    """The three secant controls and one round of moves from a set of figures (towards
-    ``centroid_hz`` if given, else the style's centroid)."""
+    """The tone's secant controls, whether the gain is spent, and one round of moves from a
+    set of figures (towards ``centroid_hz`` if given, else the style's centroid)."""
 
     def __init__(self, style: MixStyle, centroid_hz: float | None = None) -> None:
         self.style = style
@@ -94,7 +102,6 @@ class _Controls:
         self.tilt = _Secant(1.0 / TILT_DB_PER_OCTAVE)  # octaves of centroid per dB
         self.high_cut = _Secant(0.5)  # octaves of centroid per octave of cut-off
         self.low_cut = _Secant(0.3)
-        self.gain = _Secant(1.0)  # LU per dB
         self.gain_spent = False
 
     def within(self, fig: dict[str, float], share: float, loudness: bool) -> bool:
@@ -104,32 +111,29 @@ class _Controls:
                    or not fig["ms_ratio"] > 1e-4))
         return ok and (not loudness or _near(fig["lufs"], s.lufs, share * tol["lufs_db"]))
 
-    def move(self, p: np.ndarray, fig: dict[str, float], loudness: bool,
-             centroid: bool = True) -> None:
-        """Side gain, then (``centroid``) tilt or cuts, then (``loudness``) gain."""
+    def move(self, p: np.ndarray, fig: dict[str, float], centroid: bool = True,
+             model: LimitedLoudness | None = None) -> None:
+        """Side gain, then (``centroid``) tilt or cuts, then (given the limiter's
+        ``model`` at ``p``) gain."""
         s = self.style
         ms, now = fig["ms_ratio"], fig["centroid_hz"]
         if ms > 1e-4:
             _set(p, "side_db", p[mastering.INDEX["side_db"]] + gain_to_db(s.ms_ratio / ms))
         if centroid and math.isfinite(now) and now > 0.0:
             self._move_centroid(p, math.log2(now), math.log2(self.centroid_hz))
-        if loudness and math.isfinite(fig["lufs"]) and not self.gain_spent:
-            gain = p[mastering.INDEX["gain_db"]]
-            last = self.gain.last
-            # a few dB more for next to nothing is unambiguous, whatever the tone did
-            if last is not None and gain - last[0] > 2.0 and \
-                    fig["lufs"] - last[1] < GAIN_SPENT_LU_PER_DB * (gain - last[0]):
-                # the limiter takes what the gain adds: go back, and let it release faster
-                # (louder, at the cost of more pumping) or, at its fastest, stop pushing
-                _set(p, "gain_db", last[0])
-                release = p[mastering.INDEX["limiter_release_ms"]]
-                if release > FASTEST_RELEASE_MS:
-                    _set(p, "limiter_release_ms", max(FASTEST_RELEASE_MS, 0.5 * release))
-                    self.gain = _Secant(1.0)
-                else:
-                    self.gain_spent = True
-                return
-            _set(p, "gain_db", self.gain.step(gain, fig["lufs"], s.lufs))
+        if model is not None and not self.gain_spent:
+            # the gain the model says reaches the target; where none does, a faster
+            # release (louder, at the cost of more pumping), down to the fastest, and
+            # there the gain past which the limiter takes nearly all it adds
+            step = model.step_db(s.lufs)
+            while step is None and model.release_ms > FASTEST_RELEASE_MS:
+                model.release_ms = max(FASTEST_RELEASE_MS, 0.5 * model.release_ms)
+                step = model.step_db(s.lufs)
+            if step is None:
+                step = model.spent_db()
+                self.gain_spent = True
+            _set(p, "limiter_release_ms", model.release_ms)
+            _set(p, "gain_db", p[mastering.INDEX["gain_db"]] + step)
 
     def _move_centroid(self, p: np.ndarray, now: float, goal: float) -> None:
         """The tilt, or past its end the high-cut (too bright) or low-cut (too dark)."""
@@ -172,11 +176,14 @@ class _ToneFigures:
         from scipy.fft import next_fast_len, rfft
 
         self.rate = rate
-        self.mid, self.freqs = mix_figures.mono_power_spectra(bused, rate)
         x = np.asarray(bused, np.float32)
         n = next_fast_len(x.shape[1], real=True)
-        # float32 (a 2e-7 relative error on energies) and one channel at a time: memory
-        power = np.stack([np.abs(rfft(x[0] + x[1], n)) ** 2, np.abs(rfft(x[0] - x[1], n)) ** 2])
+        with ThreadPoolExecutor(2) as pool:  # the FFTs release the GIL: three at once
+            # float32 (a 2e-7 relative error on energies)
+            mid, side = (pool.submit(lambda v: np.abs(rfft(v, n)) ** 2, v)
+                         for v in (x[0] + x[1], x[0] - x[1]))
+            self.mid, self.freqs = mix_figures.mono_power_spectra(bused, rate)
+            power = np.stack([mid.result(), side.result()])
         # summed into ENERGY_BINS bands (|H| read at their centres: a steady tone sits
         # within 1.5 Hz of one, where the shelves' slopes move |H| by far under 0.1 dB)
         self.fine_hz = np.linspace(0.0, 0.5 * rate, ENERGY_BINS)
@@ -203,13 +210,21 @@ def _aim_tone(p: np.ndarray, tone_figures: _ToneFigures, style: MixStyle, centro
         fig = tone_figures(p)
         if tone.within(fig, AIM_SHARE, False) or not math.isfinite(fig["centroid_hz"]):
             break
-        tone.move(p, fig, False)
+        tone.move(p, fig)
 
 
 def limited(bused: np.ndarray, rate: int, p: np.ndarray) -> np.ndarray:
     """``bused`` through the master's tone stages and limiter as ``p`` sets them."""
     return mastering.limit(mastering.tone(bused, rate, p), rate,
                            p[mastering.INDEX["limiter_release_ms"]])
+
+
+def _limited_pass(bused: np.ndarray, rate: int, p: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """The limiter's input and output at ``p``, and the output's figures."""
+    pre = mastering.tone(bused, rate, p)
+    y = mastering.limit(pre, rate, p[mastering.INDEX["limiter_release_ms"]])
+    return pre, y, mix_figures.figures(y, rate)
 
 
 def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
@@ -220,22 +235,28 @@ def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
     tone_figures = _ToneFigures(bused, rate)
     _aim_tone(p, tone_figures, style, style.centroid_hz)
     out = _Controls(style)  # the limiter changes the gain's slope: learn it afresh
-    y = limited(bused, rate, p)
-    fig = mix_figures.figures(y, rate)
+    pre, y, fig = _limited_pass(bused, rate, p)
     steps = 1
     while steps < OUTPUT_STEPS and not out.within(fig, 0.5, True) and math.isfinite(fig["lufs"]):
         before = p.copy()
+        model = LimitedLoudness(pre, rate, mastering.CEILING_DBTP,
+                                p[mastering.INDEX["limiter_release_ms"]], fig["lufs"])
         # what the limiter did to the centroid: measured over the tone alone at the
         # settings just measured (read before this round moves them)
-        shift = (math.nan if _near(fig["centroid_hz"], style.centroid_hz,
-                                   0.5 * style.tolerance["centroid_hz"])
-                 else fig["centroid_hz"] / tone_figures(p)["centroid_hz"])
-        out.move(p, fig, True, centroid=False)
+        shift = fig["centroid_hz"] / tone_figures(p)["centroid_hz"]
+        gain = p[mastering.INDEX["gain_db"]]
+        out.move(p, fig, centroid=False, model=model)
         if math.isfinite(shift) and shift > 0.0:
+            # the darkening grows with what the limiter takes: scaled (in octaves) to what
+            # the model says the new gain will take
+            taken = model.taken_db(0.0)
+            taking = model.taken_db(p[mastering.INDEX["gain_db"]] - gain)
+            if taken > MODEL_TAKEN_DB and p[mastering.INDEX["limiter_release_ms"]] == \
+                    before[mastering.INDEX["limiter_release_ms"]]:
+                shift = shift ** min(MAX_SCALE, taking / taken)
             _aim_tone(p, tone_figures, style, style.centroid_hz / shift)
         if np.array_equal(before, p):  # every control at its end: nothing more to gain
             break
-        y = limited(bused, rate, p)
-        fig = mix_figures.figures(y, rate)
+        pre, y, fig = _limited_pass(bused, rate, p)
         steps += 1
     return y, Correction(p, fig, steps)
