@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from dsp import channel_strip, mastering
 from dsp.analysis import mix_figures
@@ -27,7 +27,7 @@ from dsp.analysis.stem_features import FEATURE_RATE_HZ, at_feature_rate, feature
 from dsp.io.jsonfile import json_number
 from dsp.units import db_to_gain, gain_to_db
 from engine.errors import UsageError
-from engine.offline import spread
+from engine.offline import heap, spread
 from engine.offline.correction import correct, limited
 from models.automix.predictor import MASTER_OUTPUTS, MAX_STEMS, Predictor, split, style_vector
 from presets import mix_styles
@@ -36,6 +36,7 @@ from presets.mix_styles import MixStyle
 SILENT_PEAK_DBFS = -90.0  # a stem whose peak stays under this is silent
 CENTROID_FEATURE, LOUDNESS_FEATURE = 5, 1  # log2(centroid / 1 kHz) / 3, (LUFS + 20) / 20
 _predictor: Predictor | None = None
+_controller: ThreadpoolController | None = None
 
 
 @dataclass
@@ -53,6 +54,13 @@ def _shared_predictor() -> Predictor:
     return _predictor
 
 
+def _blas() -> ThreadpoolController:
+    global _controller
+    if _controller is None:  # finding the libraries reads the process's maps: once
+        _controller = ThreadpoolController()
+    return _controller
+
+
 def check_stems(stems: Sequence[np.ndarray], names: Sequence[str]) -> None:
     """UsageError for no stems, more than ``MAX_STEMS`` or a silent one (named)."""
     if not stems:
@@ -60,7 +68,8 @@ def check_stems(stems: Sequence[np.ndarray], names: Sequence[str]) -> None:
     if len(stems) > MAX_STEMS:
         raise UsageError(f"{len(stems)} stems: the styled mix takes at most {MAX_STEMS}")
     for stem, name in zip(stems, names, strict=True):
-        if stem.shape[1] == 0 or float(np.abs(stem).max()) < db_to_gain(SILENT_PEAK_DBFS):
+        if stem.shape[1] == 0 or max(float(stem.max()), -float(stem.min())) < \
+                db_to_gain(SILENT_PEAK_DBFS):
             raise UsageError(f"{name}: the stem is silent; nothing to mix")
 
 
@@ -72,6 +81,9 @@ def _pad(stems: Sequence[np.ndarray]) -> list[np.ndarray]:
     n = max(s.shape[1] for s in stems)
     out = []
     for s in stems:
+        if s.shape == (2, n) and s.dtype == np.float32 and s.flags.c_contiguous:
+            out.append(s)  # read only: no copy needed
+            continue
         x = np.zeros((2, n), np.float32)
         x[:, : s.shape[1]] = s
         out.append(x)
@@ -98,10 +110,11 @@ def mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
     predictor alone reached (one more pass through the limiter)."""
     names = list(names or [f"stem {i + 1}" for i in range(len(stems))])
     check_stems(stems, names)
+    heap.keep_freed_memory()  # its arrays come and go by the dozen: no page faults for each
     # BLAS's own threads would only split the few small products here, and after each
     # they spin for a while on the core our threads need (the limiter's detector ran
     # 40 % slower beside them)
-    with threadpool_limits(1, user_api="blas"):
+    with _blas().limit(limits=1, user_api="blas"):
         return _mix_styled(stems, rate_hz, style, names, measure_predictor)
 
 
