@@ -91,3 +91,22 @@ def test_mixing_placed_stems_equals_summing_each_placed_copy():
     expected = np.sum([cs.place(s, p) for s, p in zip(stems, strips, strict=True)], axis=0,
                       dtype=np.float32)
     np.testing.assert_array_equal(cs.mix_placed(stems, strips), expected)
+
+
+def test_the_one_pass_equaliser_equals_four_biquad_passes():
+    from dsp import biquad
+
+    rng = np.random.default_rng(7)
+    for n in (0, 1, 2, 3, 4, 1000):
+        x = (0.3 * rng.standard_normal((2, n))).astype(np.float32)
+        p = cs.defaults()
+        p[cs.INDEX["hpf_hz"]], p[cs.INDEX["low_db"]] = 120.0, 6.0
+        p[cs.INDEX["mid_hz"]], p[cs.INDEX["mid_db"]], p[cs.INDEX["high_db"]] = 900.0, -5.0, 4.0
+        ref = x.copy()
+        for kind, f, q, g in cs._filters(48000, p):  # what the strip ran before
+            biquad.run(biquad.prepare(2, 48000, kind, f, q, g), ref, ref)
+        y = x.copy()
+        cs._equalise(cs.filter_coefficients(48000, p), y)
+        np.testing.assert_array_equal(y, ref)
+        if n == 1000:
+            assert np.abs(y - x).max() > 0.01  # the filters did act
