@@ -16,6 +16,7 @@ difference at the gain it measured) and takes from it only the size of the next 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -48,26 +49,51 @@ def _held_gains(peaks: np.ndarray, gain: float, ceiling: float, release: float,
         out[b] = env
 
 
-class LimitedLoudness:
-    """``pre (channels, n)``: the signal as it enters the limiter (ceiling
-    ``ceiling_dbtp``, release ``release_ms``); ``measured_lufs``: the loudness of the
-    limiter's real output, which calibrates the model at this gain."""
+@njit(nogil=True, cache=True)
+def _block_peaks(x: np.ndarray, block: int, out: np.ndarray) -> None:
+    """``out[b]``: the largest |sample| of block ``b`` over the channels."""
+    for b in range(out.size):
+        peak = 0.0
+        for c in range(x.shape[0]):
+            for i in range(b * block, (b + 1) * block):
+                peak = max(peak, abs(float(x[c, i])))
+        out[b] = peak
 
-    def __init__(self, pre: np.ndarray, rate_hz: int, ceiling_dbtp: float,
-                 release_ms: float, measured_lufs: float) -> None:
+
+@dataclass
+class Blocks:
+    """What the model reads from the limiter's input, once (:meth:`read`): its blocks'
+    peaks and K-weighted energies."""
+
+    rate_hz: int
+    peaks: np.ndarray
+    energy: np.ndarray
+    n_frames: int
+
+    @classmethod
+    def read(cls, pre: np.ndarray, rate_hz: int) -> Blocks:
         x = np.ascontiguousarray(pre, np.float32)
-        n_blocks = x.shape[1] // BLOCK_FRAMES
-        self.rate = rate_hz
-        self.peaks = np.abs(x[:, : n_blocks * BLOCK_FRAMES]).max(axis=0).reshape(
-            n_blocks, BLOCK_FRAMES).max(axis=1).astype(np.float64)
-        self.energy = k_hop_energies(x, k_coefficients(rate_hz), BLOCK_FRAMES)
-        hop = round(0.1 * rate_hz)
-        n_hops = x.shape[1] // hop
+        peaks = np.empty(x.shape[1] // BLOCK_FRAMES)
+        _block_peaks(x, BLOCK_FRAMES, peaks)
+        return cls(rate_hz, peaks, k_hop_energies(x, k_coefficients(rate_hz), BLOCK_FRAMES),
+                   x.shape[1])
+
+
+class LimitedLoudness:
+    """``blocks``: the signal as it enters the limiter (ceiling ``ceiling_dbtp``, release
+    ``release_ms``), read; ``measured_lufs``: the loudness of the limiter's real output,
+    which calibrates the model at this gain."""
+
+    def __init__(self, blocks: Blocks, ceiling_dbtp: float, release_ms: float,
+                 measured_lufs: float) -> None:
+        self.rate = blocks.rate_hz
+        self.peaks, self.energy = blocks.peaks, blocks.energy
+        hop = round(0.1 * self.rate)
         # the blocks each 100 ms hop of the gating holds (to the nearest block)
-        self.starts = (np.arange(n_hops) * hop) // BLOCK_FRAMES
-        self.counts = np.diff(np.append(self.starts, n_blocks))
+        self.starts = (np.arange(blocks.n_frames // hop) * hop) // BLOCK_FRAMES
+        self.counts = np.diff(np.append(self.starts, self.peaks.size))
         self.ceiling = db_to_gain(ceiling_dbtp)
-        self._gains = np.empty(n_blocks)
+        self._gains = np.empty(self.peaks.size)
         self.release_ms = release_ms
         self.offset = measured_lufs - self._lufs(0.0)
 

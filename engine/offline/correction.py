@@ -30,7 +30,7 @@ import numpy as np
 
 from dsp import mastering
 from dsp.analysis import mix_figures
-from dsp.analysis.limited_loudness import LimitedLoudness
+from dsp.analysis.limited_loudness import Blocks, LimitedLoudness
 from dsp.units import db_to_gain, gain_to_db
 from presets.mix_styles import MixStyle
 
@@ -239,7 +239,7 @@ def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
     steps = 1
     while steps < OUTPUT_STEPS and not out.within(fig, 0.5, True) and math.isfinite(fig["lufs"]):
         before = p.copy()
-        model = LimitedLoudness(pre, rate, mastering.CEILING_DBTP,
+        model = LimitedLoudness(Blocks.read(pre, rate), mastering.CEILING_DBTP,
                                 p[mastering.INDEX["limiter_release_ms"]], fig["lufs"])
         # what the limiter did to the centroid: measured over the tone alone at the
         # settings just measured (read before this round moves them)

@@ -5,7 +5,7 @@ import pytest
 
 from dsp import mastering
 from dsp.analysis import mix_figures
-from dsp.analysis.limited_loudness import LimitedLoudness
+from dsp.analysis.limited_loudness import Blocks, LimitedLoudness
 from dsp.units import db_to_gain
 
 from ..test_limiter import music_like
@@ -19,8 +19,8 @@ def real_lufs(pre: np.ndarray, gain_db: float) -> float:
 
 
 def model_of(pre: np.ndarray) -> LimitedLoudness:
-    return LimitedLoudness(pre, RATE, mastering.CEILING_DBTP, mastering.LIMITER_RELEASE_MS,
-                           real_lufs(pre, 0.0))
+    return LimitedLoudness(Blocks.read(pre, RATE), mastering.CEILING_DBTP,
+                           mastering.LIMITER_RELEASE_MS, real_lufs(pre, 0.0))
 
 
 def test_under_the_ceiling_it_is_the_meter_plus_the_gain():
