@@ -234,10 +234,12 @@ def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
     p = mastering.clamp(np.array(params, dtype=np.float64))
     tone_figures = _ToneFigures(bused, rate)
     _aim_tone(p, tone_figures, style, style.centroid_hz)
-    out = _Controls(style)  # the limiter changes the gain's slope: learn it afresh
+    out = _Controls(style)  # the tone's secants learn afresh: the limiter moves the centroid
     pre, y, fig = _limited_pass(bused, rate, p)
     steps = 1
-    while steps < OUTPUT_STEPS and not out.within(fig, 0.5, True) and math.isfinite(fig["lufs"]):
+    # once the gain is spent, the loudness no longer holds the rounds open
+    while steps < OUTPUT_STEPS and not out.within(fig, 0.5, not out.gain_spent) \
+            and math.isfinite(fig["lufs"]):
         before = p.copy()
         model = LimitedLoudness(Blocks.read(pre, rate), mastering.CEILING_DBTP,
                                 p[mastering.INDEX["limiter_release_ms"]], fig["lufs"])
