@@ -75,10 +75,11 @@ MIN_ATTACK_MS = 0.25
 # Frames per pass (the size of the scratch arrays) and per bound test.
 _CHUNK = 128
 _SEGMENT = 16
+SEGMENT_FRAMES = _SEGMENT  # the least scratch ``peaks_of`` needs
 # Relative slack on the skip bound so rounding in a filter sum can never make a frame the
 # bound skipped read above the ceiling when evaluated (keeps block-size invariance exact).
 _BOUND_SLACK = 1e-9
-# Taps per pass of the detector's inner loop (written out four-wide in ``_detect``).
+# Taps per pass of the detector's inner loop (written out four-wide in ``_detect_rows``).
 _GROUP = 4
 
 _H_NCH = 0
@@ -258,8 +259,8 @@ def _finite(v: float) -> float:
 
 
 @numba.njit(nogil=True, cache=True)
-def peaks_of(state: np.ndarray, src: np.ndarray, base: int, stride: int, n_ch: int, f0: int,
-           f1: int, pk: np.ndarray, out_a: np.ndarray, out_b: np.ndarray) -> bool:
+def peaks_of(state: np.ndarray, src: np.ndarray, base: int, stride: int, n_ch: int,
+             f0: int, f1: int, pk: np.ndarray, out_a: np.ndarray, out_b: np.ndarray) -> bool:
     """``pk[f0:f1]``: the peaks of frames [f0, f1), channel c's frame i having its newest
     sample at ``src[base + c * stride + i]``; returns whether any frame was evaluated.
 
@@ -494,7 +495,6 @@ def gains_of(state: np.ndarray, pk: np.ndarray, m: int) -> None:
     state[_H_UNITY] = unity
 
 
-
 @numba.njit(nogil=True, cache=True)
 def _process_chunk(state: np.ndarray, x: np.ndarray, y: np.ndarray, start: int, m: int) -> None:
     """Limit frames [start, start + m) of the block, m <= _CHUNK."""
@@ -518,8 +518,8 @@ def _process_chunk(state: np.ndarray, x: np.ndarray, y: np.ndarray, start: int, 
 
     acc = int(state[_H_OFF_ACC])
     loud_any = peaks_of(state, state, off_buf + hist, buf_len, n_ch, 0, m,
-                      state[peak : peak + _CHUNK], state[acc : acc + _CHUNK],
-                      state[acc + _CHUNK : acc + 2 * _CHUNK])
+                        state[peak : peak + _CHUNK], state[acc : acc + _CHUNK],
+                        state[acc + _CHUNK : acc + 2 * _CHUNK])
 
     idle = not loud_any and _settled(state)
     if idle:

@@ -19,8 +19,9 @@ from numba import njit
 from dsp import limiter
 
 RUN_FRAMES = 512  # frames a detector run filters at a time (its scratch stays in L1)
-MAX_THREADS = 8
-PARTS_PER_THREAD = 8
+assert RUN_FRAMES >= limiter.SEGMENT_FRAMES  # peaks_of's scratch holds a whole segment
+MAX_THREADS = 8  # past this the recursion, on one thread, is all that is left
+PARTS_PER_THREAD = 8  # small parts: the recursion starts early and the threads stay even
 
 
 @njit(nogil=True, cache=True)

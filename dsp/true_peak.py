@@ -139,7 +139,7 @@ def peak_of(x: np.ndarray, sample_rate_hz: float) -> float:
     dot products at a time; the sums run in the meter's order, so the value is equal)."""
     x = np.ascontiguousarray(np.atleast_2d(x), dtype=np.float32)
     phases = polyphase_filter(sample_rate_hz)
-    if x.shape[0] == 1:
+    if x.shape[0] <= 1:
         return _peak_of(x, phases)
     with ThreadPoolExecutor(x.shape[0]) as pool:  # a channel per thread: no GIL held
         return max(pool.map(lambda c: _peak_of(x[c : c + 1], phases), range(x.shape[0])))

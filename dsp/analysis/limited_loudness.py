@@ -16,6 +16,7 @@ difference at the gain it measured) and takes from it only the size of the next 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,9 +27,8 @@ from dsp.bs1770 import integrated_lufs
 from dsp.units import db_to_gain
 
 BLOCK_FRAMES = 32  # 0.67 ms at 48 kHz
-SEARCH_DB = 12.0  # the widest step the model is asked for, either way
-SPENT_LU = 0.1  # what more gain may still add where it counts as spent
-SEARCH_STEPS = 20  # bisection halvings of the search: 2e-5 dB
+SPENT_LU_PER_DB = 0.05  # where a dB more gain adds less, the limiter takes it: spent
+SEARCH_STEPS = 24  # bisection halvings: 64 dB of range to 4e-6 dB
 
 
 @njit(nogil=True, cache=True)
@@ -86,26 +86,31 @@ class LimitedLoudness:
 
     def __init__(self, blocks: Blocks, ceiling_dbtp: float, release_ms: float,
                  measured_lufs: float) -> None:
-        self.rate = blocks.rate_hz
+        self.rate_hz = blocks.rate_hz
         self.peaks, self.energy = blocks.peaks, blocks.energy
-        hop = round(0.1 * self.rate)
-        # the blocks each 100 ms hop of the gating holds (to the nearest block)
-        self.starts = (np.arange(blocks.n_frames // hop) * hop) // BLOCK_FRAMES
-        self.counts = np.diff(np.append(self.starts, self.peaks.size))
+        hop = round(0.1 * self.rate_hz)
+        # the blocks each whole 100 ms hop of the gating holds (its ends rounded down to a
+        # block; a partial last hop is left out, as the meter leaves it)
+        ends = (np.arange(1, blocks.n_frames // hop + 1) * hop) // BLOCK_FRAMES
+        self.starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+        self.counts = ends - self.starts
+        self.used = int(ends[-1]) if ends.size else 0
         self.ceiling = db_to_gain(ceiling_dbtp)
         self._gains = np.empty(self.peaks.size)
         self.release_ms = release_ms
+        self.measured_lufs = measured_lufs
         self.offset = measured_lufs - self._lufs(0.0)
 
     @property
     def release_ms(self) -> float:
+        """The limiter's release the predictions assume; settable (the calibration
+        stays)."""
         return self._release_ms
 
     @release_ms.setter
     def release_ms(self, value: float) -> None:
-        """Another release for the predictions (the calibration stays)."""
         self._release_ms = value
-        self._release = math.exp(-1000.0 * BLOCK_FRAMES / (value * self.rate))
+        self._release = math.exp(-1000.0 * BLOCK_FRAMES / (value * self.rate_hz))
 
     def _energy(self, gain_db: float) -> np.ndarray:
         a = db_to_gain(gain_db)
@@ -115,7 +120,7 @@ class LimitedLoudness:
     def _lufs(self, gain_db: float) -> float:
         if self.starts.size < 4 or self.peaks.size == 0:
             return -math.inf
-        hops = np.add.reduceat(self._energy(gain_db), self.starts) / self.counts
+        hops = np.add.reduceat(self._energy(gain_db)[: self.used], self.starts) / self.counts
         return integrated_lufs(0.25 * (hops[:-3] + hops[1:-2] + hops[2:-1] + hops[3:]))
 
     def lufs(self, gain_db: float) -> float:
@@ -130,25 +135,38 @@ class LimitedLoudness:
         after = float(self._energy(gain_db).sum())
         return 10.0 * math.log10(before / after) if after > 0.0 else 0.0
 
-    def step_db(self, target_lufs: float) -> float | None:
-        """The gain change (dB) that brings the loudness to ``target_lufs``; at most
-        ``SEARCH_DB`` down, and None when even ``SEARCH_DB`` more would not reach it."""
-        if not math.isfinite(self.offset) or self.lufs(SEARCH_DB) < target_lufs:
+    def _slope(self, step_db: float) -> float:
+        """LU the last dB of ``step_db`` adds."""
+        return self.lufs(step_db) - self.lufs(step_db - 1.0)
+
+    def step_db(self, target_lufs: float, low_db: float, high_db: float) -> float | None:
+        """The gain change (dB, within ``low_db``…``high_db``: what the gain's range
+        allows) that brings the loudness to ``target_lufs``; None when none does, or only
+        where the limiter takes all but ``SPENT_LU_PER_DB`` of each dB more."""
+        if not math.isfinite(self.offset):  # too short for the gate: the gain alone
+            return min(max(target_lufs - self.measured_lufs, low_db), high_db)
+        if self.lufs(high_db) < target_lufs:
             return None
-        return self._solve(target_lufs)
+        step = self._solve(lambda s: self.lufs(s) < target_lufs, low_db, high_db)
+        return None if self._slope(step) < SPENT_LU_PER_DB else step
 
-    def spent_db(self) -> float:
-        """The least gain change that gets within ``SPENT_LU`` of all the loudness that
-        ``SEARCH_DB`` more would give: past it the limiter takes nearly all of it."""
-        return self._solve(self.lufs(SEARCH_DB) - SPENT_LU)
+    def spent_db(self, low_db: float, high_db: float) -> float:
+        """The gain change past which the limiter takes all but ``SPENT_LU_PER_DB`` of each
+        dB more (within ``low_db``…``high_db``)."""
+        if not math.isfinite(self.offset):
+            return 0.0
+        return self._solve(lambda s: self._slope(s) >= SPENT_LU_PER_DB, low_db, high_db)
 
-    def _solve(self, goal: float) -> float:
-        low, high = -SEARCH_DB, SEARCH_DB
-        if self.lufs(low) > goal:
+    @staticmethod
+    def _solve(below: Callable[[float], bool], low: float, high: float) -> float:
+        """The step where ``below`` turns false, by bisection (it is true up to there)."""
+        if not below(low):
             return low
-        for _ in range(SEARCH_STEPS):  # the loudness rises with the gain
+        if below(high):
+            return high
+        for _ in range(SEARCH_STEPS):
             mid = 0.5 * (low + high)
-            if self.lufs(mid) < goal:
+            if below(mid):
                 low = mid
             else:
                 high = mid

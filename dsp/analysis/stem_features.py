@@ -71,6 +71,8 @@ def features(x: np.ndarray, rate_hz: int) -> np.ndarray:
     """Features of one stem ``x (2, n)`` as float32 ``(N_FEATURES,)``; feature 0 is 1
     (present), so a padded slot (all zeros) is told apart."""
     x = np.ascontiguousarray(x)
+    if x.ndim != 2 or x.shape[0] != 2:
+        raise ValueError(f"features read a stereo stem (2, n), not {x.shape}")
     n = x.shape[1]
     block = max(1, round(BLOCK_S * rate_hz))
     blocks = np.empty(max(1, n // block))
@@ -96,7 +98,7 @@ def features(x: np.ndarray, rate_hz: int) -> np.ndarray:
     octaves = [float(spec[(freqs >= lo) & (freqs < hi)].sum()) / total
                for lo, hi in zip(OCTAVE_EDGES_HZ[:-1], OCTAVE_EDGES_HZ[1:], strict=True)]
     low, mid_share, high = mix_figures.band_shares(mag, freqs)
-    ms = math.sqrt(ss / mm) if mm > _TINY else 0.0  # as mix_figures.ms_ratio
+    ms = math.sqrt(ss / mm) if mm > 1e-20 else 0.0  # as mix_figures.ms_ratio reads it
     balance_db = _db(ll / max(1, n)) - _db(rr / max(1, n))
     denom = math.sqrt(ll * rr)
     corr = lr / denom if denom > _TINY else 1.0

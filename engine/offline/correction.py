@@ -40,7 +40,8 @@ AIM_SHARE = 0.25  # of the tolerance: what the tone is aimed within, on estimate
 OUTPUT_STEPS = 8
 TILT_DB_PER_OCTAVE = 8.0  # first guess of how far the tilt must move per octave of centroid
 FASTEST_RELEASE_MS = 25.0
-MAX_SCALE = 2.0
+HIGHEST_CUT_HZ = 0.99 * mastering.HIGH_CUT_OFF_HZ  # the high-cut's last setting before off
+MAX_SCALE = 2.0  # at most this power of the last darkening: the model's share is rough
 MODEL_TAKEN_DB = 0.1  # under this the limiter's darkening is not scaled by the model
 
 
@@ -122,18 +123,22 @@ class _Controls:
         if centroid and math.isfinite(now) and now > 0.0:
             self._move_centroid(p, math.log2(now), math.log2(self.centroid_hz))
         if model is not None and not self.gain_spent:
-            # the gain the model says reaches the target; where none does, a faster
+            # the gain the model says reaches the target within the gain's range; where
+            # none does but by driving the limiter into taking nearly all of it, a faster
             # release (louder, at the cost of more pumping), down to the fastest, and
             # there the gain past which the limiter takes nearly all it adds
-            step = model.step_db(s.lufs)
+            gain = p[mastering.INDEX["gain_db"]]
+            spec = mastering.MASTER_PARAMS[mastering.INDEX["gain_db"]]
+            low, high = spec.low - gain, spec.high - gain
+            step = model.step_db(s.lufs, low, high)
             while step is None and model.release_ms > FASTEST_RELEASE_MS:
                 model.release_ms = max(FASTEST_RELEASE_MS, 0.5 * model.release_ms)
-                step = model.step_db(s.lufs)
+                step = model.step_db(s.lufs, low, high)
             if step is None:
-                step = model.spent_db()
+                step = model.spent_db(low, high)
                 self.gain_spent = True
             _set(p, "limiter_release_ms", model.release_ms)
-            _set(p, "gain_db", p[mastering.INDEX["gain_db"]] + step)
+            _set(p, "gain_db", gain + step)
 
     def _move_centroid(self, p: np.ndarray, now: float, goal: float) -> None:
         """The tilt, or past its end the high-cut (too bright) or low-cut (too dark)."""
@@ -143,12 +148,20 @@ class _Controls:
         low_cut = p[mastering.INDEX["low_cut_hz"]]
         cutting_high = high_cut < mastering.HIGH_CUT_OFF_HZ
         cutting_low = low_cut > mastering.LOW_CUT_OFF_HZ
-        if cutting_high or (tilt <= tilt_spec.low and now > goal):
-            # engaged at four times the target centroid; switched off again past its end
+        if cutting_high and high_cut >= HIGHEST_CUT_HZ and \
+                (tilt > tilt_spec.low if now > goal else tilt < tilt_spec.high):
+            # the cut at its highest, and the tilt free to move the right way: the tilt
+            # aims, the cut kept (past it only off is left, which at high rates lets a
+            # band far above it back in at once: a jump no step could aim across)
+            _set(p, "tilt_db", self.tilt.step(tilt, now, goal))
+        elif cutting_high or (tilt <= tilt_spec.low and now > goal):
+            # engaged at four times the target centroid; switched off again past its end,
+            # but only from its highest setting (above)
             start = math.log2(high_cut if cutting_high else 4.0 * 2.0 ** goal)
             new = 2.0 ** self.high_cut.step(start, now, goal)
-            _set(p, "high_cut_hz", new if new < mastering.HIGH_CUT_OFF_HZ
-                 else mastering.HIGH_CUT_OFF_HZ)
+            if new >= HIGHEST_CUT_HZ:
+                new = mastering.HIGH_CUT_OFF_HZ if high_cut >= HIGHEST_CUT_HZ else HIGHEST_CUT_HZ
+            _set(p, "high_cut_hz", new)
         elif cutting_low or (tilt >= tilt_spec.high and now < goal):
             start = math.log2(low_cut if cutting_low else 0.1 * 2.0 ** goal)
             new = 2.0 ** self.low_cut.step(start, now, goal)
@@ -213,15 +226,10 @@ def _aim_tone(p: np.ndarray, tone_figures: _ToneFigures, style: MixStyle, centro
         tone.move(p, fig)
 
 
-def limited(bused: np.ndarray, rate: int, p: np.ndarray) -> np.ndarray:
-    """``bused`` through the master's tone stages and limiter as ``p`` sets them."""
-    return mastering.limit(mastering.tone(bused, rate, p), rate,
-                           p[mastering.INDEX["limiter_release_ms"]])
-
-
-def _limited_pass(bused: np.ndarray, rate: int, p: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-    """The limiter's input and output at ``p``, and the output's figures."""
+def limited_pass(bused: np.ndarray, rate: int, p: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """``bused`` through the master's tone stages (the limiter's input) and limiter as
+    ``p`` sets them, and the output's figures."""
     pre = mastering.tone(bused, rate, p)
     y = mastering.limit(pre, rate, p[mastering.INDEX["limiter_release_ms"]])
     return pre, y, mix_figures.figures(y, rate)
@@ -235,14 +243,15 @@ def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
     tone_figures = _ToneFigures(bused, rate)
     _aim_tone(p, tone_figures, style, style.centroid_hz)
     out = _Controls(style)  # the tone's secants learn afresh: the limiter moves the centroid
-    pre, y, fig = _limited_pass(bused, rate, p)
+    pre, y, fig = limited_pass(bused, rate, p)
     steps = 1
     # once the gain is spent, the loudness no longer holds the rounds open
     while steps < OUTPUT_STEPS and not out.within(fig, 0.5, not out.gain_spent) \
             and math.isfinite(fig["lufs"]):
         before = p.copy()
-        model = LimitedLoudness(Blocks.read(pre, rate), mastering.CEILING_DBTP,
-                                p[mastering.INDEX["limiter_release_ms"]], fig["lufs"])
+        model = None if out.gain_spent else LimitedLoudness(
+            Blocks.read(pre, rate), mastering.CEILING_DBTP,
+            p[mastering.INDEX["limiter_release_ms"]], fig["lufs"])
         # what the limiter did to the centroid: measured over the tone alone at the
         # settings just measured (read before this round moves them)
         shift = fig["centroid_hz"] / tone_figures(p)["centroid_hz"]
@@ -250,15 +259,17 @@ def correct(bused: np.ndarray, rate: int, style: MixStyle, params: np.ndarray
         out.move(p, fig, centroid=False, model=model)
         if math.isfinite(shift) and shift > 0.0:
             # the darkening grows with what the limiter takes: scaled (in octaves) to what
-            # the model says the new gain will take
-            taken = model.taken_db(0.0)
-            taking = model.taken_db(p[mastering.INDEX["gain_db"]] - gain)
-            if taken > MODEL_TAKEN_DB and p[mastering.INDEX["limiter_release_ms"]] == \
-                    before[mastering.INDEX["limiter_release_ms"]]:
-                shift = shift ** min(MAX_SCALE, taking / taken)
+            # the model says the new gain will take (at the same release)
+            same_release = p[mastering.INDEX["limiter_release_ms"]] == \
+                before[mastering.INDEX["limiter_release_ms"]]
+            if model is not None and same_release:
+                taken = model.taken_db(0.0)
+                taking = model.taken_db(p[mastering.INDEX["gain_db"]] - gain)
+                if taken > MODEL_TAKEN_DB:
+                    shift = shift ** min(MAX_SCALE, taking / taken)
             _aim_tone(p, tone_figures, style, style.centroid_hz / shift)
         if np.array_equal(before, p):  # every control at its end: nothing more to gain
             break
-        pre, y, fig = _limited_pass(bused, rate, p)
+        pre, y, fig = limited_pass(bused, rate, p)
         steps += 1
     return y, Correction(p, fig, steps)

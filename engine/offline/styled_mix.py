@@ -22,13 +22,12 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from dsp import channel_strip, mastering
-from dsp.analysis import mix_figures
 from dsp.analysis.stem_features import FEATURE_RATE_HZ, at_feature_rate, features
 from dsp.io.jsonfile import json_number
 from dsp.units import db_to_gain, gain_to_db
 from engine.errors import UsageError
 from engine.offline import heap, spread
-from engine.offline.correction import correct, limited
+from engine.offline.correction import correct, limited_pass
 from models.automix.predictor import MASTER_OUTPUTS, MAX_STEMS, Predictor, split, style_vector
 from presets import mix_styles
 from presets.mix_styles import MixStyle
@@ -144,8 +143,7 @@ def _mix_styled(stems: Sequence[np.ndarray], rate_hz: int, style: MixStyle,
     bused = mastering.bus_compress(total, rate_hz, master)
     predicted = None
     if measure_predictor:
-        predicted = _figures_row(mix_figures.figures(limited(bused, rate_hz, master),
-                                                     rate_hz), style)
+        predicted = _figures_row(limited_pass(bused, rate_hz, master)[2], style)
     y, fix = correct(bused, rate_hz, style, master)
     out = _figures_row(fix.figures, style)
     within = style.met(out)  # on the errors as the report rounds them

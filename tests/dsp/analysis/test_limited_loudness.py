@@ -44,18 +44,28 @@ def test_it_predicts_what_the_limiter_takes():
 @pytest.mark.parametrize("target_lufs", [-12.0, -10.0])
 def test_one_step_lands_near_a_loud_target(target_lufs):
     pre = music_like(2, seconds=6.0, gain_db=-3.0)
-    step = model_of(pre).step_db(target_lufs)
+    step = model_of(pre).step_db(target_lufs, -24.0, 40.0)
     assert step > target_lufs - real_lufs(pre, 0.0) + 2.0  # far more than unlimited
     assert real_lufs(pre, step) == pytest.approx(target_lufs, abs=0.3)
+
+
+def test_a_quiet_sum_far_under_its_target_gets_the_whole_step():
+    pre = music_like(4, seconds=6.0, gain_db=-35.0)  # about -45 LUFS
+    model = model_of(pre)
+    step = model.step_db(-12.0, -24.0, 40.0)
+    assert step is not None and step > 30.0
+    assert real_lufs(pre, step) == pytest.approx(-12.0, abs=0.3)
 
 
 def test_out_of_reach_is_said_and_the_spent_gain_found():
     pre = music_like(3, seconds=6.0, gain_db=6.0)  # limited hard already
     model = model_of(pre)
-    assert model.step_db(model.lufs(0.0) + 6.0) is None
-    spent = model.spent_db()
-    assert 0.0 < spent < 12.0
-    assert model.lufs(12.0) - model.lufs(spent) == pytest.approx(0.1, abs=1e-3)
+    assert model.step_db(model.lufs(0.0) + 6.0, -24.0, 12.0) is None
+    spent = model.spent_db(-24.0, 12.0)
+    assert -24.0 < spent < 12.0
+    # past it, a dB more adds under 0.05 LU; before it, more
+    assert model.lufs(spent + 1.0) - model.lufs(spent) < 0.05 + 1e-3
+    assert model.lufs(spent - 1.0) - model.lufs(spent - 2.0) > 0.05
     faster = model.lufs(0.0)
     model.release_ms = 25.0
     assert model.lufs(0.0) > faster + 0.2  # a faster release is louder
