@@ -14,6 +14,7 @@ correction that only moves tilt, cuts, side and gain reruns the bus compressor n
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from dsp import biquad, compressor, limiter_offline
 from dsp.param_table import Param, ParamTable
@@ -85,19 +86,35 @@ def tone(x: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:
     y = np.array(x, dtype=np.float32)
     for kind, f, q, g in tone_filters(rate_hz, p):
         biquad.run(biquad.prepare(2, rate_hz, kind, f, q, g), y, y)
-    side = np.float32(db_to_gain(p[INDEX["side_db"]]))
-    gain = np.float32(db_to_gain(p[INDEX["gain_db"]]))
-    mid = (y[0] + y[1]) * np.float32(0.5)
-    s = (y[0] - y[1]) * (np.float32(0.5) * side)
-    y[0] = (mid + s) * gain
-    y[1] = (mid - s) * gain
+    _side_and_gain(y, np.float32(db_to_gain(p[INDEX["side_db"]])),
+                   np.float32(db_to_gain(p[INDEX["gain_db"]])))
     return y
 
 
-def tone_response(freqs_hz: np.ndarray, rate_hz: int, params: np.ndarray) -> np.ndarray:
+@njit(nogil=True, cache=True)
+def _side_and_gain(y: np.ndarray, side: np.float32, gain: np.float32) -> None:
+    """The side scaled by ``side``, both channels by ``gain``, in place, in float32 (the
+    operations numpy ran on whole channels, one sample at a time: no temporaries)."""
+    half = np.float32(0.5)
+    half_side = half * side
+    for i in range(y.shape[1]):
+        mid = (y[0, i] + y[1, i]) * half
+        s = (y[0, i] - y[1, i]) * half_side
+        y[0, i] = (mid + s) * gain
+        y[1, i] = (mid - s) * gain
+
+
+def unit_delays(freqs_hz: np.ndarray, rate_hz: int) -> np.ndarray:
+    """z⁻¹ at ``freqs_hz``: what :func:`tone_response` evaluates the filters on."""
+    return np.exp(-2j * np.pi * np.asarray(freqs_hz, np.float64) / rate_hz)
+
+
+def tone_response(freqs_hz: np.ndarray, rate_hz: int, params: np.ndarray,
+                  z: np.ndarray | None = None) -> np.ndarray:
     """|H| of the tone stage's filters at ``freqs_hz`` (the side gain and gain aside): what
-    :func:`tone` does to the spectrum of the mid and of the side alike."""
-    z = np.exp(-2j * np.pi * np.asarray(freqs_hz, np.float64) / rate_hz)
+    :func:`tone` does to the spectrum of the mid and of the side alike. ``z``:
+    :func:`unit_delays` of ``freqs_hz``, when a caller asks for many settings."""
+    z = unit_delays(freqs_hz, rate_hz) if z is None else z
     h = np.ones(z.shape, np.complex128)
     for kind, f, q, g in tone_filters(rate_hz, params):
         b, a = biquad.coefficients(kind, f, q, g, rate_hz)

@@ -203,11 +203,13 @@ class _ToneFigures:
         half_band = 0.5 * self.fine_hz[1]
         starts = np.searchsorted(np.arange(power.shape[1]) * rate / n, self.fine_hz - half_band)
         self.mid_power, self.side_power = np.add.reduceat(power, starts, axis=1)
+        self.z = mastering.unit_delays(self.freqs, rate)  # once: every estimate reads them
+        self.fine_z = mastering.unit_delays(self.fine_hz, rate)
 
     def __call__(self, p: np.ndarray) -> dict[str, float]:
-        h = mastering.tone_response(self.freqs, self.rate, p)
+        h = mastering.tone_response(self.freqs, self.rate, p, self.z)
         centroid = mix_figures.centroid_from_spectra(self.mid * h, self.freqs)
-        h2 = mastering.tone_response(self.fine_hz, self.rate, p) ** 2
+        h2 = mastering.tone_response(self.fine_hz, self.rate, p, self.fine_z) ** 2
         mid, side = float(self.mid_power @ h2), float(self.side_power @ h2)
         gain = db_to_gain(p[mastering.INDEX["side_db"]])
         ms = gain * math.sqrt(side / mid) if mid > 0.0 else math.nan
