@@ -146,6 +146,15 @@ def set_params(state: np.ndarray, kind: int, freq_hz: float, q: float, gain_db: 
     state[_LEFT] = n
 
 
+@njit(nogil=True, cache=True, inline="always")
+def tdf2(x: float, b0: float, b1: float, b2: float, a1: float, a2: float, z1: float,
+         z2: float) -> tuple[float, float, float]:
+    """One sample through a transposed direct form II biquad: (y, z1, z2). The one
+    definition of the step: every loop here and the channel strip's equaliser run it."""
+    y = b0 * x + z1
+    return y, b1 * x - a1 * y + z2, b2 * x - a2 * y
+
+
 @njit(nogil=True, cache=True)
 def _pair(x, y, c, i0, i1, b0, b1, b2, a1, a2, z1a, z2a, z1b, z2b):
     """TDF-II over samples ``[i0, i1)`` of channels ``c`` and ``c + 1`` at fixed coefficients.
@@ -154,14 +163,8 @@ def _pair(x, y, c, i0, i1, b0, b1, b2, a1, a2, z1a, z2a, z1b, z2b):
     chains overlap; each channel sees exactly the operations of the one-channel loop.
     """
     for i in range(i0, i1):
-        xa = float(x[c, i])
-        xb = float(x[c + 1, i])
-        ya = b0 * xa + z1a
-        yb = b0 * xb + z1b
-        z1a = b1 * xa - a1 * ya + z2a
-        z1b = b1 * xb - a1 * yb + z2b
-        z2a = b2 * xa - a2 * ya
-        z2b = b2 * xb - a2 * yb
+        ya, z1a, z2a = tdf2(float(x[c, i]), b0, b1, b2, a1, a2, z1a, z2a)
+        yb, z1b, z2b = tdf2(float(x[c + 1, i]), b0, b1, b2, a1, a2, z1b, z2b)
         y[c, i] = ya
         y[c + 1, i] = yb
     return z1a, z2a, z1b, z2b
@@ -171,11 +174,7 @@ def _pair(x, y, c, i0, i1, b0, b1, b2, a1, a2, z1a, z2a, z1b, z2b):
 def _single(x, y, c, i0, i1, b0, b1, b2, a1, a2, z1, z2):
     """TDF-II over samples ``[i0, i1)`` of channel ``c`` at fixed coefficients."""
     for i in range(i0, i1):
-        xi = float(x[c, i])
-        yi = b0 * xi + z1
-        z1 = b1 * xi - a1 * yi + z2
-        z2 = b2 * xi - a2 * yi
-        y[c, i] = yi
+        y[c, i], z1, z2 = tdf2(float(x[c, i]), b0, b1, b2, a1, a2, z1, z2)
     return z1, z2
 
 
@@ -188,14 +187,8 @@ def _pair_glide(x, y, c, n, b0, b1, b2, a1, a2, d0, d1, d2, d3, d4, z1a, z2a, z1
         b2 += d2
         a1 += d3
         a2 += d4
-        xa = float(x[c, i])
-        xb = float(x[c + 1, i])
-        ya = b0 * xa + z1a
-        yb = b0 * xb + z1b
-        z1a = b1 * xa - a1 * ya + z2a
-        z1b = b1 * xb - a1 * yb + z2b
-        z2a = b2 * xa - a2 * ya
-        z2b = b2 * xb - a2 * yb
+        ya, z1a, z2a = tdf2(float(x[c, i]), b0, b1, b2, a1, a2, z1a, z2a)
+        yb, z1b, z2b = tdf2(float(x[c + 1, i]), b0, b1, b2, a1, a2, z1b, z2b)
         y[c, i] = ya
         y[c + 1, i] = yb
     return z1a, z2a, z1b, z2b, b0, b1, b2, a1, a2
@@ -210,11 +203,7 @@ def _single_glide(x, y, c, n, b0, b1, b2, a1, a2, d0, d1, d2, d3, d4, z1, z2):
         b2 += d2
         a1 += d3
         a2 += d4
-        xi = float(x[c, i])
-        yi = b0 * xi + z1
-        z1 = b1 * xi - a1 * yi + z2
-        z2 = b2 * xi - a2 * yi
-        y[c, i] = yi
+        y[c, i], z1, z2 = tdf2(float(x[c, i]), b0, b1, b2, a1, a2, z1, z2)
     return z1, z2, b0, b1, b2, a1, a2
 
 

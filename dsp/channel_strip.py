@@ -92,10 +92,9 @@ def process(x: np.ndarray, rate_hz: int, params: np.ndarray, placed: bool = True
 
 @njit(nogil=True, cache=True, inline="always")
 def _tdf2(x: float, c: tuple, z1: float, z2: float) -> tuple[float, float, float]:
-    """One transposed direct form II step, as ``dsp.biquad``'s: (y, z1, z2)."""
+    """``dsp.biquad.tdf2`` with the coefficients as one tuple."""
     b0, b1, b2, a1, a2 = c
-    y = b0 * x + z1
-    return y, b1 * x - a1 * y + z2, b2 * x - a2 * y
+    return biquad.tdf2(x, b0, b1, b2, a1, a2, z1, z2)
 
 
 @njit(nogil=True, cache=True, inline="always")
