@@ -248,7 +248,7 @@ def reset(state: np.ndarray) -> None:
 
 
 @numba.njit(nogil=True, cache=True)
-def _finite(v: float) -> float:
+def finite(v: float) -> float:
     """The sample as float64, NaN/inf replaced by 0.
 
     A bad input must not defeat the ceiling (inf would force the gain to 0 and turn the
@@ -510,7 +510,7 @@ def _process_chunk(state: np.ndarray, x: np.ndarray, y: np.ndarray, start: int, 
     for c in range(n_ch):
         b = off_buf + c * buf_len + hist
         for i in range(m):
-            state[b + i] = _finite(x[c, start + i])
+            state[b + i] = finite(x[c, start + i])
     for c in range(n_ch, n_state_ch):
         b = off_buf + c * buf_len + hist
         for i in range(m):

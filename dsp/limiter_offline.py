@@ -32,8 +32,7 @@ def _fill(x: np.ndarray, src: np.ndarray, pad: int, stride: int) -> None:
         row = src[c * stride:(c + 1) * stride]
         row[:] = 0.0
         for i in range(x.shape[1]):
-            v = np.float64(x[c, i])
-            row[pad + i] = v if np.isfinite(v) else 0.0
+            row[pad + i] = limiter.finite(x[c, i])
 
 
 @njit(nogil=True, cache=True)
