@@ -22,7 +22,7 @@ from dsp.bs1770 import integrated_lufs, k_weighting_coefficients
 CENTROID_FRAME_S = 2048 / 48000.0
 BAND_EDGES_HZ = (250.0, 4000.0)
 SPECTRA_CHUNK = 64
-_TINY = 1e-20
+TINY = 1e-20  # an energy or power at or below this is silence
 
 
 @njit(nogil=True, cache=True)
@@ -102,9 +102,9 @@ def centroid_hz(x: np.ndarray, rate_hz: int) -> float:
 def centroid_from_spectra(mag: np.ndarray, freqs: np.ndarray) -> float:
     total = mag.sum(axis=1)
     energy = (mag * mag).sum(axis=1)
-    if energy.sum() <= _TINY:
+    if energy.sum() <= TINY:
         return math.nan
-    per_frame = (mag @ freqs) / np.maximum(total, _TINY)
+    per_frame = (mag @ freqs) / np.maximum(total, TINY)
     return float((per_frame * energy).sum() / energy.sum())
 
 
@@ -113,14 +113,14 @@ def ms_ratio(x: np.ndarray) -> float:
     mid = np.add(x[0], x[1], dtype=np.float64)
     side = np.subtract(x[0], x[1], dtype=np.float64)
     m2 = float(np.dot(mid, mid))
-    return math.sqrt(float(np.dot(side, side)) / m2) if m2 > _TINY else math.nan
+    return math.sqrt(float(np.dot(side, side)) / m2) if m2 > TINY else math.nan
 
 
 def band_shares(mag: np.ndarray, freqs: np.ndarray) -> tuple[float, float, float]:
     """Low, mid and high shares of the energy in ``mag`` (they sum to 1; 0s when silent)."""
     power = (mag * mag).sum(axis=0)
     total = float(power.sum())
-    if total <= _TINY:
+    if total <= TINY:
         return 0.0, 0.0, 0.0
     lo, hi = BAND_EDGES_HZ
     low = float(power[freqs < lo].sum()) / total

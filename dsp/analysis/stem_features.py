@@ -98,7 +98,7 @@ def features(x: np.ndarray, rate_hz: int) -> np.ndarray:
     octaves = [float(spec[(freqs >= lo) & (freqs < hi)].sum()) / total
                for lo, hi in zip(OCTAVE_EDGES_HZ[:-1], OCTAVE_EDGES_HZ[1:], strict=True)]
     low, mid_share, high = mix_figures.band_shares(mag, freqs)
-    ms = math.sqrt(ss / mm) if mm > 1e-20 else 0.0  # as mix_figures.ms_ratio reads it
+    ms = math.sqrt(ss / mm) if mm > mix_figures.TINY else 0.0  # silent mid: as ms_ratio
     balance_db = _db(ll / max(1, n)) - _db(rr / max(1, n))
     denom = math.sqrt(ll * rr)
     corr = lr / denom if denom > _TINY else 1.0
